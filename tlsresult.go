@@ -1,0 +1,130 @@
+package tlswarden
+
+// Version is a TLS or SSL protocol version by its wire code point; SSLv2 has
+// no two-byte code in TLS records, so it borrows 0x0002 as scanners do.
+type Version uint16
+
+// The protocol versions tlswarden tests, oldest first.
+const (
+	SSLv2 Version = 0x0002
+	SSLv3 Version = 0x0300
+	TLS10 Version = 0x0301
+	TLS11 Version = 0x0302
+	TLS12 Version = 0x0303
+	TLS13 Version = 0x0304
+)
+
+// AllVersions lists every version tlswarden can test, oldest first.
+var AllVersions = []Version{SSLv2, SSLv3, TLS10, TLS11, TLS12, TLS13}
+
+// String returns the usual name: "SSLv2", "TLSv1.2", ...
+func (v Version) String() string {
+	switch v {
+	case SSLv2:
+		return "SSLv2"
+	case SSLv3:
+		return "SSLv3"
+	case TLS10:
+		return "TLSv1.0"
+	case TLS11:
+		return "TLSv1.1"
+	case TLS12:
+		return "TLSv1.2"
+	case TLS13:
+		return "TLSv1.3"
+	}
+	return "unknown(0x" + hex4(uint16(v)) + ")"
+}
+
+// MarshalText writes the version's name, so JSON reads "TLSv1.2".
+func (v Version) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// UnmarshalText reads a version's name as written by MarshalText.
+func (v *Version) UnmarshalText(b []byte) error {
+	for _, c := range AllVersions {
+		if c.String() == string(b) {
+			*v = c
+			return nil
+		}
+	}
+	return &ParseError{Input: string(b), Msg: "unknown protocol version"}
+}
+
+// ParseError reports input that could not be understood: a malformed
+// hostname, port or version name.
+type ParseError struct {
+	Input string
+	Msg   string
+}
+
+func (e *ParseError) Error() string { return e.Msg + ": " + quote(e.Input) }
+
+// Preference says whose order decides the cipher suite (or group) chosen.
+type Preference string
+
+const (
+	PreferServer        Preference = "server"        // the server picks by its own order
+	PreferClient        Preference = "client"        // the server follows the client's order
+	PreferIndeterminate Preference = "indeterminate" // fewer than two choices, or an inconsistent server
+)
+
+// TLSResult is what the TLS probe found on one endpoint: each version
+// tested, the suites per version and the key-exchange groups.
+type TLSResult struct {
+	Versions []VersionResult `json:"versions"`
+	// Groups lists the key-exchange groups the server accepted, in the order
+	// the server chose them when offered all remaining ones.
+	Groups []Group `json:"groups,omitempty"`
+	// GroupsTestedWith is the version the groups were enumerated over
+	// (TLS 1.3 when the server speaks it, else TLS 1.2 with ECDHE suites).
+	GroupsTestedWith Version `json:"groups_tested_with,omitempty"`
+	// PreferredGroup is the group chosen when the client offers every group.
+	PreferredGroup string `json:"preferred_group,omitempty"`
+	// Connections is the number of TCP connections the probe opened.
+	Connections int `json:"connections"`
+}
+
+// Supported reports whether the server accepted version v.
+func (r *TLSResult) Supported(v Version) bool {
+	for _, vr := range r.Versions {
+		if vr.Version == v {
+			return vr.Supported
+		}
+	}
+	return false
+}
+
+// VersionResult is one protocol version tested on one endpoint.
+type VersionResult struct {
+	Version   Version `json:"version"`
+	Supported bool    `json:"supported"`
+	// Suites lists the accepted cipher suites; when Preference is "server"
+	// they are in the server's order of preference.
+	Suites     []Suite    `json:"suites,omitempty"`
+	Preference Preference `json:"preference,omitempty"`
+	// Error is set when the version could not be tested; Supported is then
+	// false but means "unknown", not "refused".
+	Error  string `json:"error,omitempty"`
+	Status Status `json:"status"`
+}
+
+// Suite is one cipher suite a server accepted.
+type Suite struct {
+	Code uint16 `json:"code"`
+	Name string `json:"name"`
+	// DHBits is the size of the finite-field DH prime for DHE suites.
+	DHBits int `json:"dh_bits,omitempty"`
+	// Group is the ECDHE group the server chose with this suite, when seen.
+	Group string `json:"group,omitempty"`
+}
+
+// Group is one key-exchange group (named curve, finite-field group or hybrid).
+type Group struct {
+	Code uint16 `json:"code"`
+	Name string `json:"name"`
+}
+
+func hex4(x uint16) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[x>>12], digits[x>>8&0xf], digits[x>>4&0xf], digits[x&0xf]})
+}
