@@ -1,0 +1,248 @@
+// Package scanner runs probes against every endpoint of a set of targets with
+// bounded concurrency: it resolves each target's name, turns every address
+// into an endpoint, hands each probe a dialer that caps simultaneous
+// connections per address and counts them, and turns what went wrong into a
+// Status. It knows nothing of what the probes measure.
+package scanner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/tlswarden/tlswarden"
+)
+
+// Resolver turns a hostname into its addresses. *resolve.Resolver is one.
+type Resolver interface {
+	Resolve(ctx context.Context, host string) (*tlswarden.Resolution, error)
+}
+
+// Config configures a Scanner. Its zero value works, apart from needing a
+// Resolver for targets given by name.
+type Config struct {
+	Resolver Resolver
+	Probes   []tlswarden.Probe
+	// Concurrency is the number of targets scanned at once (default 16).
+	Concurrency int
+	// MaxConnsPerAddr caps simultaneous connections to one address (default
+	// 4): single-threaded servers with short listen queues drop SYNs beyond
+	// a few, and every drop costs a one-second retransmit.
+	MaxConnsPerAddr int
+	// ConnectTimeout bounds each TCP connect (default 5s).
+	ConnectTimeout time.Duration
+	// EndpointTimeout bounds all probes of one endpoint (default 2m).
+	EndpointTimeout time.Duration
+	Logger          *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Concurrency < 0 {
+		errs = append(errs, errors.New("concurrency must not be negative"))
+	}
+	if c.MaxConnsPerAddr < 0 {
+		errs = append(errs, errors.New("max connections per address must not be negative"))
+	}
+	if c.ConnectTimeout < 0 || c.EndpointTimeout < 0 {
+		errs = append(errs, errors.New("timeouts must not be negative"))
+	}
+	for _, p := range c.Probes {
+		if p.Name == "" || p.Run == nil {
+			errs = append(errs, errors.New("every probe needs a name and a Run function"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Scanner scans targets. It is safe for concurrent use; connections to one
+// address are capped across everything it scans at once.
+type Scanner struct {
+	cfg    Config
+	log    *slog.Logger
+	dialer net.Dialer
+
+	mu    sync.Mutex
+	perIP map[netip.Addr]*semaphore.Weighted
+
+	conns atomic.Int64
+}
+
+// New returns a Scanner, or an error naming each invalid setting.
+func New(cfg Config) (*Scanner, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("scanner config: %w", err)
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.MaxConnsPerAddr == 0 {
+		cfg.MaxConnsPerAddr = 4
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	if cfg.EndpointTimeout == 0 {
+		cfg.EndpointTimeout = 2 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Scanner{
+		cfg:    cfg,
+		log:    log,
+		dialer: net.Dialer{Timeout: cfg.ConnectTimeout},
+		perIP:  make(map[netip.Addr]*semaphore.Weighted),
+	}, nil
+}
+
+// Connections returns the number of TCP connections opened so far.
+func (s *Scanner) Connections() int64 { return s.conns.Load() }
+
+// ScanAll scans targets, Concurrency at a time, and calls emit with each
+// report as it completes (from one goroutine at a time, in completion
+// order). It returns when every target is done or ctx is canceled; targets
+// not started by then are reported as canceled.
+func (s *Scanner) ScanAll(ctx context.Context, targets []tlswarden.Target, emit func(*tlswarden.Report)) {
+	var mu sync.Mutex
+	g := new(errgroup.Group)
+	g.SetLimit(s.cfg.Concurrency)
+	for _, t := range targets {
+		g.Go(func() error {
+			r := s.Scan(ctx, t)
+			mu.Lock()
+			defer mu.Unlock()
+			emit(r)
+			return nil
+		})
+	}
+	_ = g.Wait() // goroutines never return errors: a failed scan is a report
+}
+
+// Scan resolves one target and runs every probe on each of its endpoints.
+// It always returns a report; what failed is recorded in it.
+func (s *Scanner) Scan(ctx context.Context, t tlswarden.Target) *tlswarden.Report {
+	r := &tlswarden.Report{Schema: tlswarden.ReportSchema, Target: t, Started: s.cfg.Now().UTC(), Status: tlswarden.StatusOK}
+	defer func() { r.Finished = s.cfg.Now().UTC() }()
+	if err := ctx.Err(); err != nil {
+		r.Status, r.Error = tlswarden.StatusCanceled, err.Error()
+		return r
+	}
+	eps, err := s.endpoints(ctx, t, r)
+	if err != nil {
+		r.Status, r.Error = StatusOf(err), err.Error()
+		s.log.Info("target not scanned", "target", t.String(), "status", r.Status, "err", err)
+		return r
+	}
+	r.Endpoints = make([]tlswarden.EndpointReport, len(eps))
+	var wg sync.WaitGroup
+	for i, ep := range eps {
+		wg.Go(func() { r.Endpoints[i] = s.scanEndpoint(ctx, ep) })
+	}
+	wg.Wait()
+	return r
+}
+
+// endpoints turns a target into its endpoints: one per resolved address, or
+// the literal address itself.
+func (s *Scanner) endpoints(ctx context.Context, t tlswarden.Target, r *tlswarden.Report) ([]tlswarden.Endpoint, error) {
+	if t.Port < 1 || t.Port > 65535 {
+		return nil, fmt.Errorf("target %s: port out of range", t)
+	}
+	if a, err := netip.ParseAddr(t.Host); err == nil {
+		return []tlswarden.Endpoint{{Addr: netip.AddrPortFrom(a.Unmap(), uint16(t.Port))}}, nil
+	}
+	if s.cfg.Resolver == nil {
+		return nil, fmt.Errorf("target %s: no resolver configured for a hostname", t)
+	}
+	res, err := s.cfg.Resolver.Resolve(ctx, t.Host)
+	r.Resolution = res
+	if err != nil {
+		return nil, &dnsError{err: err}
+	}
+	var eps []tlswarden.Endpoint
+	seen := make(map[netip.Addr]bool)
+	for _, a := range res.Addresses {
+		addr := a.Addr.Unmap()
+		if seen[addr] {
+			continue
+		}
+		seen[addr] = true
+		eps = append(eps, tlswarden.Endpoint{Host: t.Host, Addr: netip.AddrPortFrom(addr, uint16(t.Port))})
+	}
+	if len(eps) == 0 {
+		return nil, &dnsError{err: fmt.Errorf("resolve %s: no addresses", t.Host)}
+	}
+	return eps, nil
+}
+
+// dnsError marks a resolution failure so that StatusOf reports dns_error.
+type dnsError struct{ err error }
+
+func (e *dnsError) Error() string { return e.err.Error() }
+func (e *dnsError) Unwrap() error { return e.err }
+
+// scanEndpoint runs the probes in order on one endpoint. A failed probe is
+// recorded and the next one still runs.
+func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint) tlswarden.EndpointReport {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.EndpointTimeout)
+	defer cancel()
+	var conns atomic.Int64
+	dial := s.dialFunc(ep.Addr, &conns)
+	er := tlswarden.EndpointReport{Endpoint: ep, Status: tlswarden.StatusOK}
+	for _, p := range s.cfg.Probes {
+		ps := s.runProbe(ctx, p, ep, dial, &er)
+		er.Probes = append(er.Probes, ps)
+		if ps.Status != tlswarden.StatusOK && er.Status == tlswarden.StatusOK {
+			er.Status, er.Error = ps.Status, ps.Error
+		}
+	}
+	er.Connections = int(conns.Load())
+	er.DurationMS = time.Since(start).Milliseconds()
+	s.log.Debug("endpoint scanned", "endpoint", ep.String(), "status", er.Status, "connections", er.Connections, "duration_ms", er.DurationMS)
+	return er
+}
+
+func (s *Scanner) runProbe(ctx context.Context, p tlswarden.Probe, ep tlswarden.Endpoint, dial tlswarden.DialFunc, er *tlswarden.EndpointReport) tlswarden.ProbeStatus {
+	start := time.Now()
+	if p.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		defer cancel()
+	}
+	obs, err := safeRun(ctx, p, ep, dial)
+	er.Merge(obs)
+	ps := tlswarden.ProbeStatus{Name: p.Name, Status: tlswarden.StatusOK, DurationMS: time.Since(start).Milliseconds()}
+	if err != nil {
+		ps.Status, ps.Error = StatusOf(err), err.Error()
+		s.log.Debug("probe failed", "endpoint", ep.String(), "probe", p.Name, "status", ps.Status, "err", err)
+	}
+	return ps
+}
+
+// safeRun turns a probe's panic into an error, so one bad server or probe
+// bug cannot take the whole run down.
+func safeRun(ctx context.Context, p tlswarden.Probe, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (obs tlswarden.Observation, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("probe %s panicked: %v", p.Name, v)
+		}
+	}()
+	return p.Run(ctx, ep, dial)
+}
