@@ -1,0 +1,67 @@
+// Command tlswarden scans TLS endpoints and reports the versions, cipher
+// suites and key-exchange groups they accept.
+//
+// Usage:
+//
+//	tlswarden scan [flags] HOST[:PORT]...
+//	tlswarden version
+//
+// Run "tlswarden scan -h" for the flags.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK           = 0 // every endpoint was scanned
+	exitNonCompliant = 1 // reserved for the policy: some endpoint is non-compliant
+	exitNotScanned   = 2 // some endpoint could not be scanned, or the command line was wrong
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitNotScanned
+	}
+	switch args[0] {
+	case "scan":
+		return runScan(ctx, args[1:], stdin, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "tlswarden", version)
+		return exitOK
+	case "help", "-h", "--help":
+		usage(stdout)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "tlswarden: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitNotScanned
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `tlswarden watches TLS endpoints for policy compliance.
+
+Commands:
+  scan HOST[:PORT]...   scan endpoints once and print what they accept
+  version               print the version
+
+Run "tlswarden COMMAND -h" for a command's flags.
+`)
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/probes"
+	"github.com/tlswarden/tlswarden/resolve"
+	"github.com/tlswarden/tlswarden/scanner"
+)
+
+type scanFlags struct {
+	file         string
+	json         bool
+	concurrency  int
+	timeout      time.Duration
+	maxConns     int
+	resolver     string
+	verbose      bool
+	progress     bool
+	endpointTime time.Duration
+}
+
+func parseScanFlags(args []string, stderr io.Writer) (*scanFlags, []string, error) {
+	f := &scanFlags{}
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: tlswarden scan [flags] HOST[:PORT]...
+
+Scans each target (default port 443): resolves every A and AAAA address and,
+on each, tests SSLv2 to TLS 1.3, every IANA cipher suite per version with the
+server's preference, and the key-exchange groups.
+
+Exit status: 0 every endpoint scanned, 2 some endpoint could not be scanned
+(or the command line was wrong).
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.file, "f", "", "read targets from `FILE`, one per line (# comments; - for stdin)")
+	fs.BoolVar(&f.json, "json", false, "print JSON (one document for one target, JSON Lines for several)")
+	fs.IntVar(&f.concurrency, "concurrency", 16, "targets scanned at once")
+	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline for each connection and handshake")
+	fs.DurationVar(&f.endpointTime, "endpoint-timeout", 2*time.Minute, "deadline for all tests of one endpoint")
+	fs.IntVar(&f.maxConns, "max-conns-per-address", 4, "simultaneous connections to one address")
+	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
+	fs.BoolVar(&f.verbose, "v", false, "log each endpoint on stderr")
+	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "show progress on stderr")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return f, fs.Args(), nil
+}
+
+func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	f, rest, err := parseScanFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitNotScanned
+	}
+	targets, err := readTargets(rest, f.file, stdin)
+	if err != nil {
+		fmt.Fprintln(stderr, "tlswarden scan:", err)
+		return exitNotScanned
+	}
+	if len(targets) == 0 {
+		fmt.Fprintln(stderr, "tlswarden scan: no targets given (HOST[:PORT] arguments or -f FILE)")
+		return exitNotScanned
+	}
+	sc, err := newScanner(f, targets, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "tlswarden scan:", err)
+		return exitNotScanned
+	}
+	out := newReportWriter(f.json, len(targets) > 1, stdout)
+	prog := newProgress(f.progress && len(targets) > 1, len(targets), stderr)
+	code := exitOK
+	sc.ScanAll(ctx, targets, func(r *tlswarden.Report) {
+		if !r.Scanned() {
+			code = exitNotScanned
+		}
+		if err := out.write(r); err != nil {
+			fmt.Fprintln(stderr, "tlswarden scan: writing report:", err)
+			code = exitNotScanned
+		}
+		prog.done(r)
+	})
+	prog.finish()
+	return code
+}
+
+func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*scanner.Scanner, error) {
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg := scanner.Config{
+		Probes:          []tlswarden.Probe{probes.TLS(probes.TLSConfig{Timeout: f.timeout, Logger: log})},
+		Concurrency:     f.concurrency,
+		MaxConnsPerAddr: f.maxConns,
+		ConnectTimeout:  f.timeout,
+		EndpointTimeout: f.endpointTime,
+		Logger:          log,
+	}
+	if needsResolver(targets) {
+		rcfg := resolve.Config{Logger: log}
+		if f.resolver != "" {
+			rcfg.Servers = []string{f.resolver}
+		}
+		res, err := resolve.New(rcfg)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Resolver = res
+	}
+	return scanner.New(cfg)
+}
+
+func needsResolver(ts []tlswarden.Target) bool {
+	for _, t := range ts {
+		if !t.IsIP() {
+			return true
+		}
+	}
+	return false
+}
+
+// readTargets parses the arguments and, with -f, the file (or stdin), and
+// reports every bad line at once.
+func readTargets(args []string, file string, stdin io.Reader) ([]tlswarden.Target, error) {
+	var (
+		targets []tlswarden.Target
+		errs    []error
+	)
+	for _, a := range args {
+		t, err := tlswarden.ParseTarget(a, tlswarden.DefaultPort)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		targets = append(targets, t)
+	}
+	if file != "" {
+		ts, err := readTargetFile(file, stdin)
+		targets = append(targets, ts...)
+		errs = append(errs, err)
+	}
+	return targets, errors.Join(errs...)
+}
+
+func readTargetFile(name string, stdin io.Reader) ([]tlswarden.Target, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("reading targets: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var (
+		targets []tlswarden.Target
+		errs    []error
+	)
+	sc := bufio.NewScanner(r)
+	for line := 1; sc.Scan(); line++ {
+		text, _, _ := strings.Cut(sc.Text(), "#")
+		text = strings.TrimSpace(text)
+		if text == "" {
+			continue
+		}
+		t, err := tlswarden.ParseTarget(text, tlswarden.DefaultPort)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, err))
+			continue
+		}
+		targets = append(targets, t)
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("reading %s: %w", name, err))
+	}
+	return targets, errors.Join(errs...)
+}
+
+// reportWriter prints reports as a table, one JSON document, or JSON Lines.
+type reportWriter struct {
+	json, lines bool
+	w           io.Writer
+	n           int
+}
+
+func newReportWriter(asJSON, many bool, w io.Writer) *reportWriter {
+	return &reportWriter{json: asJSON, lines: many, w: w}
+}
+
+func (rw *reportWriter) write(r *tlswarden.Report) error {
+	defer func() { rw.n++ }()
+	if !rw.json {
+		if rw.n > 0 {
+			fmt.Fprintln(rw.w)
+		}
+		return writeTable(rw.w, r)
+	}
+	enc := json.NewEncoder(rw.w)
+	if !rw.lines {
+		enc.SetIndent("", "  ")
+	}
+	return enc.Encode(r)
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
