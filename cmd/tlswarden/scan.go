@@ -17,6 +17,7 @@ import (
 	"github.com/tlswarden/tlswarden/probes"
 	"github.com/tlswarden/tlswarden/resolve"
 	"github.com/tlswarden/tlswarden/scanner"
+	"github.com/tlswarden/tlswarden/testbed"
 )
 
 type scanFlags struct {
@@ -29,6 +30,7 @@ type scanFlags struct {
 	verbose      bool
 	progress     bool
 	endpointTime time.Duration
+	demo         bool
 }
 
 func parseScanFlags(args []string, stderr io.Writer) (*scanFlags, []string, error) {
@@ -58,6 +60,7 @@ Flags:
 	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
 	fs.BoolVar(&f.verbose, "v", false, "log each endpoint on stderr")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "show progress on stderr")
+	fs.BoolVar(&f.demo, "demo", false, "start the built-in testbed of misconfigured endpoints on loopback and scan it")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
@@ -77,8 +80,22 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "tlswarden scan:", err)
 		return exitNotScanned
 	}
+	labels := map[string]string{}
+	if f.demo {
+		tb, err := testbed.Start(ctx, nil)
+		if err != nil {
+			fmt.Fprintln(stderr, "tlswarden scan:", err)
+			return exitNotScanned
+		}
+		defer tb.Close()
+		for _, ep := range tb.Endpoints {
+			t := tlswarden.Target{Host: ep.Addr.Addr().String(), Port: int(ep.Addr.Port()), Kind: tlswarden.KindHTTPS}
+			targets = append(targets, t)
+			labels[t.String()] = fmt.Sprintf("testbed endpoint %q: %s", ep.Name, ep.Description)
+		}
+	}
 	if len(targets) == 0 {
-		fmt.Fprintln(stderr, "tlswarden scan: no targets given (HOST[:PORT] arguments or -f FILE)")
+		fmt.Fprintln(stderr, "tlswarden scan: no targets given (HOST[:PORT] arguments, -f FILE or --demo)")
 		return exitNotScanned
 	}
 	sc, err := newScanner(f, targets, stderr)
@@ -87,6 +104,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitNotScanned
 	}
 	out := newReportWriter(f.json, len(targets) > 1, stdout)
+	out.labels = labels
 	prog := newProgress(f.progress && len(targets) > 1, len(targets), stderr)
 	code := exitOK
 	sc.ScanAll(ctx, targets, func(r *tlswarden.Report) {
@@ -202,6 +220,7 @@ type reportWriter struct {
 	json, lines bool
 	w           io.Writer
 	n           int
+	labels      map[string]string // shown above a target's table
 }
 
 func newReportWriter(asJSON, many bool, w io.Writer) *reportWriter {
@@ -213,6 +232,9 @@ func (rw *reportWriter) write(r *tlswarden.Report) error {
 	if !rw.json {
 		if rw.n > 0 {
 			fmt.Fprintln(rw.w)
+		}
+		if l, ok := rw.labels[r.Target.String()]; ok {
+			fmt.Fprintf(rw.w, "# %s\n", l)
 		}
 		return writeTable(rw.w, r)
 	}

@@ -1,0 +1,135 @@
+// Package testbed starts a set of deliberately misconfigured TLS endpoints
+// on loopback, so that a newcomer can see tlswarden find real problems with
+// no network and no setup: legacy protocol versions, weak suites, no forward
+// secrecy, expired and self-signed certificates, missing security headers.
+package testbed
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+)
+
+// Endpoint is one testbed server.
+type Endpoint struct {
+	Name        string
+	Description string
+	Addr        netip.AddrPort
+}
+
+// Testbed is a running set of endpoints. Close stops them.
+type Testbed struct {
+	Endpoints []Endpoint
+	servers   []*http.Server
+}
+
+type spec struct {
+	name, desc string
+	config     func(c *certs) *tls.Config
+	headers    map[string]string
+}
+
+// Loopback IP addresses serve everything; the certificates name localhost.
+var specs = []spec{
+	{"modern", "TLS 1.2 and 1.3, ECDHE with AEAD suites only, security headers set",
+		func(c *certs) *tls.Config {
+			return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{c.valid}, CipherSuites: []uint16{
+				tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}}
+		}, secureHeaders},
+	{"legacy", "TLS 1.0 to 1.2 with CBC, 3DES, RC4 and RSA key exchange; no security headers",
+		func(c *certs) *tls.Config {
+			return &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12, Certificates: []tls.Certificate{c.rsa}, CipherSuites: []uint16{
+				tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_AES_128_CBC_SHA,
+				tls.TLS_RSA_WITH_AES_256_CBC_SHA, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, tls.TLS_RSA_WITH_RC4_128_SHA, tls.TLS_ECDHE_RSA_WITH_RC4_128_SHA}}
+		}, nil},
+	{"tls11", "TLS 1.1 and 1.2, CBC suites with forward secrecy",
+		func(c *certs) *tls.Config {
+			return &tls.Config{MinVersion: tls.VersionTLS11, MaxVersion: tls.VersionTLS12, Certificates: []tls.Certificate{c.valid}, CipherSuites: []uint16{
+				tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
+		}, nil},
+	{"no-forward-secrecy", "TLS 1.2 with RSA key exchange only",
+		func(c *certs) *tls.Config {
+			return &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, Certificates: []tls.Certificate{c.rsa}, CipherSuites: []uint16{
+				tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_GCM_SHA384}}
+		}, map[string]string{"Strict-Transport-Security": "max-age=300"}},
+	{"tls13-only", "TLS 1.3 only", func(c *certs) *tls.Config {
+		return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{c.valid}}
+	}, secureHeaders},
+	{"expired", "TLS 1.2 and 1.3 with an expired certificate", func(c *certs) *tls.Config {
+		return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{c.expired}}
+	}, secureHeaders},
+	{"self-signed", "TLS 1.2 and 1.3 with a self-signed certificate", func(c *certs) *tls.Config {
+		return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{c.selfSigned}}
+	}, nil},
+}
+
+var secureHeaders = map[string]string{
+	"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+	"Content-Security-Policy":   "default-src 'none'; frame-ancestors 'none'",
+	"X-Content-Type-Options":    "nosniff",
+	"Referrer-Policy":           "no-referrer",
+}
+
+// Start mints the certificates and starts every endpoint on 127.0.0.1.
+func Start(ctx context.Context, log *slog.Logger) (*Testbed, error) {
+	c, err := mintCerts(time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("testbed: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tb := &Testbed{}
+	for _, s := range specs {
+		ep, srv, err := serve(ctx, s, c, log)
+		if err != nil {
+			tb.Close()
+			return nil, fmt.Errorf("testbed: start %s: %w", s.name, err)
+		}
+		tb.Endpoints = append(tb.Endpoints, ep)
+		tb.servers = append(tb.servers, srv)
+	}
+	return tb, nil
+}
+
+func serve(ctx context.Context, s spec, c *certs, log *slog.Logger) (Endpoint, *http.Server, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return Endpoint{}, nil, err
+	}
+	headers := s.headers
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			for k, v := range headers {
+				w.Header().Set(k, v)
+			}
+			fmt.Fprintf(w, "tlswarden testbed endpoint %q\n", s.name)
+		}),
+		TLSConfig:         s.config(c),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("testbed endpoint stopped", "endpoint", s.name, "err", err)
+		}
+	}()
+	ep := Endpoint{Name: s.name, Description: s.desc, Addr: ln.Addr().(*net.TCPAddr).AddrPort()}
+	return ep, srv, nil
+}
+
+// Close stops every endpoint.
+func (tb *Testbed) Close() error {
+	var errs []error
+	for _, s := range tb.servers {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}
