@@ -80,13 +80,21 @@ type Probe struct {
 // Observation carries what one probe found, one optional pointer per probe
 // kind, so that code reading it is type-checked.
 type Observation struct {
-	TLS *TLSResult
+	TLS  *TLSResult
+	Cert *CertResult
+	HTTP *HTTPResult
 }
 
 // Merge copies the non-nil parts of o into r.
 func (r *EndpointReport) Merge(o Observation) {
 	if o.TLS != nil {
 		r.TLS = o.TLS
+	}
+	if o.Cert != nil {
+		r.Cert = o.Cert
+	}
+	if o.HTTP != nil {
+		r.HTTP = o.HTTP
 	}
 }
 
@@ -148,6 +156,8 @@ type EndpointReport struct {
 	DurationMS  int64         `json:"duration_ms"`
 	Probes      []ProbeStatus `json:"probes"`
 	TLS         *TLSResult    `json:"tls,omitempty"`
+	Cert        *CertResult   `json:"certificate,omitempty"`
+	HTTP        *HTTPResult   `json:"http,omitempty"`
 }
 
 // ProbeStatus records how one probe ended on one endpoint.
