@@ -71,10 +71,10 @@ func StatusOf(err error) tlswarden.Status {
 	switch {
 	case err == nil:
 		return tlswarden.StatusOK
-	case errors.As(err, &dnsErr):
-		return tlswarden.StatusDNSError
 	case errors.Is(err, context.Canceled):
 		return tlswarden.StatusCanceled
+	case errors.As(err, &dnsErr):
+		return tlswarden.StatusDNSError
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return tlswarden.StatusTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
