@@ -1,5 +1,156 @@
 package tlswarden
 
-// CertResult is what the certificate probe found on one endpoint. It is
-// filled in by probes/cert.go; see docs/report-schema.md.
-type CertResult struct{}
+import "time"
+
+// CertResult is what the certificate probe found on one endpoint: the chain
+// exactly as the server sent it in a full handshake with SNI set to the
+// endpoint's hostname, what can be derived from it (trust, hostname, order,
+// completeness), the stapled OCSP response and SCTs, and the leaf the
+// server sends when the client gives no SNI. Facts only: whether any of it
+// is acceptable is the policy's call. See docs/report-schema.md.
+type CertResult struct {
+	// ServerName is the SNI sent; empty for IP targets.
+	ServerName string `json:"server_name,omitempty"`
+	// Version and CipherSuite are what the handshake negotiated; absent when
+	// the handshake failed after the certificates arrived.
+	Version     Version `json:"version,omitempty"`
+	CipherSuite *Suite  `json:"cipher_suite,omitempty"`
+
+	// Chain lists the certificates in the order served, at most the first
+	// MaxChainCerts of them (ChainTruncated says when some were dropped).
+	Chain []Certificate `json:"chain"`
+	// ChainLength and ChainBytes count every certificate served (DER bytes).
+	ChainLength    int  `json:"chain_length"`
+	ChainBytes     int  `json:"chain_bytes"`
+	ChainTruncated bool `json:"chain_truncated,omitempty"`
+	// ChainOrderCorrect is true when each certificate is directly certified
+	// by the one after it (RFC 5246 7.4.2); trivially true for one.
+	ChainOrderCorrect bool `json:"chain_order_correct"`
+	// ChainComplete is true when a path from the leaf to a trusted root can
+	// be built from the served certificates alone, whatever their dates or
+	// key usages.
+	ChainComplete bool `json:"chain_complete"`
+	// Trusted is true when the leaf verifies for TLS server authentication
+	// against the trust store at scan time using the served certificates
+	// (no AIA fetching). VerificationError says why not.
+	Trusted           bool   `json:"trusted"`
+	VerificationError string `json:"verification_error,omitempty"`
+
+	// HostnameChecked is the name (or, for IP targets, the address) the
+	// leaf was matched against; HostnameMatchedBy the SAN that matched.
+	HostnameChecked   string `json:"hostname_checked"`
+	HostnameMatches   bool   `json:"hostname_matches"`
+	HostnameMatchedBy string `json:"hostname_matched_by,omitempty"`
+
+	// OCSPStapled is true when the server stapled an OCSP response.
+	OCSPStapled bool        `json:"ocsp_stapled"`
+	OCSP        *OCSPStaple `json:"ocsp,omitempty"`
+	// SCTs counts the signed certificate timestamps for the leaf by how
+	// they were delivered.
+	SCTs SCTCounts `json:"scts"`
+
+	// LeafSHA256WithoutSNI is the leaf served to a handshake without SNI
+	// (only probed when ServerName is set); WithoutSNIError says why that
+	// handshake failed, if it did.
+	LeafSHA256WithoutSNI string `json:"leaf_sha256_without_sni,omitempty"`
+	DiffersWithoutSNI    bool   `json:"differs_without_sni"`
+	WithoutSNIError      string `json:"without_sni_error,omitempty"`
+}
+
+// Leaf returns the first certificate served, or nil when there is none.
+func (r *CertResult) Leaf() *Certificate {
+	if r == nil || len(r.Chain) == 0 {
+		return nil
+	}
+	return &r.Chain[0]
+}
+
+// Certificate is one certificate of a served chain, as parsed. When the
+// bytes are not a certificate only SHA256, Size and ParseError are set.
+type Certificate struct {
+	SHA256     string `json:"sha256"`
+	Size       int    `json:"size"`
+	ParseError string `json:"parse_error,omitempty"`
+
+	Subject string `json:"subject,omitempty"`
+	Issuer  string `json:"issuer,omitempty"`
+	// Serial is the serial number in lower-case hexadecimal.
+	Serial      string   `json:"serial,omitempty"`
+	DNSNames    []string `json:"dns_names,omitempty"`
+	IPAddresses []string `json:"ip_addresses,omitempty"`
+
+	NotBefore time.Time `json:"not_before,omitzero"`
+	NotAfter  time.Time `json:"not_after,omitzero"`
+	// SecondsUntilExpiry is NotAfter minus the scan time; negative once
+	// expired.
+	SecondsUntilExpiry int64 `json:"seconds_until_expiry"`
+	// ValiditySeconds is NotAfter minus NotBefore (RFC 5280 counts both
+	// ends, so the period is one second longer); ValidityDays is that in
+	// whole days, rounded down.
+	ValiditySeconds int64 `json:"validity_seconds"`
+	ValidityDays    int   `json:"validity_days"`
+	NotYetValid     bool  `json:"not_yet_valid"`
+	Expired         bool  `json:"expired"`
+
+	// KeyType is RSA, ECDSA, Ed25519, DSA, or the algorithm's OID.
+	KeyType string `json:"key_type,omitempty"`
+	// KeyBits is the RSA modulus size, the curve size, or 256 for Ed25519.
+	KeyBits int    `json:"key_bits,omitempty"`
+	Curve   string `json:"curve,omitempty"`
+	// SignatureAlgorithm is the issuer's signature, e.g. "SHA256-RSA",
+	// "ECDSA-SHA384", "SHA1-RSA", or the OID when unknown.
+	SignatureAlgorithm string `json:"signature_algorithm,omitempty"`
+	IsCA               bool   `json:"is_ca"`
+	// SelfSigned is true when subject equals issuer and the certificate's
+	// own key verifies its signature.
+	SelfSigned bool `json:"self_signed"`
+
+	OCSPURLs   []string `json:"ocsp_urls,omitempty"`
+	IssuerURLs []string `json:"issuer_urls,omitempty"`
+	CRLURLs    []string `json:"crl_urls,omitempty"`
+	// MustStaple is true when the TLS Feature extension (RFC 7633) lists
+	// status_request.
+	MustStaple   bool `json:"must_staple"`
+	EmbeddedSCTs int  `json:"embedded_scts"`
+
+	// Lints names the zlint lints that gave an error or a warning.
+	Lints *Lints `json:"lints,omitempty"`
+}
+
+// Lints groups zlint lint names by outcome; passes, notices and lints that
+// do not apply are left out. Fatal names lints that could not run.
+type Lints struct {
+	Errors   []string `json:"error,omitempty"`
+	Warnings []string `json:"warn,omitempty"`
+	Fatal    []string `json:"fatal,omitempty"`
+}
+
+// OCSP certificate statuses, as in RFC 6960.
+const (
+	OCSPGood    = "good"
+	OCSPRevoked = "revoked"
+	OCSPUnknown = "unknown"
+)
+
+// OCSPStaple is a stapled OCSP response as parsed. Status is empty and
+// Error set when it could not be parsed.
+type OCSPStaple struct {
+	Size       int       `json:"size"`
+	Status     string    `json:"status,omitempty"`
+	ProducedAt time.Time `json:"produced_at,omitzero"`
+	ThisUpdate time.Time `json:"this_update,omitzero"`
+	NextUpdate time.Time `json:"next_update,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	// SignatureVerified is true when the response's signature checked out
+	// against the leaf's issuer and it names the leaf's serial number.
+	SignatureVerified bool   `json:"signature_verified"`
+	Error             string `json:"error,omitempty"`
+}
+
+// SCTCounts counts signed certificate timestamps (RFC 6962) by delivery:
+// in the TLS extension, in the stapled OCSP response, embedded in the leaf.
+type SCTCounts struct {
+	TLSExtension int `json:"tls_extension"`
+	OCSP         int `json:"ocsp"`
+	Embedded     int `json:"embedded"`
+}

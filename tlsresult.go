@@ -80,6 +80,9 @@ type TLSResult struct {
 	GroupsTestedWith Version `json:"groups_tested_with,omitempty"`
 	// PreferredGroup is the group chosen when the client offers every group.
 	PreferredGroup string `json:"preferred_group,omitempty"`
+	// GroupsError is set when the group enumeration stopped early (a
+	// timeout, garbage): Groups then lists only those found before.
+	GroupsError string `json:"groups_error,omitempty"`
 	// Connections is the number of TCP connections the probe opened.
 	Connections int `json:"connections"`
 }

@@ -1,9 +1,11 @@
-// Command tlswarden scans TLS endpoints and reports the versions, cipher
-// suites and key-exchange groups they accept.
+// Command tlswarden scans TLS endpoints, reports the versions, cipher
+// suites and key-exchange groups they accept, and judges them against a
+// policy profile.
 //
 // Usage:
 //
 //	tlswarden scan [flags] HOST[:PORT]...
+//	tlswarden profiles [NAME|FILE]
 //	tlswarden version
 //
 // Run "tlswarden scan -h" for the flags.
@@ -20,9 +22,9 @@ import (
 
 // Exit codes shared by every command.
 const (
-	exitOK           = 0 // every endpoint was scanned
-	exitNonCompliant = 1 // reserved for the policy: some endpoint is non-compliant
-	exitNotScanned   = 2 // some endpoint could not be scanned, or the command line was wrong
+	exitOK           = 0 // every endpoint was scanned and is compliant
+	exitNonCompliant = 1 // some endpoint is non-compliant with the policy profile
+	exitNotScanned   = 2 // some endpoint could not be scanned or judged, or the command line was wrong
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -43,6 +45,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "scan":
 		return runScan(ctx, args[1:], stdin, stdout, stderr)
+	case "profiles":
+		return runProfiles(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "tlswarden", version)
 		return exitOK
@@ -59,7 +63,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `tlswarden watches TLS endpoints for policy compliance.
 
 Commands:
-  scan HOST[:PORT]...   scan endpoints once and print what they accept
+  scan HOST[:PORT]...   scan endpoints once, print what they accept and judge them
+  profiles [NAME|FILE]  list the policy profiles and their rules
   version               print the version
 
 Run "tlswarden COMMAND -h" for a command's flags.

@@ -29,22 +29,29 @@ func suiteCodes(v tlswarden.VersionResult) map[uint16]bool {
 }
 
 func TestScanDemoJSON(t *testing.T) {
+	// The testbed's legacy endpoints break the default profile.
 	code, stdout, stderr := runCmd(t, "", "scan", "--json", "--progress=false", "--demo")
-	if code != exitOK {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	if code != exitNonCompliant {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitNonCompliant, stderr)
 	}
 	byPort := map[int]*tlswarden.Report{}
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var r tlswarden.Report
+		var r struct {
+			tlswarden.Report
+			Evaluation *tlswarden.Evaluation `json:"evaluation"`
+		}
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("line is not a JSON report: %v\n%s", err, sc.Text())
 		}
 		if r.Schema != tlswarden.ReportSchema {
 			t.Errorf("schema %q", r.Schema)
 		}
-		byPort[r.Target.Port] = &r
+		if ev := r.Evaluation; ev == nil || ev.Profile.Name != "nhs-internet-first" || len(ev.Endpoints) != len(r.Endpoints) {
+			t.Errorf("report for %s lacks an nhs-internet-first evaluation per endpoint: %+v", r.Target, ev)
+		}
+		byPort[r.Target.Port] = &r.Report
 	}
 	if len(byPort) != 7 {
 		t.Fatalf("got %d reports, want 7 (one per testbed endpoint)", len(byPort))
@@ -76,10 +83,11 @@ func TestScanDemoJSON(t *testing.T) {
 
 func TestScanTable(t *testing.T) {
 	code, stdout, stderr := runCmd(t, "", "scan", "--progress=false", "--demo")
-	if code != exitOK {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	if code != exitNonCompliant {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitNonCompliant, stderr)
 	}
-	for _, want := range []string{`testbed endpoint "legacy"`, "TLSv1.0", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "server preference", "groups"} {
+	for _, want := range []string{`testbed endpoint "legacy"`, "TLSv1.0", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "server preference", "groups",
+		"policy", "nhs-internet-first 2.01: NON-COMPLIANT", "grade", "FAIL", "critical tls.version.min: accepts TLSv1.0"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
@@ -97,6 +105,7 @@ func TestScanBadInput(t *testing.T) {
 	if err := os.WriteFile(file, []byte("# estate\n127.0.0.1:1\nbad host name\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badProfile := writeFile(t, "bad.yaml", "extends: nhs-internet-first\nrules:\n  tls.no_tls10: off\n")
 	tests := []struct {
 		name    string
 		args    []string
@@ -111,6 +120,8 @@ func TestScanBadInput(t *testing.T) {
 		{"bad line on stdin", []string{"scan", "-f", "-"}, "ok.example\n-bad-.example\n", "-:2"},
 		{"refused", []string{"scan", "--progress=false", closed}, "", ""},
 		{"unknown command", []string{"frobnicate"}, "", "unknown command"},
+		{"unknown profile", []string{"scan", "--profile", "nosuch", "127.0.0.1:1"}, "", `no built-in profile or file "nosuch"`},
+		{"invalid profile file", []string{"scan", "--profile", badProfile, "127.0.0.1:1"}, "", "bad.yaml:3: unknown rule"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,6 +134,86 @@ func TestScanBadInput(t *testing.T) {
 			}
 			if tt.name == "refused" && !strings.Contains(stdout, "refused") {
 				t.Errorf("table does not say refused:\n%s", stdout)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestExitStatus(t *testing.T) {
+	scanned := &tlswarden.Report{Status: tlswarden.StatusOK, Endpoints: []tlswarden.EndpointReport{{Status: tlswarden.StatusOK}}}
+	refused := &tlswarden.Report{Status: tlswarden.StatusOK, Endpoints: []tlswarden.EndpointReport{{Status: tlswarden.StatusRefused}}}
+	tests := []struct {
+		name       string
+		r          *tlswarden.Report
+		compliance tlswarden.Compliance
+		want       int
+	}{
+		{"compliant", scanned, tlswarden.Compliant, exitOK},
+		{"non-compliant", scanned, tlswarden.NonCompliant, exitNonCompliant},
+		{"compliance unknown", scanned, tlswarden.ComplianceUnknown, exitNotScanned},
+		{"not scanned", refused, tlswarden.ComplianceUnknown, exitNotScanned},
+		{"non-compliant though partly unscanned", refused, tlswarden.NonCompliant, exitNonCompliant},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exitFor(tc.r, &tlswarden.Evaluation{Compliance: tc.compliance}); got != tc.want {
+				t.Errorf("exit %d, want %d", got, tc.want)
+			}
+		})
+	}
+	// Across targets: non-compliance outranks "could not scan", which
+	// outranks OK, in any order.
+	for _, seq := range [][]int{{exitOK, exitNotScanned, exitNonCompliant}, {exitNonCompliant, exitNotScanned, exitOK}, {exitNotScanned, exitNonCompliant}} {
+		code := exitOK
+		for _, c := range seq {
+			code = worseExit(code, c)
+		}
+		if code != exitNonCompliant {
+			t.Errorf("sequence %v gave %d", seq, code)
+		}
+	}
+	if got := worseExit(worseExit(exitOK, exitNotScanned), exitOK); got != exitNotScanned {
+		t.Errorf("OK after could-not-scan gave %d", got)
+	}
+}
+
+func TestProfilesCommand(t *testing.T) {
+	custom := writeFile(t, "estate.yaml", "name: estate\nextends: mozilla-intermediate\nrules:\n  kex.pqc_hybrid: medium\n"+
+		"waivers:\n  - target: old.example.nhs.uk\n    rule: tls.version.tls13\n    reason: vendor appliance\n    expires: 2027-03-31\n")
+	bad := writeFile(t, "bad.yaml", "extends: ncsc\nparams:\n  hsts_min_max_age: forever\n")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"all", []string{"profiles"}, exitOK, []string{
+			"nhs-internet-first 2.01", "mozilla-intermediate 6.0", "mozilla-modern 6.0", "mozilla-old 5.7",
+			"ncsc ", "nist-800-52r2 Rev. 2", "tls.version.min", "cert.lifespan_br", "http.hsts",
+		}},
+		{"one built-in", []string{"profiles", "mozilla-old"}, exitOK, []string{"removed this configuration in 6.0", "tls12_suites: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "min_dh_bits 1024"}},
+		{"custom file", []string{"profiles", custom}, exitOK, []string{"estate custom", "extends: mozilla-intermediate 6.0", "kex.pqc_hybrid", "medium", "waiver: tls.version.tls13 on old.example.nhs.uk until 2027-03-31: vendor appliance"}},
+		{"invalid file", []string{"profiles", bad}, exitNotScanned, []string{"bad.yaml:3: want a whole number"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCmd(t, "", tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %s", code, tc.code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stdout+stderr, w) {
+					t.Errorf("output lacks %q:\n%s%s", w, stdout, stderr)
+				}
 			}
 		})
 	}

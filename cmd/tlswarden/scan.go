@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/policy"
 	"github.com/tlswarden/tlswarden/probes"
 	"github.com/tlswarden/tlswarden/resolve"
 	"github.com/tlswarden/tlswarden/scanner"
@@ -31,6 +32,7 @@ type scanFlags struct {
 	progress     bool
 	endpointTime time.Duration
 	demo         bool
+	profile      string
 }
 
 func parseScanFlags(args []string, stderr io.Writer) (*scanFlags, []string, error) {
@@ -42,10 +44,12 @@ func parseScanFlags(args []string, stderr io.Writer) (*scanFlags, []string, erro
 
 Scans each target (default port 443): resolves every A and AAAA address and,
 on each, tests SSLv2 to TLS 1.3, every IANA cipher suite per version with the
-server's preference, and the key-exchange groups.
+server's preference, and the key-exchange groups; then judges each endpoint
+against a policy profile (findings, compliance, grade).
 
-Exit status: 0 every endpoint scanned, 2 some endpoint could not be scanned
-(or the command line was wrong).
+Exit status: 0 every endpoint scanned and compliant; 1 some endpoint is
+non-compliant (this wins over 2); 2 some endpoint could not be scanned or
+fully judged, or the command line was wrong.
 
 Flags:
 `)
@@ -61,6 +65,7 @@ Flags:
 	fs.BoolVar(&f.verbose, "v", false, "log each endpoint on stderr")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "show progress on stderr")
 	fs.BoolVar(&f.demo, "demo", false, "start the built-in testbed of misconfigured endpoints on loopback and scan it")
+	fs.StringVar(&f.profile, "profile", policy.DefaultProfile, "judge against the built-in profile `NAME` or a custom profile FILE (see \"tlswarden profiles\")")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
@@ -76,6 +81,11 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitNotScanned
 	}
 	targets, err := readTargets(rest, f.file, stdin)
+	if err != nil {
+		fmt.Fprintln(stderr, "tlswarden scan:", err)
+		return exitNotScanned
+	}
+	profile, err := loadProfile(f.profile)
 	if err != nil {
 		fmt.Fprintln(stderr, "tlswarden scan:", err)
 		return exitNotScanned
@@ -108,17 +118,45 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	prog := newProgress(f.progress && len(targets) > 1, len(targets), stderr)
 	code := exitOK
 	sc.ScanAll(ctx, targets, func(r *tlswarden.Report) {
-		if !r.Scanned() {
-			code = exitNotScanned
-		}
-		if err := out.write(r); err != nil {
+		ev := policy.Evaluate(r, profile, policy.Options{Now: time.Now()})
+		code = worseExit(code, exitFor(r, &ev))
+		if err := out.write(r, &ev); err != nil {
 			fmt.Fprintln(stderr, "tlswarden scan: writing report:", err)
-			code = exitNotScanned
+			code = worseExit(code, exitNotScanned)
 		}
 		prog.done(r)
 	})
 	prog.finish()
 	return code
+}
+
+// exitFor is the exit status one report and its evaluation call for.
+func exitFor(r *tlswarden.Report, ev *tlswarden.Evaluation) int {
+	switch {
+	case ev.Compliance == tlswarden.NonCompliant:
+		return exitNonCompliant
+	case !r.Scanned() || ev.Compliance != tlswarden.Compliant:
+		return exitNotScanned
+	}
+	return exitOK
+}
+
+// worseExit combines exit statuses: a non-compliant endpoint is a definite
+// finding and outranks one that could not be scanned, which outranks OK.
+func worseExit(a, b int) int {
+	rank := func(c int) int {
+		switch c {
+		case exitNonCompliant:
+			return 2
+		case exitNotScanned:
+			return 1
+		}
+		return 0
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
 }
 
 func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*scanner.Scanner, error) {
@@ -227,7 +265,14 @@ func newReportWriter(asJSON, many bool, w io.Writer) *reportWriter {
 	return &reportWriter{json: asJSON, lines: many, w: w}
 }
 
-func (rw *reportWriter) write(r *tlswarden.Report) error {
+// reportJSON is a report as printed by --json: the report's own fields,
+// then the policy's judgement of it (docs/report-schema.md).
+type reportJSON struct {
+	*tlswarden.Report
+	Evaluation *tlswarden.Evaluation `json:"evaluation"`
+}
+
+func (rw *reportWriter) write(r *tlswarden.Report, ev *tlswarden.Evaluation) error {
 	defer func() { rw.n++ }()
 	if !rw.json {
 		if rw.n > 0 {
@@ -236,13 +281,13 @@ func (rw *reportWriter) write(r *tlswarden.Report) error {
 		if l, ok := rw.labels[r.Target.String()]; ok {
 			fmt.Fprintf(rw.w, "# %s\n", l)
 		}
-		return writeTable(rw.w, r)
+		return writeTable(rw.w, r, ev)
 	}
 	enc := json.NewEncoder(rw.w)
 	if !rw.lines {
 		enc.SetIndent("", "  ")
 	}
-	return enc.Encode(r)
+	return enc.Encode(reportJSON{Report: r, Evaluation: ev})
 }
 
 func isTerminal(f *os.File) bool {

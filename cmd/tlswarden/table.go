@@ -10,10 +10,12 @@ import (
 	"github.com/tlswarden/tlswarden"
 )
 
-// writeTable prints one report for a person at a terminal.
-func writeTable(w io.Writer, r *tlswarden.Report) error {
+// writeTable prints one report, and the policy's judgement of it, for a
+// person at a terminal.
+func writeTable(w io.Writer, r *tlswarden.Report, ev *tlswarden.Evaluation) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s\t%s\n", r.Target, r.Finished.Sub(r.Started).Round(time.Millisecond))
+	fmt.Fprintf(tw, "  policy\t%s %s: %s\n", ev.Profile.Name, ev.Profile.Version, complianceWord(ev.Compliance))
 	if r.Resolution != nil {
 		writeResolution(tw, r.Resolution)
 	}
@@ -22,6 +24,9 @@ func writeTable(w io.Writer, r *tlswarden.Report) error {
 	}
 	for i := range r.Endpoints {
 		writeEndpoint(tw, &r.Endpoints[i])
+		if i < len(ev.Endpoints) {
+			writeEvaluation(tw, &ev.Endpoints[i], ev.Profile.FailAt)
+		}
 	}
 	return tw.Flush()
 }
@@ -81,4 +86,92 @@ func writeVersion(w io.Writer, v *tlswarden.VersionResult) {
 		}
 		fmt.Fprintf(w, "    0x%04X\t%s\t%s\n", s.Code, s.Name, extra)
 	}
+}
+
+func complianceWord(c tlswarden.Compliance) string {
+	switch c {
+	case tlswarden.Compliant:
+		return "compliant"
+	case tlswarden.NonCompliant:
+		return "NON-COMPLIANT"
+	}
+	return "compliance unknown (some required facts could not be gathered)"
+}
+
+// writeEvaluation prints an endpoint's grades and the findings that need
+// attention: failures and rules that could not be evaluated. Passes and
+// rules that do not apply are counted, not listed.
+func writeEvaluation(w io.Writer, ee *tlswarden.EndpointEvaluation, failAt tlswarden.Severity) {
+	if g := ee.Grade; g != nil {
+		fmt.Fprintf(w, "  grade\t%s\n", gradeLine(g))
+	}
+	if h := ee.Headers; h != nil {
+		if h.Error != "" {
+			fmt.Fprintf(w, "  headers\tnot scored: %s\n", h.Error)
+		} else {
+			fmt.Fprintf(w, "  headers\t%s (score %d, %s)\n", h.Grade, h.Score, h.Algorithm)
+		}
+	}
+	fmt.Fprintf(w, "  compliance\t%s\n", complianceWord(ee.Compliance))
+	quiet := 0
+	var unknown []string                  // messages of not-evaluated findings, in order
+	unknownRules := map[string][]string{} // message -> rule IDs
+	for _, f := range ee.Findings {
+		switch label := findingLabel(&f, failAt); label {
+		case "":
+			quiet++
+		case "NOT EVALUATED":
+			if unknownRules[f.Message] == nil {
+				unknown = append(unknown, f.Message)
+			}
+			unknownRules[f.Message] = append(unknownRules[f.Message], f.RuleID)
+		default:
+			fmt.Fprintf(w, "    %s\t%s %s: %s\n", label, f.Severity, f.RuleID, f.Message)
+			if f.Waiver != nil {
+				fmt.Fprintf(w, "    \t  waiver until %s: %s\n", f.Waiver.Expires.Format("2006-01-02"), f.Waiver.Reason)
+			}
+		}
+	}
+	for _, msg := range unknown {
+		fmt.Fprintf(w, "    NOT EVALUATED\t%s: %s\n", strings.Join(unknownRules[msg], ", "), msg)
+	}
+	fmt.Fprintf(w, "    \t%d other rules passed or do not apply\n", quiet)
+}
+
+// findingLabel names a finding worth showing: FAIL (counts against
+// compliance), WARN (a failure below the threshold), WAIVED, or NOT
+// EVALUATED; empty for passes and rules that do not apply.
+func findingLabel(f *tlswarden.Finding, failAt tlswarden.Severity) string {
+	switch {
+	case f.Outcome == tlswarden.RuleNotEvaluated:
+		return "NOT EVALUATED"
+	case f.Outcome != tlswarden.RuleFail:
+		return ""
+	case f.Waived:
+		return "WAIVED"
+	case f.Severity >= failAt:
+		return "FAIL"
+	}
+	return "WARN"
+}
+
+func gradeLine(g *tlswarden.Grade) string {
+	if g.Letter == "" {
+		return "not graded: " + strings.Join(g.Incomplete, "; ")
+	}
+	s := fmt.Sprintf("%s (score %d: protocol %d, key exchange %d, cipher %d)", g.Letter, g.Score, g.Protocol, g.KeyExchange, g.Cipher)
+	if g.IgnoringTrust != "" {
+		s += ", " + g.IgnoringTrust + " if the certificate were trusted"
+	}
+	var caps []string
+	for _, c := range g.Caps {
+		caps = append(caps, c.Max+": "+c.Reason)
+	}
+	if len(caps) > 0 {
+		s += "; capped " + strings.Join(caps, "; ")
+	}
+	if len(g.Incomplete) > 0 {
+		s += "; " + strings.Join(g.Incomplete, "; ")
+	}
+	return s
 }

@@ -1,0 +1,203 @@
+package fleetbench
+
+import (
+	"crypto/tls"
+	"encoding/asn1"
+	"encoding/pem"
+	"math/big"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/iana"
+)
+
+// These tests check the harness's pure parts without starting anything;
+// the benchmarks are where servers and peers run.
+
+var equateAddrPort = cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })
+
+const nmapFixture = `<?xml version="1.0" encoding="UTF-8"?>
+<nmaprun scanner="nmap" args="nmap -T4 -Pn -n -p 4433,4434 --script ssl-enum-ciphers 127.0.0.1">
+<host><status state="up"/><address addr="127.0.0.1" addrtype="ipv4"/>
+<ports>
+<port protocol="tcp" portid="4433"><state state="open"/><service name="unknown"/>
+<script id="ssl-enum-ciphers" output="...">
+<table key="TLSv1.2">
+<table key="ciphers">
+<table><elem key="name">TLS_RSA_WITH_AES_128_CBC_SHA</elem><elem key="kex_info">rsa 2048</elem><elem key="strength">A</elem></table>
+<table><elem key="name">TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256</elem><elem key="kex_info">secp256r1</elem><elem key="strength">A</elem></table>
+</table>
+<table key="compressors"><elem>NULL</elem></table>
+<elem key="cipher preference">server</elem>
+</table>
+<table key="TLSv1.3">
+<table key="ciphers">
+<table><elem key="name">TLS_AKE_WITH_AES_256_GCM_SHA384</elem><elem key="kex_info">ecdh_x25519</elem></table>
+<table><elem key="name">TLS_NOT_A_SUITE</elem></table>
+</table>
+<elem key="cipher preference">client</elem>
+</table>
+<elem key="least strength">A</elem>
+</script></port>
+<port protocol="tcp" portid="4434"><state state="open"/></port>
+</ports></host></nmaprun>
+`
+
+func TestParseNmapXML(t *testing.T) {
+	run, err := parseNmapXML([]byte(nmapFixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[netip.AddrPort]suiteSets{
+		netip.MustParseAddrPort("127.0.0.1:4433"): {
+			tlswarden.TLS12: {0x002F, 0xC02F},
+			tlswarden.TLS13: {0x1302},
+		},
+	}
+	if diff := cmp.Diff(want, run.Found, equateAddrPort); diff != "" {
+		t.Errorf("suites (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"TLS_NOT_A_SUITE"}, run.Unknown); diff != "" {
+		t.Errorf("unknown names (-want +got):\n%s", diff)
+	}
+}
+
+const sslscanFixture = `<?xml version="1.0" encoding="UTF-8"?>
+<document title="SSLScan Results" version="2.0.7" web="http://github.com/rbsec/sslscan">
+ <ssltest host="127.0.0.1" sniname="127.0.0.1" port="4433">
+  <protocol type="ssl" version="3" enabled="0" />
+  <protocol type="tls" version="1.0" enabled="1" />
+  <protocol type="tls" version="1.2" enabled="1" />
+  <protocol type="tls" version="1.3" enabled="1" />
+  <cipher status="preferred" sslversion="TLSv1.3" bits="128" cipher="TLS_AES_128_GCM_SHA256" id="0x1301" strength="acceptable" curve="25519" ecdhebits="253" />
+  <cipher status="preferred" sslversion="TLSv1.2" bits="256" cipher="ECDHE-RSA-AES256-GCM-SHA384" id="0xC030" strength="strong" curve="25519" ecdhebits="253" />
+  <cipher status="accepted" sslversion="TLSv1.2" bits="256" cipher="DHE-RSA-AES256-GCM-SHA384" id="0x009F" strength="strong" dhebits="2048" />
+  <group sslversion="TLSv1.3" bits="128" name="x25519" id="0x001d" />
+ </ssltest>
+</document>
+`
+
+func TestParseSSLScanXML(t *testing.T) {
+	got, err := parseSSLScanXML([]byte(sslscanFixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := suiteSets{tlswarden.TLS10: {}, tlswarden.TLS12: {0x009F, 0xC030}, tlswarden.TLS13: {0x1301}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("suites (-want +got):\n%s", diff)
+	}
+}
+
+func TestCompareSuites(t *testing.T) {
+	a := netip.MustParseAddrPort("127.0.0.1:1")
+	b := netip.MustParseAddrPort("127.0.0.1:2")
+	eps := []endpoint{{Addr: a, Server: "nginx", Config: "x"}, {Addr: b, Server: "go", Config: "y"}}
+	ours := map[netip.AddrPort]*endpointResult{
+		a: {Suites: suiteSets{tlswarden.TLS12: {1, 2, 3}, tlswarden.TLS13: {0x1301}},
+			VersionErrors: map[tlswarden.Version]string{tlswarden.TLS11: "timeout"}},
+	}
+	peer := &peerRun{Found: map[netip.AddrPort]suiteSets{
+		a: {tlswarden.TLS11: {4}, tlswarden.TLS12: {2, 3, 5}, tlswarden.TLS13: {0x1301}},
+	}}
+	diffs, peerOnly, oursOnly := compareSuites(eps, ours, peer)
+	want := []suiteDiff{
+		{Endpoint: eps[0], Version: tlswarden.TLS11, PeerOnly: []uint16{4}, Note: "supported per the peer only; tlswarden error: timeout"},
+		{Endpoint: eps[0], Version: tlswarden.TLS12, PeerOnly: []uint16{5}, OursOnly: []uint16{1}},
+		{Endpoint: eps[1], Note: "the peer reported nothing"},
+	}
+	if diff := cmp.Diff(want, diffs, equateAddrPort); diff != "" {
+		t.Errorf("diffs (-want +got):\n%s", diff)
+	}
+	if peerOnly != 2 || oursOnly != 1 {
+		t.Errorf("peer only %d, ours only %d; want 2, 1", peerOnly, oursOnly)
+	}
+	wantText := "127.0.0.1:1 (nginx x) TLSv1.2: peer only: " + iana.SuiteName(5) + " (0x0005); tlswarden only: " + iana.SuiteName(1) + " (0x0001)"
+	if got := diffs[1].String(); got != wantText {
+		t.Errorf("String() = %q, want %q", got, wantText)
+	}
+}
+
+func TestVMHWM(t *testing.T) {
+	got, err := vmHWM([]byte("Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    1234 kB\nVmRSS:\t 1000 kB\n"))
+	if err != nil || got != 1234<<10 {
+		t.Errorf("vmHWM = %d, %v; want %d", got, err, 1234<<10)
+	}
+	if _, err := vmHWM([]byte("VmRSS:\t 1000 kB\n")); err == nil {
+		t.Error("vmHWM without the line: no error")
+	}
+}
+
+func TestDHParams(t *testing.T) {
+	for name, bits := range map[string]int{"ffdhe2048": 2048, "dh1024": 1024} {
+		block, _ := pem.Decode([]byte(dhParams[name]))
+		if block == nil || block.Type != "DH PARAMETERS" {
+			t.Fatalf("%s: no DH PARAMETERS block", name)
+		}
+		var p struct{ P, G *big.Int }
+		if _, err := asn1.Unmarshal(block.Bytes, &p); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if p.P.BitLen() != bits || p.G.Int64() != 2 || !p.P.ProbablyPrime(20) {
+			t.Errorf("%s: %d-bit prime (prime: %v), g = %v; want %d bits, g = 2", name, p.P.BitLen(), p.P.ProbablyPrime(20), p.G, bits)
+		}
+	}
+}
+
+func TestNginxConf(t *testing.T) {
+	pki := &pkiFiles{rsa: pemPair{"/d/rsa.crt", "/d/rsa.key"}, ecdsa: pemPair{"/d/ec.crt", "/d/ec.key"}, dh: map[string]string{"ffdhe2048": "/d/ff.pem"}}
+	site := nginxSite{
+		nginxServer: nginxServer{Name: "n", Protocols: "TLSv1.2 TLSv1.3", Ciphers: "A:B", TLS13: "T", Cert: certBoth, DH: "ffdhe2048", ClientOrder: true},
+		Listen:      []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:1"), netip.MustParseAddrPort("127.0.1.2:3")},
+	}
+	conf := nginxConf("/d", pki, 2, []string{"proxy_temp_path"}, []nginxSite{site})
+	for _, want := range []string{
+		"worker_processes 2;", "worker_connections 1026;", "proxy_temp_path /d/proxy_temp_path;",
+		"listen 127.0.0.1:1 ssl;", "listen 127.0.1.2:3 ssl;",
+		"ssl_certificate /d/rsa.crt;", "ssl_certificate_key /d/ec.key;",
+		"ssl_protocols TLSv1.2 TLSv1.3;", "ssl_ciphers 'A:B';", "ssl_prefer_server_ciphers off;",
+		"ssl_dhparam /d/ff.pem;", "ssl_conf_command Ciphersuites T;",
+	} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("nginx.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	if strings.Count(conf, "{") != strings.Count(conf, "}") {
+		t.Errorf("unbalanced braces:\n%s", conf)
+	}
+}
+
+// TestFleet checks the fleet's make-up: 200 endpoints, distinct names, and
+// configurations that Go accepts.
+func TestFleet(t *testing.T) {
+	n := len(nginxServers)*nginxPerConfig + len(gnutlsServers) + len(goServers)*goPerConfig
+	if n != 200 {
+		t.Errorf("fleet of %d endpoints, want 200", n)
+	}
+	var names []string
+	for _, s := range nginxServers {
+		names = append(names, "nginx "+s.Name)
+	}
+	for _, s := range gnutlsServers {
+		names = append(names, "gnutls "+s.Name)
+	}
+	for _, s := range goServers {
+		names = append(names, "go "+s.Name)
+		if cfg := s.Config(tls.Certificate{}, tls.Certificate{}); cfg == nil {
+			t.Errorf("%s: nil config", s.Name)
+		}
+	}
+	slices.Sort(names)
+	if c := slices.Compact(slices.Clone(names)); len(c) != len(names) {
+		t.Errorf("configuration names repeat: %v", names)
+	}
+	for _, name := range append(slices.Clone(tenKServers), oneEndpointServers...) {
+		if !slices.ContainsFunc(nginxServers, func(s nginxServer) bool { return s.Name == name }) {
+			t.Errorf("no nginx configuration %q", name)
+		}
+	}
+}

@@ -1,0 +1,112 @@
+package fleetbench
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// memWatch records the scanning process's peak heap (sampled) and peak
+// RSS (the kernel's high-water mark, reset when the watch starts, so that
+// setup does not count).
+type memWatch struct {
+	stop chan struct{}
+	peak chan uint64
+	cpu  time.Duration // the process's CPU time when the watch started
+}
+
+func watchMemory(tb testing.TB) *memWatch {
+	tb.Helper()
+	runtime.GC()
+	debug.FreeOSMemory()
+	// Writing 5 to clear_refs resets VmHWM to the current RSS (Linux 4.0+).
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		tb.Logf("peak RSS includes setup: resetting it: %v", err)
+	}
+	w := &memWatch{stop: make(chan struct{}), peak: make(chan uint64, 1), cpu: cpuTime(tb)}
+	go w.sample(10 * time.Millisecond)
+	return w
+}
+
+// sample reads HeapInuse's parts (live and unswept objects, and the unused
+// rest of their spans) every tick; runtime/metrics does not stop the world.
+func (w *memWatch) sample(every time.Duration) {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var peak uint64
+	for {
+		metrics.Read(s)
+		peak = max(peak, s[0].Value.Uint64()+s[1].Value.Uint64())
+		select {
+		case <-w.stop:
+			w.peak <- peak
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// done stops the watch and returns the peak heap and peak RSS in bytes,
+// and the CPU time the process used meanwhile.
+func (w *memWatch) done(tb testing.TB) (heap, rss uint64, cpu time.Duration) {
+	tb.Helper()
+	cpu = cpuTime(tb) - w.cpu
+	close(w.stop)
+	heap = <-w.peak
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rss, err = vmHWM(status)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return heap, rss, cpu
+}
+
+// cpuTime returns the CPU time (user and system) this process has used.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// logLoad logs the load average: the machine's other work skews wall
+// times, and this says how much there was.
+func logLoad(tb testing.TB, when string) {
+	tb.Helper()
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		tb.Logf("load average %s: %s", when, strings.TrimSpace(string(b)))
+	}
+}
+
+// vmHWM reads the peak resident set size from /proc/PID/status.
+func vmHWM(status []byte) (uint64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		v, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("VmHWM %q: %w", v, err)
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("no VmHWM line in /proc/self/status")
+}
+
+func mb(bytes uint64) float64 { return float64(bytes) / (1 << 20) }

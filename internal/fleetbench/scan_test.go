@@ -1,0 +1,130 @@
+package fleetbench
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/probes"
+	"github.com/tlswarden/tlswarden/scanner"
+)
+
+// cliTimeout is tlswarden scan's --timeout default. The scanner's zero
+// Config values are the command's other defaults: 16 targets at once, 4
+// connections per address, 5 s connect, 2 min per endpoint.
+const cliTimeout = 5 * time.Second
+
+// endpointResult is what the scan found on one endpoint.
+type endpointResult struct {
+	Status tlswarden.Status
+	Error  string
+	Conns  int
+	Suites suiteSets
+	// Cert is the certificate probe's result, when it ran.
+	Cert *tlswarden.CertResult
+	// Probes is how each probe ended and how long it took.
+	Probes []tlswarden.ProbeStatus
+	// VersionErrors holds the versions that could not be tested.
+	VersionErrors map[tlswarden.Version]string
+}
+
+// scanRun sums up one scan of many endpoints.
+type scanRun struct {
+	Endpoints int
+	Conns     int64
+	Failed    []string // "endpoint: status: error", the first few
+	FailedN   int
+	// Results is per endpoint when kept (the fleet), nil otherwise (10,000).
+	Results map[netip.AddrPort]*endpointResult
+}
+
+// tlsProbe is the probe `tlswarden scan` runs, at its defaults: versions,
+// suites and groups.
+func tlsProbe() tlswarden.Probe { return probes.TLS(probes.TLSConfig{Timeout: cliTimeout}) }
+
+// certProbe is the certificate probe at its defaults.
+func certProbe() tlswarden.Probe { return probes.Cert(probes.CertConfig{}) }
+
+// scanOnce runs ps over targets with the scanner at the command's
+// defaults, keeping only what the benchmark reports (and, with keep, the
+// suites), as the command keeps nothing once a report is written.
+func scanOnce(tb testing.TB, ps []tlswarden.Probe, ts []tlswarden.Target, keep bool) *scanRun {
+	tb.Helper()
+	sc, err := scanner.New(scanner.Config{Probes: ps})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	run := &scanRun{Endpoints: len(ts)}
+	if keep {
+		run.Results = make(map[netip.AddrPort]*endpointResult, len(ts))
+	}
+	sc.ScanAll(context.Background(), ts, func(r *tlswarden.Report) { run.add(r) })
+	run.Conns = sc.Connections()
+	return run
+}
+
+func (run *scanRun) add(r *tlswarden.Report) {
+	if r.Status != tlswarden.StatusOK {
+		run.fail(fmt.Sprintf("%s: %s: %s", r.Target, r.Status, r.Error))
+		return
+	}
+	for _, er := range r.Endpoints {
+		if er.Status != tlswarden.StatusOK {
+			run.fail(fmt.Sprintf("%s: %s: %s", er.Endpoint, er.Status, er.Error))
+		}
+		if run.Results != nil {
+			run.Results[er.Endpoint.Addr] = result(er)
+		}
+	}
+}
+
+func (run *scanRun) fail(msg string) {
+	run.FailedN++
+	if len(run.Failed) < 20 {
+		run.Failed = append(run.Failed, msg)
+	}
+}
+
+func result(er tlswarden.EndpointReport) *endpointResult {
+	res := &endpointResult{Status: er.Status, Error: er.Error, Conns: er.Connections, Cert: er.Cert, Probes: er.Probes,
+		Suites: suiteSets{}, VersionErrors: map[tlswarden.Version]string{}}
+	if er.TLS == nil {
+		return res
+	}
+	for _, vr := range er.TLS.Versions {
+		if vr.Error != "" {
+			res.VersionErrors[vr.Version] = vr.Error
+		}
+		if !vr.Supported {
+			continue
+		}
+		codes := make([]uint16, 0, len(vr.Suites))
+		for _, s := range vr.Suites {
+			codes = append(codes, s.Code)
+		}
+		slices.Sort(codes)
+		res.Suites[vr.Version] = codes
+	}
+	return res
+}
+
+// report adds the scan's figures to the benchmark's metrics and logs the
+// endpoints that failed. cpu is the scanning process's CPU time per scan.
+func (run *scanRun) report(b *testing.B, perScan, cpu time.Duration, heap, rss uint64) {
+	b.ReportMetric(float64(run.Endpoints)/perScan.Seconds(), "endpoints/s")
+	b.ReportMetric(cpu.Seconds(), "scanner-cpu-s/op")
+	b.ReportMetric(float64(run.Conns)/float64(run.Endpoints), "conns/endpoint")
+	b.ReportMetric(mb(heap), "peak-heap-MB")
+	b.ReportMetric(mb(rss), "peak-RSS-MB")
+	b.ReportMetric(float64(run.FailedN), "failed-endpoints")
+	for _, f := range run.Failed {
+		b.Logf("not scanned: %s", f)
+	}
+	if run.FailedN > len(run.Failed) {
+		b.Logf("... and %d more endpoints not scanned", run.FailedN-len(run.Failed))
+	}
+}

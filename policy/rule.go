@@ -1,0 +1,92 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tlswarden/tlswarden"
+)
+
+// Rule is one named check over one endpoint's facts.
+type Rule struct {
+	// ID is stable across releases ("tls.version.min"): stored findings,
+	// custom profiles, waivers and metrics refer to it.
+	ID    string
+	Title string
+	// Severity is the default; a profile may raise or lower it.
+	Severity tlswarden.Severity
+	// Rationale says why the rule exists and cites its source.
+	Rationale string
+	// Check judges one endpoint. It must return RuleNotEvaluated, never
+	// RulePass, when the facts it needs are missing.
+	Check func(in *Input) Result
+}
+
+// Input is what a rule's Check sees: the target, one endpoint's facts, the
+// profile's parameters and the time the judgement is made at.
+type Input struct {
+	Target   tlswarden.Target
+	Endpoint *tlswarden.EndpointReport
+	Params   *Params
+	// Now is the time certificate dates are judged at.
+	Now time.Time
+}
+
+// Result is a Check's outcome with a message for people.
+type Result struct {
+	Outcome tlswarden.RuleOutcome
+	Message string
+}
+
+func pass(format string, args ...any) Result {
+	return Result{tlswarden.RulePass, fmt.Sprintf(format, args...)}
+}
+
+func fail(format string, args ...any) Result {
+	return Result{tlswarden.RuleFail, fmt.Sprintf(format, args...)}
+}
+
+func notApplicable(format string, args ...any) Result {
+	return Result{tlswarden.RuleNotApplicable, fmt.Sprintf(format, args...)}
+}
+
+func notEvaluated(format string, args ...any) Result {
+	return Result{tlswarden.RuleNotEvaluated, fmt.Sprintf(format, args...)}
+}
+
+// Params are the thresholds and lists a profile sets for its rules. A
+// custom profile may change any of them; docs/policies.md lists the YAML
+// names.
+type Params struct {
+	// MinVersion is the lowest protocol version an endpoint may accept.
+	MinVersion tlswarden.Version
+	// TLS12Suites and TLS13Suites are the suites a profile allows (IANA
+	// code points); the allow-list rules are not applicable without them.
+	TLS12Suites []uint16
+	TLS13Suites []uint16
+	// MinDHBits and MinECDHBits bound the ephemeral key exchange.
+	MinDHBits   int
+	MinECDHBits int
+	// MinRSABits is the smallest RSA certificate key allowed.
+	MinRSABits int
+	// CertKeyTypes lists the leaf key types allowed ("RSA", "ECDSA").
+	CertKeyTypes []string
+	// CertCurves lists the named curves allowed for ECDSA leaf keys.
+	CertCurves []string
+	// CertSignatures lists the leaf signature algorithms allowed, by the
+	// names the certificate probe records ("SHA256-RSA", "ECDSA-SHA256").
+	CertSignatures []string
+	// MaxCertLifespanDays bounds notAfter-notBefore for the Mozilla
+	// lifespan rule.
+	MaxCertLifespanDays int
+	// ExpiryWarningDays is how long before expiry a certificate is flagged.
+	ExpiryWarningDays int
+	// MinLifetimeLeft is the smallest fraction of its lifetime a
+	// certificate may have left before renewal is overdue.
+	MinLifetimeLeft float64
+	// HSTSMinMaxAge is the smallest Strict-Transport-Security max-age, in
+	// seconds.
+	HSTSMinMaxAge int64
+	// MinHeaderScore is the lowest acceptable Observatory score.
+	MinHeaderScore int
+}

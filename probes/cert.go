@@ -1,0 +1,310 @@
+package probes
+
+import (
+	"context"
+	"crypto/sha256"
+	stdx509 "crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/zmap/zcrypto/tls"
+	"github.com/zmap/zcrypto/x509"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/iana"
+)
+
+// CertConfig configures the certificate probe. Its zero value works: it
+// trusts the system's roots, gives up after 20 seconds and reads at most
+// 256 KiB from a server per handshake.
+type CertConfig struct {
+	// Roots are the trust anchors. CAFile (the --ca-file bundle) adds to
+	// them; when both are empty the system's roots are used.
+	Roots  []*stdx509.Certificate
+	CAFile string
+	// Timeout bounds one run of the probe: two handshakes (default 20s).
+	Timeout time.Duration
+	// MaxChainBytes caps the bytes read from the server during one
+	// handshake, which the certificate chain dominates (default 256 KiB;
+	// zcrypto refuses any single handshake message over 64 KiB).
+	MaxChainBytes int64
+	// Now is the clock that expiry and trust are judged at (default
+	// time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (c *CertConfig) validate() error {
+	var errs []error
+	if c.Timeout < 0 {
+		errs = append(errs, errors.New("certificate probe timeout must not be negative"))
+	}
+	if c.MaxChainBytes < 0 {
+		errs = append(errs, errors.New("certificate probe byte cap must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// CertProbeName is the name of the certificate probe.
+const CertProbeName = "certificate"
+
+const (
+	defaultCertTimeout   = 20 * time.Second
+	defaultMaxChainBytes = 256 << 10
+)
+
+// Cert returns the certificate probe. Each run makes a full handshake
+// through zcrypto with SNI set to the endpoint's hostname, requesting a
+// stapled OCSP response and SCTs, and records the chain as served and what
+// follows from it; then a second handshake without SNI records which leaf
+// the server falls back to. An invalid configuration (or an unreadable
+// CAFile) makes every run fail with that error.
+func Cert(cfg CertConfig) tlswarden.Probe {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = defaultCertTimeout
+	}
+	if cfg.MaxChainBytes == 0 {
+		cfg.MaxChainBytes = defaultMaxChainBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &certProbe{cfg: cfg}
+	p.roots = sync.OnceValues(p.loadRoots)
+	return tlswarden.Probe{Name: CertProbeName, Timeout: cfg.Timeout, Run: p.run}
+}
+
+// certProbe is the network half of the certificate probe; certFacts is
+// the pure half.
+type certProbe struct {
+	cfg   CertConfig
+	roots func() (*x509.CertPool, error)
+}
+
+// run is the probe's Run: the SNI handshake, the facts, then the
+// handshake without SNI. Its own Timeout applies even when the caller set
+// none.
+func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
+	roots, err := p.roots()
+	if err != nil {
+		return tlswarden.Observation{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	hs, hsErr := p.handshake(ctx, dial, ep.Host)
+	if len(hs.chain) == 0 {
+		if hsErr == nil {
+			hsErr = &tlswarden.ProtocolError{Msg: "handshake completed without a server certificate"}
+		}
+		return tlswarden.Observation{}, hsErr
+	}
+	res, factsErr := p.describe(hs, ep, roots)
+	if unparsable(res) {
+		hsErr = nil // zcrypto stopped on the same bytes; factsErr says which
+	}
+	if ep.Host != "" && ctx.Err() == nil {
+		p.compareWithoutSNI(ctx, dial, res)
+	}
+	p.cfg.Logger.Debug("certificate probed", "endpoint", ep.String(), "chain_length", res.ChainLength,
+		"trusted", res.Trusted, "hostname_matches", res.HostnameMatches)
+	return tlswarden.Observation{Cert: res}, joinErrors(hsErr, factsErr)
+}
+
+// describe derives the facts of one handshake for ep.
+func (p *certProbe) describe(hs handshakeResult, ep tlswarden.Endpoint, roots *x509.CertPool) (*tlswarden.CertResult, error) {
+	name := ep.Host
+	if name == "" {
+		name = ep.Addr.Addr().String()
+	}
+	res, err := certFacts(hs.chain, hs.ocsp, hs.scts, name, roots, p.cfg.Now())
+	res.ServerName = ep.Host
+	if hs.version != 0 {
+		res.Version = tlswarden.Version(hs.version)
+		res.CipherSuite = &tlswarden.Suite{Code: hs.suite, Name: iana.SuiteName(hs.suite)}
+	}
+	return res, err
+}
+
+// unparsable reports whether a served certificate could not be parsed.
+func unparsable(res *tlswarden.CertResult) bool {
+	for _, c := range res.Chain {
+		if c.ParseError != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// compareWithoutSNI records the leaf served to a handshake without SNI and
+// whether it differs from the one served for the hostname.
+func (p *certProbe) compareWithoutSNI(ctx context.Context, dial tlswarden.DialFunc, res *tlswarden.CertResult) {
+	hs, err := p.handshake(ctx, dial, "")
+	if err != nil {
+		res.WithoutSNIError = err.Error()
+	}
+	if len(hs.chain) == 0 {
+		return
+	}
+	sum := sha256.Sum256(hs.chain[0])
+	res.LeafSHA256WithoutSNI = hex.EncodeToString(sum[:])
+	res.DiffersWithoutSNI = res.Leaf().SHA256 != res.LeafSHA256WithoutSNI
+}
+
+// handshakeResult is what one handshake delivered, as raw bytes. chain is
+// set as soon as the Certificate message arrived, even if the handshake
+// failed after it; version and suite only once it completed.
+type handshakeResult struct {
+	chain          [][]byte
+	ocsp           []byte
+	scts           [][]byte
+	version, suite uint16
+}
+
+// handshake dials once and runs a full zcrypto handshake with the given
+// SNI (none when empty), reading at most MaxChainBytes.
+func (p *certProbe) handshake(ctx context.Context, dial tlswarden.DialFunc, sni string) (handshakeResult, error) {
+	conn, err := dial(ctx)
+	if err != nil {
+		return handshakeResult{}, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		if err := conn.SetDeadline(dl); err != nil {
+			return handshakeResult{}, fmt.Errorf("set deadline: %w", err)
+		}
+	}
+	lc := &limitConn{Conn: conn, left: p.cfg.MaxChainBytes}
+	tc := tls.Client(lc, p.tlsConfig(sni))
+	err = tc.HandshakeContext(ctx)
+	hs := collect(tc)
+	switch {
+	case lc.exceeded:
+		err = &tlswarden.ProtocolError{Msg: fmt.Sprintf("server sent more than %d bytes during the handshake", p.cfg.MaxChainBytes)}
+	case err != nil:
+		err = &handshakeError{sni: sni, err: err}
+	}
+	return hs, err
+}
+
+// tlsConfig is the client configuration of one handshake. zcrypto always
+// asks for a stapled OCSP response and SCTs. Certificates are verified by
+// certFacts, not here; zcrypto still builds paths during the handshake, so
+// it gets an empty root pool to keep that cheap.
+func (p *certProbe) tlsConfig(sni string) *tls.Config {
+	return &tls.Config{
+		ServerName:             sni,
+		InsecureSkipVerify:     true,
+		RootCAs:                x509.NewCertPool(),
+		MinVersion:             tls.VersionTLS10,
+		MaxVersion:             tls.VersionTLS13,
+		CipherSuites:           tls.PortableCiphers,
+		SessionTicketsDisabled: true,
+		Time:                   p.cfg.Now,
+	}
+}
+
+// collect reads what the handshake delivered, complete or not.
+func collect(tc *tls.Conn) handshakeResult {
+	st := tc.ConnectionState()
+	hs := handshakeResult{ocsp: st.OCSPResponse, scts: st.SignedCertificateTimestamps}
+	if st.HandshakeComplete {
+		hs.version, hs.suite = st.Version, st.CipherSuite
+	}
+	log := tc.GetHandshakeLog()
+	if log == nil {
+		return hs
+	}
+	if sc := log.ServerCertificates; sc != nil && len(sc.Certificate.Raw) > 0 {
+		hs.chain = append(hs.chain, sc.Certificate.Raw)
+		for _, c := range sc.Chain {
+			hs.chain = append(hs.chain, c.Raw)
+		}
+	}
+	if len(hs.scts) == 0 && log.ServerHello != nil {
+		for _, s := range log.ServerHello.SignedCertificateTimestamps {
+			hs.scts = append(hs.scts, s.Raw)
+		}
+	}
+	return hs
+}
+
+// loadRoots builds the trust store from Roots and CAFile; nil means the
+// system's roots.
+func (p *certProbe) loadRoots() (*x509.CertPool, error) {
+	if err := p.cfg.validate(); err != nil {
+		return nil, fmt.Errorf("certificate probe config: %w", err)
+	}
+	if len(p.cfg.Roots) == 0 && p.cfg.CAFile == "" {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	for i, c := range p.cfg.Roots {
+		zc, err := x509.ParseCertificate(c.Raw)
+		if err != nil {
+			return nil, fmt.Errorf("certificate probe: root %d: %w", i, err)
+		}
+		pool.AddCert(zc)
+	}
+	if p.cfg.CAFile == "" {
+		return pool, nil
+	}
+	pem, err := os.ReadFile(p.cfg.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("certificate probe: read CA file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("certificate probe: no certificates in CA file %s", p.cfg.CAFile)
+	}
+	return pool, nil
+}
+
+// limitConn fails reads once limit bytes have been read, so that a server
+// cannot keep a handshake reading without bound.
+type limitConn struct {
+	net.Conn
+	left     int64
+	exceeded bool
+}
+
+var errReadCap = errors.New("read cap reached")
+
+func (c *limitConn) Read(b []byte) (int, error) {
+	if c.left <= 0 {
+		c.exceeded = true
+		return 0, errReadCap
+	}
+	if int64(len(b)) > c.left {
+		b = b[:c.left]
+	}
+	n, err := c.Conn.Read(b)
+	c.left -= int64(n)
+	return n, err
+}
+
+// handshakeError is a TLS handshake that failed for a reason other than
+// the network: an alert, a message zcrypto refused, no common parameters.
+type handshakeError struct {
+	sni string
+	err error
+}
+
+func (e *handshakeError) Error() string {
+	if e.sni == "" {
+		return "tls handshake without SNI: " + e.err.Error()
+	}
+	return "tls handshake with SNI " + e.sni + ": " + e.err.Error()
+}
+
+func (e *handshakeError) Unwrap() error { return e.err }
+
+// Status classifies the failure for the scanner.
+func (e *handshakeError) Status() tlswarden.Status { return tlswarden.StatusHandshakeError }

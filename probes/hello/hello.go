@@ -1,0 +1,284 @@
+// Package hello writes ClientHello messages and reads what a server sends
+// back up to its ServerHello (and, for DHE and ECDHE suites, its
+// ServerKeyExchange), for SSLv2 to TLS 1.3.
+//
+// It is the wire half of the TLS probe and never opens a connection: it
+// turns parameters into bytes and bytes from an io.Reader into typed values,
+// so every rule of the format is tested, and fuzzed, without sockets.
+// Anything a server sends that does not parse is a *tlswarden.ProtocolError;
+// a TLS alert is an *AlertError. Reads are bounded in size; bounding them in
+// time is the caller's job (a connection deadline).
+package hello
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// Record content types (RFC 5246, section 6.2.1).
+const (
+	recordChangeCipherSpec = 20
+	recordAlert            = 21
+	recordHandshake        = 22
+	recordApplicationData  = 23
+)
+
+// Handshake message types (RFC 5246, section 7.4; RFC 6066).
+const (
+	typeHelloRequest       = 0
+	typeClientHello        = 1
+	typeServerHello        = 2
+	typeCertificate        = 11
+	typeServerKeyExchange  = 12
+	typeCertificateRequest = 13
+	typeServerHelloDone    = 14
+	typeCertificateStatus  = 22
+	typeSupplementalData   = 23
+)
+
+// Extension types (IANA "TLS ExtensionType Values").
+const (
+	extServerName           = 0
+	extSupportedGroups      = 10
+	extECPointFormats       = 11
+	extSignatureAlgorithms  = 13
+	extPadding              = 21
+	extExtendedMasterSecret = 23
+	extSessionTicket        = 35
+	extSupportedVersions    = 43
+	extPSKKeyExchangeModes  = 45
+	extKeyShare             = 51
+	extRenegotiationInfo    = 0xff01
+)
+
+// MaxRecordPayload is the largest plaintext record fragment (2^14 bytes).
+const MaxRecordPayload = 16384
+
+// defaultSignatureSchemes is broad on purpose: old servers only sign with
+// SHA-1, new ones with RSA-PSS or EdDSA, and a server that finds none of its
+// schemes offered may refuse a suite it supports.
+var defaultSignatureSchemes = []uint16{
+	0x0403, 0x0503, 0x0603, // ecdsa_secp256r1_sha256, _secp384r1_sha384, _secp521r1_sha512
+	0x0807, 0x0808, // ed25519, ed448
+	0x0804, 0x0805, 0x0806, // rsa_pss_rsae_sha256, _sha384, _sha512
+	0x0809, 0x080a, 0x080b, // rsa_pss_pss_sha256, _sha384, _sha512
+	0x081a, 0x081b, 0x081c, // ecdsa_brainpoolP256r1tls13_sha256, P384, P512
+	0x0401, 0x0501, 0x0601, // rsa_pkcs1_sha256, _sha384, _sha512
+	0x0303, 0x0301, 0x0302, // ecdsa_sha224, rsa_sha224, dsa_sha224
+	0x0402, 0x0502, 0x0602, // dsa_sha256, _sha384, _sha512
+	0x0203, 0x0201, 0x0202, // ecdsa_sha1, rsa_pkcs1_sha1, dsa_sha1
+}
+
+// DefaultSignatureSchemes returns the signature_algorithms a ClientHello
+// offers when it names none.
+func DefaultSignatureSchemes() []uint16 { return append([]uint16(nil), defaultSignatureSchemes...) }
+
+// ClientHello describes a ClientHello to write. Marshal turns it into
+// records ready to send.
+type ClientHello struct {
+	// Version is the legacy_version field: the highest version offered for
+	// TLS 1.2 and older, 0x0303 for a TLS 1.3 offer.
+	Version uint16
+	// RecordVersion is the version in the record headers. Zero means
+	// TLS 1.0 (0x0301), or Version when that is lower (an SSLv3 hello), as
+	// clients write it for compatibility.
+	RecordVersion uint16
+	Random        [32]byte
+	// SessionID is empty for TLS 1.2 and older; a TLS 1.3 client sends 32
+	// random bytes for middlebox compatibility.
+	SessionID    []byte
+	CipherSuites []uint16
+	// ServerName is sent in server_name unless it is empty or an IP literal
+	// (RFC 6066 forbids literals). A trailing dot is dropped.
+	ServerName string
+	// Groups is sent in supported_groups when not empty.
+	Groups []uint16
+	// SignatureSchemes is sent in signature_algorithms; nil means
+	// DefaultSignatureSchemes.
+	SignatureSchemes []uint16
+	// SupportedVersions, when not empty, makes this a TLS 1.3 offer: it is
+	// sent in supported_versions, with psk_key_exchange_modes and an empty
+	// key_share, so that a TLS 1.3 server answers with a HelloRetryRequest
+	// naming its group.
+	SupportedVersions []uint16
+	// NoExtensions leaves the extensions out entirely, as an SSLv3 client
+	// does.
+	NoExtensions bool
+}
+
+// extension is one extension's type and body.
+type extension struct {
+	typ  uint16
+	data []byte
+}
+
+// Marshal returns the ClientHello as one or more handshake records. Unless
+// NoExtensions is set, it adds a padding extension (RFC 7685) so that no
+// record is between 256 and 511 bytes long, lengths some load balancers
+// mishandle.
+func (h *ClientHello) Marshal() ([]byte, error) {
+	if len(h.SessionID) > 32 {
+		return nil, fmt.Errorf("client hello: session id of %d bytes, at most 32 allowed", len(h.SessionID))
+	}
+	if len(h.CipherSuites) == 0 {
+		return nil, errors.New("client hello: no cipher suites")
+	}
+	var exts []extension
+	if !h.NoExtensions {
+		exts = h.extensions()
+	}
+	msg, err := h.message(exts)
+	if err != nil {
+		return nil, err
+	}
+	if n := paddingFor(len(msg)); n >= 0 && !h.NoExtensions {
+		exts = append(exts, extension{typ: extPadding, data: make([]byte, n)})
+		if msg, err = h.message(exts); err != nil {
+			return nil, err
+		}
+	}
+	return records(recordHandshake, h.recordVersion(), msg), nil
+}
+
+func (h *ClientHello) recordVersion() uint16 {
+	switch {
+	case h.RecordVersion != 0:
+		return h.RecordVersion
+	case h.Version != 0 && h.Version < 0x0301:
+		return h.Version
+	}
+	return 0x0301
+}
+
+// paddingFor returns the padding extension body length that takes a
+// handshake message of n bytes out of the 256–511 range, or -1 when none is
+// needed. The range is widened by the 5-byte record header so that neither
+// the message nor the whole record lands in it.
+func paddingFor(n int) int {
+	const low, target = 256 - 5, 512
+	if n < low || n >= target {
+		return -1
+	}
+	return max(0, target-n-4)
+}
+
+// message returns the handshake message (header included) with the given
+// extensions.
+func (h *ClientHello) message(exts []extension) ([]byte, error) {
+	b := cryptobyte.NewBuilder(nil)
+	b.AddUint8(typeClientHello)
+	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddUint16(h.Version)
+		b.AddBytes(h.Random[:])
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(h.SessionID) })
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			for _, s := range h.CipherSuites {
+				b.AddUint16(s)
+			}
+		})
+		b.AddUint8(1) // one compression method,
+		b.AddUint8(0) // null
+		if h.NoExtensions {
+			return
+		}
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			for _, e := range exts {
+				b.AddUint16(e.typ)
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(e.data) })
+			}
+		})
+	})
+	msg, err := b.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("client hello: %w", err)
+	}
+	return msg, nil
+}
+
+// extensions returns the extensions a modern client sends, in the order
+// browsers send them, without padding.
+func (h *ClientHello) extensions() []extension {
+	var exts []extension
+	add := func(typ uint16, f func(b *cryptobyte.Builder)) {
+		b := cryptobyte.NewBuilder(nil)
+		f(b)
+		exts = append(exts, extension{typ: typ, data: b.BytesOrPanic()})
+	}
+	if name := sniName(h.ServerName); name != "" {
+		add(extServerName, func(b *cryptobyte.Builder) {
+			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+				b.AddUint8(0) // host_name
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(name)) })
+			})
+		})
+	}
+	add(extExtendedMasterSecret, func(*cryptobyte.Builder) {})
+	add(extRenegotiationInfo, func(b *cryptobyte.Builder) { b.AddUint8(0) }) // empty renegotiated_connection
+	if len(h.Groups) > 0 {
+		add(extSupportedGroups, uint16List(h.Groups))
+	}
+	add(extECPointFormats, func(b *cryptobyte.Builder) {
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) }) // uncompressed
+	})
+	add(extSessionTicket, func(*cryptobyte.Builder) {})
+	schemes := h.SignatureSchemes
+	if schemes == nil {
+		schemes = defaultSignatureSchemes
+	}
+	add(extSignatureAlgorithms, uint16List(schemes))
+	if len(h.SupportedVersions) > 0 {
+		add(extSupportedVersions, func(b *cryptobyte.Builder) {
+			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+				for _, v := range h.SupportedVersions {
+					b.AddUint16(v)
+				}
+			})
+		})
+		add(extPSKKeyExchangeModes, func(b *cryptobyte.Builder) {
+			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(1) }) // psk_dhe_ke
+		})
+		add(extKeyShare, func(b *cryptobyte.Builder) { b.AddUint16(0) }) // no client shares
+	}
+	return exts
+}
+
+// uint16List writes a list of 16-bit values with a 16-bit length prefix.
+func uint16List(vs []uint16) func(b *cryptobyte.Builder) {
+	return func(b *cryptobyte.Builder) {
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			for _, v := range vs {
+				b.AddUint16(v)
+			}
+		})
+	}
+}
+
+// sniName returns the name to send in server_name, or "" for none.
+func sniName(name string) string {
+	name = strings.TrimSuffix(name, ".")
+	if name == "" {
+		return ""
+	}
+	if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil {
+		return ""
+	}
+	return name
+}
+
+// records splits payload into records of at most MaxRecordPayload bytes.
+func records(typ uint8, version uint16, payload []byte) []byte {
+	out := make([]byte, 0, len(payload)+5*(len(payload)/MaxRecordPayload+1))
+	for {
+		n := min(len(payload), MaxRecordPayload)
+		out = append(out, typ, byte(version>>8), byte(version), byte(n>>8), byte(n))
+		out = append(out, payload[:n]...)
+		payload = payload[n:]
+		if len(payload) == 0 {
+			return out
+		}
+	}
+}

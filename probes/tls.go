@@ -1,0 +1,214 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tlswarden/tlswarden"
+)
+
+// TLSConfig configures the TLS probe. Its zero value works.
+type TLSConfig struct {
+	// Versions lists the protocol versions to test (default
+	// tlswarden.AllVersions).
+	Versions []tlswarden.Version
+	// Timeout bounds each connection's exchange, from the moment it is
+	// connected to the last byte read (default 5s). Waiting for a connection
+	// slot and connecting are bounded by the context and the DialFunc (the
+	// scanner applies its connect timeout).
+	Timeout time.Duration
+	// MaxHelloSuites is the most cipher suites offered in one ClientHello.
+	// Zero offers all of them at once and falls back to bundles of 64 when a
+	// server closes the connection on the large hello but answers a small
+	// one.
+	MaxHelloSuites int
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Defaults of TLSConfig.
+const (
+	defaultTLSTimeout = 5 * time.Second
+	fallbackBundle    = 64
+)
+
+func (c *TLSConfig) validate() error {
+	var errs []error
+	for _, v := range c.Versions {
+		if !slices.Contains(tlswarden.AllVersions, v) {
+			errs = append(errs, fmt.Errorf("version %s cannot be tested", v))
+		}
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, errors.New("timeout must not be negative"))
+	}
+	if c.MaxHelloSuites < 0 {
+		errs = append(errs, errors.New("max hello suites must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c TLSConfig) withDefaults() TLSConfig {
+	if len(c.Versions) == 0 {
+		c.Versions = tlswarden.AllVersions
+	}
+	c.Versions = slices.Clone(c.Versions)
+	slices.Sort(c.Versions)
+	c.Versions = slices.Compact(c.Versions)
+	if c.Timeout == 0 {
+		c.Timeout = defaultTLSTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// TLS returns the probe named "tls". It enumerates the protocol versions an
+// endpoint accepts, the cipher suites of each with the server's preference,
+// and the key-exchange groups, with ClientHellos written byte by byte and
+// answers read only up to the ServerHello (and ServerKeyExchange): no key
+// exchange is done, so every registered suite is tested whether or not any
+// Go library implements it. See docs/scanning.md for the method and its
+// connection budget.
+//
+// A version that could not be tested is reported with its status and error;
+// Run returns an error only when no version could be tested at all, with
+// what was learned still in the Observation.
+func TLS(cfg TLSConfig) tlswarden.Probe {
+	cfgErr := cfg.validate()
+	cfg = cfg.withDefaults()
+	return tlswarden.Probe{
+		Name: "tls",
+		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
+			if cfgErr != nil {
+				return tlswarden.Observation{}, fmt.Errorf("tls probe: %w", cfgErr)
+			}
+			r := &tlsRun{cfg: cfg, ep: ep, dial: dial, log: cfg.Logger.With("endpoint", ep.String(), "probe", "tls")}
+			return r.run(ctx)
+		},
+	}
+}
+
+// tlsRun is one run of the TLS probe against one endpoint.
+type tlsRun struct {
+	cfg  TLSConfig
+	ep   tlswarden.Endpoint
+	dial tlswarden.DialFunc
+	log  *slog.Logger
+
+	conns atomic.Int64
+	// bundle is the number of suites per hello once the fallback to bundles
+	// has been taken (zero: all at once).
+	bundle atomic.Int64
+}
+
+// run tests every version concurrently (the DialFunc bounds the
+// connections), then the groups, which depend on the versions found.
+func (r *tlsRun) run(ctx context.Context) (tlswarden.Observation, error) {
+	if ms := r.cfg.MaxHelloSuites; ms > 0 {
+		r.bundle.Store(int64(ms))
+	}
+	scans := make([]*versionScan, len(r.cfg.Versions))
+	var wg sync.WaitGroup
+	for i, v := range r.cfg.Versions {
+		wg.Go(func() { scans[i] = r.scanVersion(ctx, v) })
+	}
+	wg.Wait()
+	settleClosed(scans)
+	res := &tlswarden.TLSResult{}
+	for _, s := range scans {
+		res.Versions = append(res.Versions, s.result())
+	}
+	r.scanGroups(ctx, res, scans)
+	res.Connections = int(r.conns.Load())
+	obs := tlswarden.Observation{TLS: res}
+	if err := nothingTested(scans); err != nil {
+		return obs, fmt.Errorf("tls probe %s: %w", r.ep.Addr, err)
+	}
+	r.log.Debug("tls probe done", "connections", res.Connections, "groups", len(res.Groups))
+	return obs, nil
+}
+
+// scanVersion tests one version.
+func (r *tlsRun) scanVersion(ctx context.Context, v tlswarden.Version) *versionScan {
+	var s *versionScan
+	switch v {
+	case tlswarden.SSLv2:
+		s = r.scanSSLv2(ctx)
+	case tlswarden.TLS13:
+		s = r.scanSuites(ctx, v, tls13SuiteOrder(), r.tls13Hello(nil))
+	default:
+		s = r.scanSuites(ctx, v, legacySuiteOrder(), r.legacyHello(v, legacyGroupOrder(true)))
+	}
+	r.log.Debug("tls version tested", "version", v.String(), "supported", s.supported, "suites", len(s.suites),
+		"preference", string(s.pref), "err", s.err)
+	return s
+}
+
+// versionScan is what testing one version found.
+type versionScan struct {
+	version   tlswarden.Version
+	supported bool
+	suites    []tlswarden.Suite
+	pref      tlswarden.Preference
+	// answered marks a version for which the server sent a ServerHello or
+	// an alert: it speaks TLS (or SSLv2) there.
+	answered bool
+	// closed marks a version whose every hello was closed without a reply.
+	closed bool
+	// err says why the version could not be tested, or was tested only in
+	// part (supported may then be true, with the suites found so far).
+	err error
+	// firstGroup is the group of the first TLS 1.3 HelloRetryRequest, when
+	// every group was offered.
+	firstGroup uint16
+}
+
+func (s *versionScan) result() tlswarden.VersionResult {
+	vr := tlswarden.VersionResult{Version: s.version, Supported: s.supported, Suites: s.suites,
+		Preference: s.pref, Status: versionStatus(s.err)}
+	if s.err != nil {
+		vr.Error = s.err.Error()
+	}
+	return vr
+}
+
+// settleClosed decides what a closed connection meant. A server that
+// answers some versions and closes the connection on another's hello does
+// not support that one (many servers refuse SSLv2 and SSLv3 that way); a
+// server that closes on every version could not be tested at all.
+func settleClosed(scans []*versionScan) {
+	if !slices.ContainsFunc(scans, func(s *versionScan) bool { return s.answered }) {
+		return
+	}
+	for _, s := range scans {
+		if s.closed {
+			s.err = nil
+		}
+	}
+}
+
+// nothingTested returns an error, the newest version's, when no version got
+// an answer the probe could understand.
+func nothingTested(scans []*versionScan) error {
+	var last error
+	for _, s := range scans {
+		if s.answered {
+			return nil
+		}
+		if s.err != nil {
+			last = s.err
+		}
+	}
+	if last == nil {
+		last = errors.New("no version could be tested")
+	}
+	return last
+}

@@ -1,0 +1,135 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/iana"
+)
+
+// scanGroups enumerates the key-exchange groups: over TLS 1.3
+// HelloRetryRequests when the server speaks TLS 1.3, else over the
+// ServerKeyExchange of the newest older version with ECDHE suites.
+func (r *tlsRun) scanGroups(ctx context.Context, res *tlswarden.TLSResult, scans []*versionScan) {
+	var groups []uint16
+	var err error
+	if s := versionScanOf(scans, tlswarden.TLS13); s != nil && s.supported {
+		res.GroupsTestedWith = tlswarden.TLS13
+		groups, err = r.groupsTLS13(ctx, s)
+	} else if s := newestWithECDHE(scans); s != nil {
+		res.GroupsTestedWith = s.version
+		groups, err = r.groupsLegacy(ctx, s)
+	} else {
+		return
+	}
+	for _, g := range groups {
+		res.Groups = append(res.Groups, tlswarden.Group{Code: g, Name: iana.GroupName(g)})
+	}
+	if len(groups) > 0 {
+		res.PreferredGroup = iana.GroupName(groups[0])
+	}
+	if err != nil {
+		res.GroupsError = err.Error()
+		r.log.Debug("group enumeration incomplete", "err", err)
+	}
+}
+
+func versionScanOf(scans []*versionScan, v tlswarden.Version) *versionScan {
+	for _, s := range scans {
+		if s.version == v {
+			return s
+		}
+	}
+	return nil
+}
+
+// newestWithECDHE returns the newest of TLS 1.0 to 1.2 with an ECDHE suite
+// whose curve was seen (SSLv3 hellos carry no supported_groups).
+func newestWithECDHE(scans []*versionScan) *versionScan {
+	for _, s := range slices.Backward(scans) {
+		if s.version >= tlswarden.TLS10 && s.version <= tlswarden.TLS12 && len(ecdheSuites(s)) > 0 {
+			return s
+		}
+	}
+	return nil
+}
+
+func ecdheSuites(s *versionScan) []uint16 {
+	var codes []uint16
+	for _, su := range s.suites {
+		if cs, _ := iana.Suite(su.Code); strings.HasPrefix(cs.KeyExchange, "ECDHE_") && su.Group != "" {
+			codes = append(codes, su.Code)
+		}
+	}
+	return codes
+}
+
+// groupsTLS13 offers the TLS 1.3 suites found with all remaining groups and
+// no key share; the HelloRetryRequest names the group picked. The suite
+// enumeration's first hello already offered every group, so its group comes
+// first without another connection.
+func (r *tlsRun) groupsTLS13(ctx context.Context, s *versionScan) ([]uint16, error) {
+	suites := suiteCodes(s.suites)
+	var found []uint16
+	if s.firstGroup != 0 {
+		found = append(found, s.firstGroup)
+	}
+	return enumerateGroups(found, tls13GroupOrder(), func(groups []uint16) (helloAnswer, bool) {
+		a := r.offerSuites(ctx, tlswarden.TLS13, r.tls13Hello(groups), suites)
+		return a, a.ok() && a.sh.KeyShareGroup != 0
+	})
+}
+
+// groupsLegacy offers the ECDHE suites found at s.version with all
+// remaining curves; the ServerKeyExchange names the curve picked.
+func (r *tlsRun) groupsLegacy(ctx context.Context, s *versionScan) ([]uint16, error) {
+	suites := ecdheSuites(s)
+	return enumerateGroups(nil, legacyGroupOrder(false), func(groups []uint16) (helloAnswer, bool) {
+		a := r.offerSuites(ctx, s.version, r.legacyHello(s.version, groups), suites)
+		return a, a.ok() && a.kx != nil && a.kx.CurveType == 3
+	})
+}
+
+// enumerateGroups offers the candidates not yet found, records the group
+// the server picks, removes it and offers the rest, until the server
+// refuses. offer sends one hello and says whether its answer names a group.
+func enumerateGroups(found, candidates []uint16, offer func([]uint16) (helloAnswer, bool)) ([]uint16, error) {
+	remaining := slices.DeleteFunc(candidates, func(c uint16) bool { return slices.Contains(found, c) })
+	for len(remaining) > 0 {
+		a, named := offer(remaining)
+		g, done, err := judgeGroupReply(a, remaining, named)
+		if done {
+			return found, err
+		}
+		found = append(found, g)
+		remaining = slices.DeleteFunc(remaining, func(c uint16) bool { return c == g })
+	}
+	return found, nil
+}
+
+func (a helloAnswer) ok() bool { return a.verdict == verdictAccepted }
+
+// judgeGroupReply judges one answer of a group enumeration: the group
+// picked (named says the answer names one), or done when the server refused
+// the rest, or an error.
+func judgeGroupReply(a helloAnswer, offered []uint16, named bool) (g uint16, done bool, err error) {
+	switch {
+	case a.verdict == verdictRefused || a.verdict == verdictOtherVersion:
+		return 0, true, nil
+	case a.verdict == verdictFailed:
+		return 0, true, fmt.Errorf("group enumeration: %w", a.err)
+	case !named:
+		return 0, true, fmt.Errorf("group enumeration: %w", tlsProtocolErrorf("server accepted without naming a group"))
+	}
+	g = a.sh.KeyShareGroup
+	if a.kx != nil {
+		g = a.kx.Curve
+	}
+	if !slices.Contains(offered, g) {
+		return 0, true, fmt.Errorf("group enumeration: %w", tlsProtocolErrorf("server chose group %s, which was not offered", iana.GroupName(g)))
+	}
+	return g, false, nil
+}

@@ -1,0 +1,229 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/iana"
+	"github.com/tlswarden/tlswarden/probes/hello"
+)
+
+// helloBuilder writes the ClientHello of one version for a list of suites.
+type helloBuilder func(suites []uint16) *hello.ClientHello
+
+// scanSuites tests version v (SSLv3 to TLS 1.3): it enumerates the suites
+// the server accepts among candidates, then tests whose order decides.
+func (r *tlsRun) scanSuites(ctx context.Context, v tlswarden.Version, candidates []uint16, build helloBuilder) *versionScan {
+	s := &versionScan{version: v}
+	partial := r.enumerate(ctx, s, candidates, build)
+	switch {
+	case !s.supported:
+		return s
+	case len(s.suites) < 2 || s.err != nil:
+		s.pref = tlswarden.PreferIndeterminate
+		return s
+	case partial && !r.order(ctx, s, build):
+		s.pref = tlswarden.PreferIndeterminate
+		return s
+	}
+	r.preference(ctx, s, candidates, build)
+	return s
+}
+
+// enumerate offers the candidates at s.version, records the suite the server
+// picks, removes it and offers the rest, until the server refuses. In bundle
+// mode only the first few remaining candidates go into each hello and a
+// refused bundle is dropped. It reports whether a suite was picked from such
+// a partial offer, in which case the order found is not the server's.
+func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uint16, build helloBuilder) (partial bool) {
+	remaining := slices.Clone(candidates)
+	for first := true; len(remaining) > 0; first = false {
+		offer := remaining[:r.bundleSize(len(remaining))]
+		a := r.offerSuites(ctx, s.version, build, offer)
+		if first && a.closed && r.cfg.MaxHelloSuites == 0 && len(offer) > fallbackBundle {
+			offer, a = r.tryBundle(ctx, s.version, build, remaining)
+		}
+		switch a.verdict {
+		case verdictAccepted:
+			s.accept(a)
+			partial = partial || len(offer) < len(remaining)
+			remaining = slices.DeleteFunc(remaining, func(c uint16) bool { return c == a.sh.CipherSuite })
+		case verdictOtherVersion:
+			s.answered = true
+			if s.supported {
+				s.err = fmt.Errorf("server stopped negotiating %s after %d suites: %w", s.version, len(s.suites), a.err)
+			}
+			return partial
+		case verdictRefused:
+			s.answered = s.answered || !a.closed
+			if len(offer) < len(remaining) {
+				remaining = remaining[len(offer):] // nothing in this bundle is accepted
+				continue
+			}
+			if !s.answered {
+				s.closed, s.err = true, fmt.Errorf("%s ClientHello: %w", s.version, a.err)
+			}
+			return partial
+		case verdictFailed:
+			s.err = fmt.Errorf("%s ClientHello: %w", s.version, a.err)
+			return partial
+		}
+	}
+	return partial
+}
+
+// tryBundle is the fallback for a server that closed the connection on a
+// hello offering every suite: if it answers a hello with a bundle of them,
+// every later hello of the run offers bundles.
+func (r *tlsRun) tryBundle(ctx context.Context, v tlswarden.Version, build helloBuilder, remaining []uint16) ([]uint16, helloAnswer) {
+	offer := remaining[:fallbackBundle]
+	a := r.offerSuites(ctx, v, build, offer)
+	if !a.closed && a.verdict != verdictFailed {
+		if r.bundle.CompareAndSwap(0, fallbackBundle) {
+			r.log.Debug("server closes on large hellos; offering suites in bundles", "version", v.String(), "bundle", fallbackBundle)
+		}
+	}
+	return offer, a
+}
+
+// bundleSize returns how many of n remaining suites go into one hello.
+func (r *tlsRun) bundleSize(n int) int {
+	if b := int(r.bundle.Load()); b > 0 && b < n {
+		return b
+	}
+	return n
+}
+
+// offerSuites sends one hello at version v offering suites and judges the
+// reply. Hellos of TLS 1.2 and older read on to the ServerKeyExchange.
+func (r *tlsRun) offerSuites(ctx context.Context, v tlswarden.Version, build helloBuilder, suites []uint16) helloAnswer {
+	f, err := r.send(ctx, build(suites), v != tlswarden.TLS13)
+	return judgeReply(v, suites, f, err)
+}
+
+// accept records the suite of an accepted hello.
+func (s *versionScan) accept(a helloAnswer) {
+	s.supported, s.answered = true, true
+	suite := tlswarden.Suite{Code: a.sh.CipherSuite, Name: iana.SuiteName(a.sh.CipherSuite)}
+	switch {
+	case s.version == tlswarden.TLS13 && a.sh.KeyShareGroup != 0:
+		suite.Group = iana.GroupName(a.sh.KeyShareGroup)
+		if len(s.suites) == 0 {
+			s.firstGroup = a.sh.KeyShareGroup
+		}
+	case a.kx != nil && a.kx.DHBits > 0:
+		suite.DHBits = a.kx.DHBits
+	case a.kx != nil:
+		suite.Group = skeCurveName(a.kx)
+	}
+	s.suites = append(s.suites, suite)
+}
+
+// skeCurveName names the curve of an ECDHE ServerKeyExchange.
+func skeCurveName(kx *hello.KeyExchange) string {
+	switch kx.CurveType {
+	case 3:
+		return iana.GroupName(kx.Curve)
+	case 1:
+		return "explicit_prime"
+	case 2:
+		return "explicit_char2"
+	}
+	return fmt.Sprintf("curve_type_%d", kx.CurveType)
+}
+
+// order finds the server's order among the suites found through partial
+// offers: find the one it picks among them all, record it, remove it,
+// repeat. It reports whether it could.
+func (r *tlsRun) order(ctx context.Context, s *versionScan, build helloBuilder) bool {
+	left := suiteCodes(s.suites)
+	var ordered []uint16
+	for len(left) > 1 {
+		top, ok := r.top(ctx, s.version, build, left)
+		if !ok {
+			return false
+		}
+		ordered = append(ordered, top)
+		left = slices.DeleteFunc(left, func(c uint16) bool { return c == top })
+	}
+	sortSuites(s.suites, append(ordered, left...))
+	return true
+}
+
+// top returns the suite the server picks among suites. When they do not fit
+// one hello, they go a bundle at a time, each hello carrying the last
+// winner along.
+func (r *tlsRun) top(ctx context.Context, v tlswarden.Version, build helloBuilder, suites []uint16) (uint16, bool) {
+	n := r.bundleSize(len(suites))
+	if n < 2 && len(suites) > 1 {
+		return 0, false
+	}
+	winner, ok := r.pick(ctx, v, build, suites[:n])
+	for rest := suites[n:]; ok && len(rest) > 0; {
+		k := min(len(rest), n-1)
+		winner, ok = r.pick(ctx, v, build, append([]uint16{winner}, rest[:k]...))
+		rest = rest[k:]
+	}
+	return winner, ok
+}
+
+// preference re-offers the suites found in reverse order. A server that
+// picks the same suite as first picked its own order, which is then the
+// order found. One that picks our first may follow the client, or may only
+// take a hint from our first suite (Go and OpenSSL servers prefer ChaCha20
+// when a client lists it first): with three suites or more a second offer,
+// rotated, must confirm it before the verdict is "client" and the suites are
+// listed in the order offered. In bundle mode only as many suites as fit a
+// hello take part.
+func (r *tlsRun) preference(ctx context.Context, s *versionScan, candidates []uint16, build helloBuilder) {
+	found := suiteCodes(s.suites)
+	found = found[:max(2, r.bundleSize(len(found)))] // the best ones, if they do not fit one hello
+	rev := slices.Clone(found)
+	slices.Reverse(rev)
+	s.pref = tlswarden.PreferIndeterminate
+	picked, ok := r.pick(ctx, s.version, build, rev)
+	switch {
+	case !ok:
+		return
+	case picked == found[0]:
+		s.pref = tlswarden.PreferServer
+		return
+	case picked != rev[0]:
+		return
+	}
+	if len(found) > 2 {
+		rot := append(slices.Clone(found[1:]), found[0])
+		if picked, ok := r.pick(ctx, s.version, build, rot); !ok || picked != rot[0] {
+			return
+		}
+	}
+	s.pref = tlswarden.PreferClient
+	sortSuites(s.suites, candidates)
+}
+
+// pick offers suites and returns the one the server picks, if it picks one.
+func (r *tlsRun) pick(ctx context.Context, v tlswarden.Version, build helloBuilder, suites []uint16) (uint16, bool) {
+	a := r.offerSuites(ctx, v, build, suites)
+	if a.verdict != verdictAccepted {
+		r.log.Debug("order test got no ServerHello", "version", v.String(), "err", a.err)
+		return 0, false
+	}
+	return a.sh.CipherSuite, true
+}
+
+func suiteCodes(suites []tlswarden.Suite) []uint16 {
+	codes := make([]uint16, len(suites))
+	for i, s := range suites {
+		codes[i] = s.Code
+	}
+	return codes
+}
+
+// sortSuites puts suites in the order of their codes in order.
+func sortSuites(suites []tlswarden.Suite, order []uint16) {
+	slices.SortStableFunc(suites, func(a, b tlswarden.Suite) int {
+		return slices.Index(order, a.Code) - slices.Index(order, b.Code)
+	})
+}

@@ -1,0 +1,91 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tlswarden/tlswarden/store"
+	"github.com/tlswarden/tlswarden/store/postgres"
+	"github.com/tlswarden/tlswarden/store/storetest"
+)
+
+// defaultURL is the local server the development machines and CI run.
+const defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func databaseURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return defaultURL
+}
+
+var admin struct {
+	once sync.Once
+	pool *pgxpool.Pool
+	err  error
+}
+
+// adminPool returns a pool on the test database for creating and dropping
+// schemas. When the server does not answer the test is skipped, except
+// under CI=true, where it fails: CI must never skip these tests.
+func adminPool(tb testing.TB) *pgxpool.Pool {
+	admin.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		admin.pool, admin.err = pgxpool.New(ctx, databaseURL())
+		if admin.err == nil {
+			admin.err = admin.pool.Ping(ctx)
+		}
+	})
+	if admin.err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("PostgreSQL at TEST_DATABASE_URL or %s: %v", defaultURL, admin.err)
+		}
+		tb.Skipf("PostgreSQL not available (set TEST_DATABASE_URL): %v", admin.err)
+	}
+	return admin.pool
+}
+
+// newDB gives each test a schema of its own, dropped when the test ends;
+// each store opened on it has its own pool with search_path set to it.
+func newDB(tb testing.TB) func() store.Store {
+	pool := adminPool(tb)
+	// rand.Text is base32: letters and digits, safe in an identifier.
+	schema := "storetest_" + strings.ToLower(rand.Text()[:16])
+	if _, err := pool.Exec(tb.Context(), "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if _, err := pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return func() store.Store { return open(tb, schema) }
+}
+
+func open(tb testing.TB, schema string) store.Store {
+	cfg, err := pgxpool.ParseConfig(databaseURL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.MaxConns = 4
+	pool, err := pgxpool.NewWithConfig(tb.Context(), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := postgres.New(pool)
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) { storetest.Run(t, newDB) }
+
+func BenchmarkStoreScan10k(b *testing.B) { storetest.BenchmarkScan10k(b, newDB) }
