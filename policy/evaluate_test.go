@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,40 +118,54 @@ func TestWaivers(t *testing.T) {
 	}
 }
 
-// TestNotEvaluatedIsNeverPass checks every rule of the catalogue on
-// endpoints whose facts are missing: none may pass.
+// TestNotEvaluatedIsNeverPass checks every rule of the catalogue, under
+// every built-in profile's parameters, on endpoints whose facts are
+// missing: none may pass or fail.
 func TestNotEvaluatedIsNeverPass(t *testing.T) {
-	endpoints := map[string]func() *tlswarden.EndpointReport{
-		"nothing gathered": func() *tlswarden.EndpointReport {
+	tests := []struct {
+		name string
+		ep   func() *tlswarden.EndpointReport
+		// missing lists the rule families whose facts are absent.
+		missing []string
+	}{
+		{"nothing gathered", func() *tlswarden.EndpointReport {
 			e := endpoint(nil, nil, nil)
 			e.Status, e.Error = tlswarden.StatusTimeout, "i/o timeout"
 			return e
-		},
-		"every version untested": good(func(e *tlswarden.EndpointReport) {
-			e.TLS, e.Cert, e.HTTP = tlsResult(), nil, nil
+		}, []string{"tls.", "cipher.", "kex.", "cert.", "http."}},
+		{"every version untested", good(func(e *tlswarden.EndpointReport) {
+			e.TLS = tlsResult()
 			for i := range e.TLS.Versions {
 				e.TLS.Versions[i] = untested(e.TLS.Versions[i].Version)
 			}
-		}),
-		"TLS only, probes for the rest failed": good(func(e *tlswarden.EndpointReport) { e.Cert, e.HTTP = nil, nil }),
-		"no HTTP response": good(func(e *tlswarden.EndpointReport) {
-			e.TLS, e.Cert = nil, nil
+		}), []string{"tls.", "cipher.", "kex."}},
+		{"certificate and HTTP probes failed", good(func(e *tlswarden.EndpointReport) {
+			e.Cert, e.HTTP = nil, nil
+			e.Probes = []tlswarden.ProbeStatus{{Name: "certificate", Status: tlswarden.StatusTimeout}, {Name: "http", Status: tlswarden.StatusReset}}
+		}), []string{"cert.", "http."}},
+		{"no HTTP response", good(func(e *tlswarden.EndpointReport) {
 			e.HTTP = &tlswarden.HTTPResult{URL: "https://www.example.nhs.uk/"}
-		}),
+		}), []string{"http."}},
 	}
 	for _, p := range Builtins() {
-		for name, ep := range endpoints {
+		for _, tc := range tests {
+			missing := func(id string) bool {
+				return slices.ContainsFunc(tc.missing, func(prefix string) bool { return strings.HasPrefix(id, prefix) })
+			}
 			for _, r := range Rules() {
-				e := ep()
-				if r.ID[:4] == "tls." || r.ID[:4] == "ciph" || r.ID[:4] == "kex." {
-					if e.TLS != nil && name == "TLS only, probes for the rest failed" {
-						continue // these facts are present
-					}
+				if !missing(r.ID) {
+					continue
 				}
-				got := r.Check(&Input{Target: testTarget, Endpoint: e, Params: &p.Params, Now: now})
-				if got.Outcome == tlswarden.RulePass || got.Outcome == tlswarden.RuleFail {
-					t.Errorf("%s, %s on %q: %s %q, want not_evaluated or not_applicable", p.Name, r.ID, name, got.Outcome, got.Message)
+				got := r.Check(&Input{Target: testTarget, Endpoint: tc.ep(), Params: &p.Params, Now: now})
+				if got.Outcome != tlswarden.RuleNotEvaluated && got.Outcome != tlswarden.RuleNotApplicable {
+					t.Errorf("%s, %s on %q: %s %q, want not_evaluated or not_applicable", p.Name, r.ID, tc.name, got.Outcome, got.Message)
 				}
+			}
+			// A profile that requires a rule whose facts are missing never
+			// calls the endpoint compliant.
+			required := slices.ContainsFunc(p.Rules, func(r ProfileRule) bool { return r.Severity >= p.FailAt && missing(r.Rule.ID) })
+			if ev := Evaluate(report(tc.ep()), p, Options{}); required && ev.Compliance == tlswarden.Compliant {
+				t.Errorf("%s on %q: compliant without the facts", p.Name, tc.name)
 			}
 		}
 	}

@@ -141,6 +141,7 @@ func HTTP(cfg HTTPConfig) tlswarden.Probe {
 	}
 }
 
+// httpProbe is the HTTP probe, its configuration's defaults applied.
 type httpProbe struct{ cfg HTTPConfig }
 
 // httpRun is one run of the probe on one endpoint.
@@ -154,6 +155,8 @@ type httpRun struct {
 	conns atomic.Int64
 }
 
+// run fetches over HTTPS, then checks plain HTTP. Only the HTTPS fetch can
+// fail the probe; every connection is closed when run returns.
 func (p *httpProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -73,11 +73,12 @@ func ecdheSuites(s *versionScan) []uint16 {
 // first without another connection.
 func (r *tlsRun) groupsTLS13(ctx context.Context, s *versionScan) ([]uint16, error) {
 	suites := suiteCodes(s.suites)
+	candidates := tls13GroupOrder()
 	var found []uint16
-	if s.firstGroup != 0 {
+	if slices.Contains(candidates, s.firstGroup) {
 		found = append(found, s.firstGroup)
 	}
-	return enumerateGroups(found, tls13GroupOrder(), func(groups []uint16) (helloAnswer, bool) {
+	return enumerateGroups(found, candidates, func(groups []uint16) (helloAnswer, bool) {
 		a := r.offerSuites(ctx, tlswarden.TLS13, r.tls13Hello(groups), suites)
 		return a, a.ok() && a.sh.KeyShareGroup != 0
 	})

@@ -51,10 +51,10 @@ func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uin
 			partial = partial || len(offer) < len(remaining)
 			remaining = slices.DeleteFunc(remaining, func(c uint16) bool { return c == a.sh.CipherSuite })
 		case verdictOtherVersion:
+			// At first: the version is not supported. Later: a server that
+			// picks the version by the suites left has none of them at this
+			// version.
 			s.answered = true
-			if s.supported {
-				s.err = fmt.Errorf("server stopped negotiating %s after %d suites: %w", s.version, len(s.suites), a.err)
-			}
 			return partial
 		case verdictRefused:
 			s.answered = s.answered || !a.closed

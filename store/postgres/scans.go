@@ -126,10 +126,13 @@ func (s *Store) FinishScan(ctx context.Context, scanID int64, r store.ScanResult
 	if err != nil {
 		return fmt.Errorf("finish scan %d: %w", scanID, err)
 	}
+	t1 := time.Now()
 	sc, eps, fs, err := rows.Split(r)
 	if err != nil {
 		return fmt.Errorf("finish scan %d: %w", scanID, err)
 	}
+	fmt.Println("split", time.Since(t1), len(eps[0].Report), len(eps[0].Evaluation))
+	defer func() { fmt.Println("total", time.Since(t1)) }()
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		targetID, isLatest, err := markFinished(ctx, tx, scanID, sc)
 		if err != nil {
@@ -167,9 +170,13 @@ func markFinished(ctx context.Context, tx pgx.Tx, scanID int64, sc rows.Scan) (t
 }
 
 func copyRows(ctx context.Context, tx pgx.Tx, scanID int64, eps []rows.Endpoint, fs []rows.Finding, evs [][]any) error {
+	t0 := time.Now()
+	defer func() { fmt.Println("findings+events", time.Since(t0)) }()
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"endpoint_reports"}, endpointColumns, endpointSource(scanID, eps)); err != nil {
 		return fmt.Errorf("store endpoint reports: %w", err)
 	}
+	fmt.Println("endpoints", time.Since(t0))
+	t0 = time.Now()
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"findings"}, findingColumns, findingSource(scanID, fs)); err != nil {
 		return fmt.Errorf("store findings: %w", err)
 	}

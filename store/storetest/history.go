@@ -13,20 +13,13 @@ import (
 	"github.com/tlswarden/tlswarden/store"
 )
 
-// withFindings is a result of one endpoint per list of findings, and the
-// given findings about the whole scan.
-func withFindings(finished time.Time, scanLevel []store.Finding, perEndpoint ...[]store.Finding) store.ScanResult {
-	r := result(finished, len(perEndpoint), 0)
-	for i, fs := range perEndpoint {
-		r.Endpoints[i].Findings = fs
-	}
-	r.Findings = scanLevel
-	return r
-}
-
 // findingKey names a listed finding by target, endpoint, rule and outcome.
 func findingKey(f store.EstateFinding) string {
 	return fmt.Sprintf("%s|%s|%s|%s", f.Target.Host, f.Address, f.RuleID, f.Outcome)
+}
+
+func finding(rule string, sev tlswarden.Severity, outcome tlswarden.RuleOutcome) tlswarden.Finding {
+	return tlswarden.Finding{RuleID: rule, Title: "Rule " + rule, Severity: sev, Outcome: outcome, Message: rule + " says so"}
 }
 
 func testListFindings(t *testing.T, newDB NewDB) {
@@ -35,49 +28,55 @@ func testListFindings(t *testing.T, newDB NewDB) {
 	b := createTarget(t, s, "b.example.org", "data", "prod", "pci")
 	c := createTarget(t, s, "c.example.org", "web", "dev")
 	createTarget(t, s, "d.example.org", "web", "prod") // never scanned
-	old := withFindings(day(0), []store.Finding{{RuleID: "old-rule", Severity: "high", Outcome: "fail"}},
-		[]store.Finding{{RuleID: "old-rule", Severity: "high", Outcome: "fail"}})
+	old := judged(day(0), []tlswarden.Finding{finding("old-rule", tlswarden.SeverityHigh, tlswarden.RuleFail)})
 	for _, tgt := range []store.Target{a, b, c} {
 		scanWith(t, s, tgt.ID, day(0), old)
 	}
-	tlsFail := store.Finding{RuleID: "tls-min-version", Severity: "high", Outcome: "fail", Message: "accepts TLS 1.0"}
-	scanWith(t, s, a.ID, day(1), withFindings(day(1).Add(time.Minute),
-		[]store.Finding{{RuleID: "dns-caa", Severity: "low", Outcome: "fail"}},
-		[]store.Finding{tlsFail, {RuleID: "hsts", Severity: "medium", Outcome: "pass"}}))
+	tlsFail := finding("tls-min-version", tlswarden.SeverityHigh, tlswarden.RuleFail)
+	scanWith(t, s, a.ID, day(1), judged(day(1).Add(time.Minute),
+		[]tlswarden.Finding{tlsFail, finding("hsts", tlswarden.SeverityMedium, tlswarden.RulePass)},
+		[]tlswarden.Finding{finding("dns-caa", tlswarden.SeverityLow, tlswarden.RuleFail)}))
 	waived := tlsFail
 	waived.Waived = true
-	latestB := scanWith(t, s, b.ID, day(1), withFindings(day(1).Add(2*time.Minute), nil,
-		[]store.Finding{waived},
-		[]store.Finding{{RuleID: "cert-expiry", Severity: "critical", Outcome: "fail", Message: "expires in 3 days"}}))
-	scanWith(t, s, c.ID, day(1), withFindings(day(1), nil, []store.Finding{{RuleID: "hsts", Severity: "medium", Outcome: "fail"}}))
+	waived.Waiver = &tlswarden.Waiver{Target: "b.example.org", Rule: tlsFail.RuleID, Reason: "legacy clients until March", Expires: day(30)}
+	latestB := scanWith(t, s, b.ID, day(1), judged(day(1).Add(2*time.Minute),
+		[]tlswarden.Finding{waived},
+		[]tlswarden.Finding{finding("cert-expiry", tlswarden.SeverityCritical, tlswarden.RuleFail)}))
+	scanWith(t, s, c.ID, day(1), judged(day(1), []tlswarden.Finding{
+		finding("hsts", tlswarden.SeverityMedium, tlswarden.RuleNotEvaluated),
+		finding("ocsp", tlswarden.SeverityMedium, tlswarden.RuleNotApplicable)}))
 	createScan(t, s, c.ID, day(2)) // running: its target's latest is still day 1
 
 	const (
-		aCAA  = "a.example.org||dns-caa|fail"
 		aTLS  = "a.example.org|10.0.0.0:443|tls-min-version|fail"
-		aHSTS = "a.example.org|10.0.0.0:443|hsts|pass"
+		aCAA  = "a.example.org|10.0.0.1:443|dns-caa|fail"
 		bTLS  = "b.example.org|10.0.0.0:443|tls-min-version|fail"
 		bCert = "b.example.org|10.0.0.1:443|cert-expiry|fail"
-		cHSTS = "c.example.org|10.0.0.0:443|hsts|fail"
+		cHSTS = "c.example.org|10.0.0.0:443|hsts|not_evaluated"
 	)
+	high, critical := tlswarden.SeverityHigh, tlswarden.SeverityCritical
+	fail := []tlswarden.RuleOutcome{tlswarden.RuleFail}
 	yes, no := true, false
 	tests := []struct {
 		name string
 		f    store.FindingFilter
 		want []string
 	}{
-		{"all", store.FindingFilter{}, []string{aCAA, aTLS, aHSTS, bTLS, bCert, cHSTS}},
-		{"severity", store.FindingFilter{Severities: []string{"high"}}, []string{aTLS, bTLS}},
-		{"severities", store.FindingFilter{Severities: []string{"high", "critical"}}, []string{aTLS, bTLS, bCert}},
-		{"rule", store.FindingFilter{RuleIDs: []string{"hsts"}}, []string{aHSTS, cHSTS}},
+		{"all that need attention", store.FindingFilter{}, []string{aTLS, aCAA, bTLS, bCert, cHSTS}},
+		{"severity", store.FindingFilter{Severities: []tlswarden.Severity{high}}, []string{aTLS, bTLS}},
+		{"severities", store.FindingFilter{Severities: []tlswarden.Severity{high, critical}}, []string{aTLS, bTLS, bCert}},
+		{"minimum severity", store.FindingFilter{MinSeverity: tlswarden.SeverityMedium}, []string{aTLS, bTLS, bCert, cHSTS}},
+		{"rule", store.FindingFilter{RuleIDs: []string{"hsts"}}, []string{cHSTS}},
 		{"rule of an old scan only", store.FindingFilter{RuleIDs: []string{"old-rule"}}, nil},
-		{"outcome", store.FindingFilter{Outcomes: []string{"fail"}}, []string{aCAA, aTLS, bTLS, bCert, cHSTS}},
-		{"owner", store.FindingFilter{Owner: "web"}, []string{aCAA, aTLS, aHSTS, cHSTS}},
+		{"outcome", store.FindingFilter{Outcomes: fail}, []string{aTLS, aCAA, bTLS, bCert}},
+		{"not evaluated", store.FindingFilter{Outcomes: []tlswarden.RuleOutcome{tlswarden.RuleNotEvaluated}}, []string{cHSTS}},
+		{"passes are not listed", store.FindingFilter{Outcomes: []tlswarden.RuleOutcome{tlswarden.RulePass, tlswarden.RuleNotApplicable}}, nil},
+		{"owner", store.FindingFilter{Owner: "web"}, []string{aTLS, aCAA, cHSTS}},
 		{"tag", store.FindingFilter{Tag: "pci"}, []string{bTLS, bCert}},
-		{"tag and outcome", store.FindingFilter{Tag: "prod", Outcomes: []string{"fail"}}, []string{aCAA, aTLS, bTLS, bCert}},
+		{"tag and outcome", store.FindingFilter{Tag: "prod", Outcomes: fail}, []string{aTLS, aCAA, bTLS, bCert}},
 		{"target", store.FindingFilter{TargetID: c.ID}, []string{cHSTS}},
 		{"waived", store.FindingFilter{Waived: &yes}, []string{bTLS}},
-		{"not waived", store.FindingFilter{Waived: &no, Severities: []string{"high"}}, []string{aTLS}},
+		{"not waived", store.FindingFilter{Waived: &no, Severities: []tlswarden.Severity{high}}, []string{aTLS}},
 	}
 	for _, tc := range tests {
 		fs, err := s.ListFindings(ctx, tc.f)
@@ -95,29 +94,29 @@ func testListFindings(t *testing.T, newDB NewDB) {
 	all, err := s.ListFindings(ctx, store.FindingFilter{})
 	check(t, "ListFindings", err)
 	var paged []store.EstateFinding
-	for f := (store.FindingFilter{Limit: 4}); ; f.AfterID = paged[len(paged)-1].ID {
+	for f := (store.FindingFilter{Limit: 2}); ; f.AfterID = paged[len(paged)-1].ID {
 		page, err := s.ListFindings(ctx, f)
 		check(t, "ListFindings page", err)
-		if len(page) > 4 {
-			t.Fatalf("page of %d findings with Limit 4", len(page))
+		if len(page) > 2 {
+			t.Fatalf("page of %d findings with Limit 2", len(page))
 		}
 		paged = append(paged, page...)
-		if len(page) < 4 {
+		if len(page) < 2 {
 			break
 		}
 	}
 	diff(t, "findings read page by page", all, paged)
 
-	i := slices.IndexFunc(all, func(f store.EstateFinding) bool { return findingKey(f) == bCert })
+	i := slices.IndexFunc(all, func(f store.EstateFinding) bool { return findingKey(f) == bTLS })
 	want := store.EstateFinding{
 		ID:           all[i].ID,
-		Finding:      store.Finding{RuleID: "cert-expiry", Severity: "critical", Outcome: "fail", Message: "expires in 3 days"},
+		Finding:      waived,
 		TargetID:     b.ID,
 		Target:       tlswarden.Target{Host: "b.example.org", Port: 443, Kind: tlswarden.KindHTTPS, Owner: "data", Tags: []string{"pci", "prod"}},
 		ScanID:       latestB.ID,
 		ScanFinished: day(1).Add(2 * time.Minute),
-		Address:      "10.0.0.1:443",
-		Hostname:     "h1.example.org",
+		Address:      "10.0.0.0:443",
+		Hostname:     "h0.example.org",
 	}
 	diff(t, "listed finding", want, all[i])
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,19 +16,22 @@ import (
 )
 
 // fullResult is a finished scan with everything a result can hold: a
-// resolution, an endpoint that failed, findings about the whole scan, and
-// events with and without times and details.
+// resolution, an endpoint that failed, a waived finding, and events with
+// and without times and details.
 func fullResult(finished time.Time) store.ScanResult {
 	r := result(finished, 3, 4)
-	r.Resolution = &tlswarden.Resolution{
+	r.Report.Resolution = &tlswarden.Resolution{
 		Name:      "example.org",
 		Chain:     []tlswarden.CNAME{{Name: "example.org", Target: "lb.example.net", TTL: 300}},
 		Addresses: []tlswarden.Address{{Addr: netip.MustParseAddr("10.0.0.0"), TTL: 60}},
 		Queries:   []tlswarden.QueryResult{{Type: "A", Outcome: tlswarden.OutcomeOK}, {Type: "AAAA", Outcome: tlswarden.OutcomeNoData}},
 	}
-	r.Endpoints[1].Report.Status, r.Endpoints[1].Report.Error, r.Endpoints[1].Report.TLS = tlswarden.StatusTimeout, "i/o timeout", nil
-	r.Endpoints[1].Compliant, r.Endpoints[2].Compliant = false, true
-	r.Findings = []store.Finding{{RuleID: "dns-aaaa", Severity: "low", Outcome: "fail", Message: "no IPv6 address"}}
+	ep := &r.Report.Endpoints[1]
+	ep.Status, ep.Error, ep.TLS = tlswarden.StatusTimeout, "i/o timeout", nil
+	ee := &r.Evaluation.Endpoints[1]
+	ee.Compliance, ee.Grade = tlswarden.ComplianceUnknown, nil
+	f := &r.Evaluation.Endpoints[2].Findings[0]
+	f.Waived, f.Waiver = true, &tlswarden.Waiver{Target: "example.org", Rule: f.RuleID, Reason: "migration under way", Expires: day(40)}
 	r.Events = []store.Event{
 		{Kind: store.EventVersionAdded, Regression: true, Details: json.RawMessage(`{"version": "TLSv1.0", "endpoint": "10.0.0.0:443"}`)},
 		{Kind: store.EventGradeChanged, At: finished.Add(-time.Second), Details: json.RawMessage(`{"from":"A","to":"B"}`)},
@@ -47,11 +51,11 @@ func testScanLifecycle(t *testing.T, newDB NewDB) {
 	diff(t, "GetScan of a running scan", want, got)
 	running, err := s.GetScanResult(ctx, sc.ID)
 	check(t, "GetScanResult of a running scan", err)
-	diff(t, "result of a running scan", store.ScanResult{Status: store.StatusRunning}, running)
+	diff(t, "result of a running scan", store.ScanResult{Report: tlswarden.Report{Status: store.StatusRunning}}, running)
 	_, err = s.LatestScan(ctx, tgt.ID)
 	wantErr(t, "LatestScan with only a running scan", err, store.ErrNotFound)
 
-	in := fullResult(day(0).Add(5 * time.Minute))
+	in := fullResult(day(0).Add(5*time.Minute + time.Nanosecond))
 	check(t, "FinishScan", s.FinishScan(ctx, sc.ID, in))
 	wantResult, err := in.Normalize()
 	check(t, "Normalize", err)
@@ -61,11 +65,8 @@ func testScanLifecycle(t *testing.T, newDB NewDB) {
 	gotResult, err := s.GetScanResult(ctx, sc.ID)
 	check(t, "GetScanResult", err)
 	diff(t, "GetScanResult", wantResult, gotResult, jsonEqual, cmpopts.IgnoreFields(store.Event{}, "ID"))
-	eps := gotResult.Endpoints
-	diff(t, "version ranges", [][2]tlswarden.Version{{tlswarden.TLS10, tlswarden.TLS13}, {0, 0}, {tlswarden.TLS10, tlswarden.TLS13}},
-		[][2]tlswarden.Version{{eps[0].MinVersion, eps[0].MaxVersion}, {eps[1].MinVersion, eps[1].MaxVersion}, {eps[2].MinVersion, eps[2].MaxVersion}})
 
-	want.Finished, want.Status = in.Finished, tlswarden.StatusOK
+	want.Finished, want.Status, want.Profile, want.Compliance = day(0).Add(5*time.Minute), tlswarden.StatusOK, "nhs-internet-first", tlswarden.NonCompliant
 	got, err = s.GetScan(ctx, sc.ID)
 	check(t, "GetScan", err)
 	diff(t, "GetScan of a finished scan", want, got)
@@ -110,13 +111,15 @@ func testScanValidation(t *testing.T, newDB NewDB) {
 		edit  func(*store.ScanResult)
 		field string
 	}{
-		{"no finish time", func(r *store.ScanResult) { r.Finished = time.Time{} }, "finished"},
-		{"no status", func(r *store.ScanResult) { r.Status = "" }, "status"},
-		{"status running", func(r *store.ScanResult) { r.Status = store.StatusRunning }, "status"},
-		{"endpoint without address", func(r *store.ScanResult) { r.Endpoints[2].Report.Endpoint.Addr = netip.AddrPort{} }, "endpoints[2].report.endpoint.address"},
-		{"endpoint without status", func(r *store.ScanResult) { r.Endpoints[0].Report.Status = "" }, "endpoints[0].report.status"},
-		{"finding without rule", func(r *store.ScanResult) { r.Endpoints[1].Findings[2].RuleID = "" }, "endpoints[1].findings[2].rule_id"},
-		{"scan finding without outcome", func(r *store.ScanResult) { r.Findings[0].Outcome = "" }, "findings[0].outcome"},
+		{"no finish time", func(r *store.ScanResult) { r.Report.Finished = time.Time{} }, "report.finished"},
+		{"no status", func(r *store.ScanResult) { r.Report.Status = "" }, "report.status"},
+		{"status running", func(r *store.ScanResult) { r.Report.Status = store.StatusRunning }, "report.status"},
+		{"endpoint without address", func(r *store.ScanResult) { r.Report.Endpoints[2].Endpoint.Addr = netip.AddrPort{} }, "report.endpoints[2].endpoint.address"},
+		{"endpoint without status", func(r *store.ScanResult) { r.Report.Endpoints[0].Status = "" }, "report.endpoints[0].status"},
+		{"evaluation of fewer endpoints", func(r *store.ScanResult) { r.Evaluation.Endpoints = r.Evaluation.Endpoints[:2] }, "evaluation.endpoints"},
+		{"evaluation of another endpoint", func(r *store.ScanResult) { r.Evaluation.Endpoints[1].Endpoint.Host = "other.example.org" }, "evaluation.endpoints[1].endpoint"},
+		{"finding without rule", func(r *store.ScanResult) { r.Evaluation.Endpoints[1].Findings[2].RuleID = "" }, "evaluation.endpoints[1].findings[2].rule"},
+		{"finding without outcome", func(r *store.ScanResult) { r.Evaluation.Endpoints[0].Findings[0].Outcome = "" }, "evaluation.endpoints[0].findings[0].outcome"},
 		{"event without kind", func(r *store.ScanResult) { r.Events[1].Kind = "" }, "events[1].kind"},
 		{"event with bad details", func(r *store.ScanResult) { r.Events[0].Details = json.RawMessage(`{"a":`) }, "events[0].details"},
 	}
@@ -147,7 +150,7 @@ func wantNothingStored(t *testing.T, s store.Store, sc store.Scan) {
 	diff(t, "scan after a failed finish", sc, got)
 	r, err := s.GetScanResult(ctx, sc.ID)
 	check(t, "GetScanResult", err)
-	diff(t, "result after a failed finish", store.ScanResult{Status: store.StatusRunning}, r)
+	diff(t, "result after a failed finish", store.ScanResult{Report: tlswarden.Report{Status: store.StatusRunning}}, r)
 	_, err = s.LatestScan(ctx, sc.TargetID)
 	wantErr(t, "LatestScan after a failed finish", err, store.ErrNotFound)
 	evs, err := s.ListEvents(ctx, store.EventFilter{TargetID: sc.TargetID})
@@ -167,15 +170,18 @@ func testFinishScanAtomic(t *testing.T, newDB NewDB) {
 	r := result(day(0).Add(time.Minute), 1000, 5)
 	r.Events = []store.Event{{Kind: store.EventGradeChanged}}
 	bad := r
-	bad.Endpoints = append(r.Endpoints[:len(r.Endpoints):len(r.Endpoints)], r.Endpoints[0])
+	bad.Report.Endpoints = append(slices.Clip(r.Report.Endpoints), r.Report.Endpoints[0])
+	bad.Evaluation = new(tlswarden.Evaluation)
+	*bad.Evaluation = *r.Evaluation
+	bad.Evaluation.Endpoints = append(slices.Clip(r.Evaluation.Endpoints), r.Evaluation.Endpoints[0])
 	wantErr(t, "FinishScan with a duplicate endpoint", s.FinishScan(ctx, sc.ID, bad), store.ErrConflict)
 	wantNothingStored(t, s, sc)
 
 	check(t, "FinishScan after the failure", s.FinishScan(ctx, sc.ID, r))
 	got, err := s.GetScanResult(ctx, sc.ID)
 	check(t, "GetScanResult", err)
-	if len(got.Endpoints) != 1000 || len(got.Events) != 1 {
-		t.Errorf("stored %d endpoints and %d events, want 1000 and 1", len(got.Endpoints), len(got.Events))
+	if len(got.Report.Endpoints) != 1000 || len(got.Evaluation.Endpoints) != 1000 || len(got.Events) != 1 {
+		t.Errorf("stored %d endpoints and %d events, want 1000 and 1", len(got.Report.Endpoints), len(got.Events))
 	}
 }
 
@@ -194,8 +200,8 @@ func testFinishScanCanceledMidway(t *testing.T, newDB NewDB) {
 		t.Log("FinishScan completed before the cancellation")
 		got, err := s.GetScanResult(t.Context(), sc.ID)
 		check(t, "GetScanResult", err)
-		if len(got.Endpoints) != len(r.Endpoints) {
-			t.Errorf("stored %d endpoints, want %d", len(got.Endpoints), len(r.Endpoints))
+		if len(got.Report.Endpoints) != len(r.Report.Endpoints) {
+			t.Errorf("stored %d endpoints, want %d", len(got.Report.Endpoints), len(r.Report.Endpoints))
 		}
 		return
 	}
@@ -212,7 +218,7 @@ func testLatestAndPrevious(t *testing.T, newDB NewDB) {
 	scanWith(t, s, other.ID, day(3), result(day(3), 1, 1))
 	finishAt := func(sc *store.Scan, at time.Time) {
 		check(t, "FinishScan", s.FinishScan(ctx, sc.ID, result(at, 1, 1)))
-		sc.Finished, sc.Status = at, tlswarden.StatusOK
+		sc.Finished, sc.Status, sc.Profile, sc.Compliance = at, tlswarden.StatusOK, "nhs-internet-first", tlswarden.NonCompliant
 	}
 	// s2 started before s3 but finishes after it: s3 stays the latest.
 	finishAt(&s1, day(0).Add(time.Hour))
