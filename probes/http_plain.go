@@ -3,14 +3,11 @@ package probes
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/tlswarden/tlswarden"
 )
@@ -29,7 +26,7 @@ func (r *httpRun) checkPlain(ctx context.Context) *tlswarden.PlainHTTPResult {
 	c, err := r.follow(ctx, tr, start, r.plainHop, func(*fetched) {})
 	res.Listening = listening.Load()
 	if err != nil {
-		res.Status, res.Error = plainStatus(err), err.Error()
+		res.Status, res.Error = tlswarden.StatusOf(err), err.Error()
 	}
 	if c.last != nil {
 		res.StatusCode = c.last.status
@@ -85,25 +82,4 @@ func (r *httpRun) plainTransport(addr netip.AddrPort, listening *atomic.Bool) *h
 		return nil, errors.New("the plain-HTTP check does not speak HTTPS")
 	}
 	return tr
-}
-
-// plainStatus classifies why the plain-HTTP check failed, in the scanner's
-// vocabulary.
-func plainStatus(err error) tlswarden.Status {
-	var netErr net.Error
-	switch {
-	case errors.Is(err, context.Canceled):
-		return tlswarden.StatusCanceled
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return tlswarden.StatusTimeout
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return tlswarden.StatusRefused
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.EPIPE):
-		return tlswarden.StatusReset
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
-		return tlswarden.StatusUnreachable
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return tlswarden.StatusTimeout
-	}
-	return tlswarden.StatusError
 }

@@ -484,7 +484,7 @@ func TestHTTPHostileServers(t *testing.T) {
 // checks the plain-HTTP check shares, then the handshake error's Status.
 func statusOfHTTP(err error) tlswarden.Status {
 	var hs *httpsHandshakeError
-	switch st := plainStatus(err); {
+	switch st := tlswarden.StatusOf(err); {
 	case err == nil:
 		return tlswarden.StatusOK
 	case st != tlswarden.StatusError:

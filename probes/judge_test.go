@@ -71,8 +71,8 @@ func TestVersionStatus(t *testing.T) {
 		{&hello.AlertError{Level: 2, Description: 40}, tlswarden.StatusHandshakeError},
 		{errors.New("other"), tlswarden.StatusError},
 	} {
-		if got := versionStatus(tt.err); got != tt.want {
-			t.Errorf("versionStatus(%v) = %s, want %s", tt.err, got, tt.want)
+		if got := tlswarden.StatusOf(tt.err); got != tt.want {
+			t.Errorf("tlswarden.StatusOf(%v) = %s, want %s", tt.err, got, tt.want)
 		}
 	}
 }

@@ -173,7 +173,7 @@ type versionScan struct {
 
 func (s *versionScan) result() tlswarden.VersionResult {
 	vr := tlswarden.VersionResult{Version: s.version, Supported: s.supported, Suites: s.suites,
-		Preference: s.pref, Status: versionStatus(s.err)}
+		Preference: s.pref, Status: tlswarden.StatusOf(s.err)}
 	if s.err != nil {
 		vr.Error = s.err.Error()
 	}

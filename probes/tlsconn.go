@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"slices"
 	"syscall"
 	"time"
@@ -151,36 +149,4 @@ func closedWithoutReply(err error) bool {
 
 func tlsProtocolErrorf(format string, args ...any) error {
 	return &tlswarden.ProtocolError{Msg: fmt.Sprintf(format, args...)}
-}
-
-// versionStatus classifies why a version could not be tested. It follows the
-// scanner's classification of whole-probe errors, which cannot be imported
-// from here.
-func versionStatus(err error) tlswarden.Status {
-	var (
-		protoErr *tlswarden.ProtocolError
-		alert    *hello.AlertError
-		netErr   net.Error
-	)
-	switch {
-	case err == nil:
-		return tlswarden.StatusOK
-	case errors.Is(err, context.Canceled):
-		return tlswarden.StatusCanceled
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return tlswarden.StatusTimeout
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return tlswarden.StatusRefused
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, syscall.EPIPE):
-		return tlswarden.StatusReset
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
-		return tlswarden.StatusUnreachable
-	case errors.As(err, &protoErr):
-		return tlswarden.StatusProtocolError
-	case errors.As(err, &alert):
-		return tlswarden.StatusHandshakeError
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return tlswarden.StatusTimeout
-	}
-	return tlswarden.StatusError
 }

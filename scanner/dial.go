@@ -2,15 +2,11 @@ package scanner
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/sync/semaphore"
 
@@ -62,35 +58,7 @@ func (c *slotConn) Close() error {
 }
 
 // StatusOf classifies an error from resolution or a probe into a Status.
-func StatusOf(err error) tlswarden.Status {
-	var (
-		dnsErr   *dnsError
-		protoErr *tlswarden.ProtocolError
-		netErr   net.Error
-	)
-	switch {
-	case err == nil:
-		return tlswarden.StatusOK
-	case errors.Is(err, context.Canceled):
-		return tlswarden.StatusCanceled
-	case errors.As(err, &dnsErr):
-		return tlswarden.StatusDNSError
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return tlswarden.StatusTimeout
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return tlswarden.StatusRefused
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.EPIPE):
-		return tlswarden.StatusReset
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
-		return tlswarden.StatusUnreachable
-	case errors.As(err, &protoErr):
-		return tlswarden.StatusProtocolError
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return tlswarden.StatusTimeout
-	}
-	var st interface{ Status() tlswarden.Status }
-	if errors.As(err, &st) {
-		return st.Status()
-	}
-	return tlswarden.StatusError
-}
+func StatusOf(err error) tlswarden.Status { return tlswarden.StatusOf(err) }
+
+// Status makes a resolution failure report dns_error.
+func (e *dnsError) Status() tlswarden.Status { return tlswarden.StatusDNSError }

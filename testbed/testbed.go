@@ -114,6 +114,9 @@ func serve(ctx context.Context, s spec, c *certs, log *slog.Logger) (Endpoint, *
 		}),
 		TLSConfig:         s.config(c),
 		ReadHeaderTimeout: 5 * time.Second,
+		// HTTP/1.1 only: HTTP/2 refuses to start with the legacy suite
+		// lists some endpoints deliberately have.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	go func() {
