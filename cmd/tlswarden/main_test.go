@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlswarden/tlswarden"
 )
@@ -216,5 +217,46 @@ func TestProfilesCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestTableFindings(t *testing.T) {
+	r := &tlswarden.Report{
+		Target: tlswarden.Target{Host: "www.example.nhs.uk", Port: 443}, Status: tlswarden.StatusOK,
+		Endpoints: []tlswarden.EndpointReport{{Status: tlswarden.StatusOK}},
+	}
+	ev := &tlswarden.Evaluation{
+		Profile:    tlswarden.ProfileInfo{Name: "nhs-internet-first", Version: "2.01", FailAt: tlswarden.SeverityHigh},
+		Compliance: tlswarden.ComplianceUnknown,
+		Endpoints: []tlswarden.EndpointEvaluation{{
+			Compliance: tlswarden.ComplianceUnknown,
+			Grade:      &tlswarden.Grade{Letter: "T", IgnoringTrust: "A", Score: 93, Caps: []tlswarden.GradeCap{{Max: "T", Reason: "certificate not trusted"}}},
+			Findings: []tlswarden.Finding{
+				{RuleID: "tls.version.min", Severity: tlswarden.SeverityCritical, Outcome: tlswarden.RuleFail, Message: "accepts TLSv1.0", Waived: true,
+					Waiver: &tlswarden.Waiver{Reason: "kiosks", Expires: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)}},
+				{RuleID: "cipher.aead_only", Severity: tlswarden.SeverityMedium, Outcome: tlswarden.RuleFail, Message: "CBC"},
+				{RuleID: "cert.ocsp_stapled", Severity: tlswarden.SeverityInfo, Outcome: tlswarden.RuleFail, Message: "no staple"},
+				{RuleID: "http.hsts", Severity: tlswarden.SeverityHigh, Outcome: tlswarden.RuleNotEvaluated, Message: "no HTTP facts"},
+				{RuleID: "http.header_score", Severity: tlswarden.SeverityMedium, Outcome: tlswarden.RuleNotEvaluated, Message: "no HTTP facts"},
+				{RuleID: "tls.version.no_ssl", Severity: tlswarden.SeverityCritical, Outcome: tlswarden.RulePass},
+			},
+		}},
+	}
+	var out bytes.Buffer
+	if err := writeTable(&out, r, ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"nhs-internet-first 2.01: compliance unknown",
+		"T (score 93", "A if the certificate were trusted",
+		"WAIVED", "critical tls.version.min: accepts TLSv1.0", "waiver until 2027-01-31: kiosks",
+		"WARN", "medium cipher.aead_only: CBC",
+		"INFO", "info cert.ocsp_stapled: no staple",
+		"NOT EVALUATED", "http.hsts, http.header_score: no HTTP facts",
+		"1 other rules passed",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
 	}
 }

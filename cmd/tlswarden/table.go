@@ -139,8 +139,9 @@ func writeEvaluation(w io.Writer, ee *tlswarden.EndpointEvaluation, failAt tlswa
 }
 
 // findingLabel names a finding worth showing: FAIL (counts against
-// compliance), WARN (a failure below the threshold), WAIVED, or NOT
-// EVALUATED; empty for passes and rules that do not apply.
+// compliance), WARN (a failure below the threshold), INFO (a failed
+// informational rule), WAIVED, or NOT EVALUATED; empty for passes and
+// rules that do not apply.
 func findingLabel(f *tlswarden.Finding, failAt tlswarden.Severity) string {
 	switch {
 	case f.Outcome == tlswarden.RuleNotEvaluated:
@@ -151,6 +152,8 @@ func findingLabel(f *tlswarden.Finding, failAt tlswarden.Severity) string {
 		return "WAIVED"
 	case f.Severity >= failAt:
 		return "FAIL"
+	case f.Severity == tlswarden.SeverityInfo:
+		return "INFO"
 	}
 	return "WARN"
 }
