@@ -62,3 +62,11 @@ func StatusOf(err error) tlswarden.Status { return tlswarden.StatusOf(err) }
 
 // Status makes a resolution failure report dns_error.
 func (e *dnsError) Status() tlswarden.Status { return tlswarden.StatusDNSError }
+
+// Dial connects to any port of an address under that address's connection
+// cap, for probes that need a second port (plain HTTP beside HTTPS). The
+// connection is counted in Connections but not in an endpoint's count.
+func (s *Scanner) Dial(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
+	var uncounted atomic.Int64
+	return s.dialFunc(addr, &uncounted)(ctx)
+}

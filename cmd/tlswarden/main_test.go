@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,10 +89,15 @@ func TestScanTable(t *testing.T) {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitNonCompliant, stderr)
 	}
 	for _, want := range []string{`testbed endpoint "legacy"`, "TLSv1.0", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "server preference", "groups",
-		"policy", "nhs-internet-first 2.01: NON-COMPLIANT", "grade", "FAIL", "critical tls.version.min: accepts TLSv1.0"} {
+		"policy", "nhs-internet-first 2.01: NON-COMPLIANT", "grade", "FAIL", "critical tls.version.min: accepts TLSv1.0",
+		"EXPIRED", "self-signed", "SANs localhost, 127.0.0.1", "missing",
+		"max-age 730 days, includeSubDomains", "nosniff", "plain HTTP"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
+	}
+	if !regexp.MustCompile(`(?m)^\s+HSTS\s+missing$`).MatchString(stdout) {
+		t.Errorf("table does not show a missing HSTS header for the legacy endpoint")
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -33,6 +35,9 @@ type scanFlags struct {
 	endpointTime time.Duration
 	demo         bool
 	profile      string
+	caFile       string
+	noHTTP       bool
+	httpPort     int
 }
 
 func parseScanFlags(args []string, stderr io.Writer) (*scanFlags, []string, error) {
@@ -65,6 +70,9 @@ Flags:
 	fs.BoolVar(&f.verbose, "v", false, "log each endpoint on stderr")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "show progress on stderr")
 	fs.BoolVar(&f.demo, "demo", false, "start the built-in testbed of misconfigured endpoints on loopback and scan it")
+	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in PEM `FILE` as well as the system roots")
+	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")
+	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
 	fs.StringVar(&f.profile, "profile", policy.DefaultProfile, "judge against the built-in profile `NAME` or a custom profile FILE (see \"tlswarden profiles\")")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
@@ -165,8 +173,22 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var sc *scanner.Scanner
+	probeList := []tlswarden.Probe{
+		probes.TLS(probes.TLSConfig{Timeout: f.timeout, Logger: log}),
+		probes.Cert(probes.CertConfig{CAFile: f.caFile, Timeout: 3 * f.timeout, Logger: log}),
+	}
+	if !f.noHTTP {
+		probeList = append(probeList, probes.HTTP(probes.HTTPConfig{
+			Timeout:   2 * f.timeout,
+			PlainPort: f.httpPort,
+			// The plain-HTTP connection shares the address's connection cap.
+			DialPlain: func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) },
+			Logger:    log,
+		}))
+	}
 	cfg := scanner.Config{
-		Probes:          []tlswarden.Probe{probes.TLS(probes.TLSConfig{Timeout: f.timeout, Logger: log})},
+		Probes:          probeList,
 		Concurrency:     f.concurrency,
 		MaxConnsPerAddr: f.maxConns,
 		ConnectTimeout:  f.timeout,
@@ -184,7 +206,8 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		}
 		cfg.Resolver = res
 	}
-	return scanner.New(cfg)
+	sc, err := scanner.New(cfg)
+	return sc, err
 }
 
 func needsResolver(ts []tlswarden.Target) bool {

@@ -47,18 +47,27 @@ func writeEndpoint(w io.Writer, e *tlswarden.EndpointReport) {
 	if e.Status != tlswarden.StatusOK {
 		fmt.Fprintf(w, "  ERROR\t%s: %s\n", e.Status, e.Error)
 	}
-	if e.TLS == nil {
-		return
+	if e.TLS != nil {
+		writeTLS(w, e.TLS)
 	}
-	for _, v := range e.TLS.Versions {
+	if e.Cert != nil {
+		writeCert(w, e.Cert)
+	}
+	if e.HTTP != nil {
+		writeHTTP(w, e.HTTP)
+	}
+}
+
+func writeTLS(w io.Writer, t *tlswarden.TLSResult) {
+	for _, v := range t.Versions {
 		writeVersion(w, &v)
 	}
-	if len(e.TLS.Groups) > 0 {
-		names := make([]string, len(e.TLS.Groups))
-		for i, g := range e.TLS.Groups {
+	if len(t.Groups) > 0 {
+		names := make([]string, len(t.Groups))
+		for i, g := range t.Groups {
 			names[i] = g.Name
 		}
-		fmt.Fprintf(w, "  groups\t%s (over %s; preferred %s)\n", strings.Join(names, ", "), e.TLS.GroupsTestedWith, e.TLS.PreferredGroup)
+		fmt.Fprintf(w, "  groups\t%s (over %s; preferred %s)\n", strings.Join(names, ", "), t.GroupsTestedWith, t.PreferredGroup)
 	}
 }
 
