@@ -37,6 +37,7 @@ func TestScanDemoJSON(t *testing.T) {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitNonCompliant, stderr)
 	}
 	byPort := map[int]*tlswarden.Report{}
+	compliant := 0
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -54,6 +55,13 @@ func TestScanDemoJSON(t *testing.T) {
 			t.Errorf("report for %s lacks an nhs-internet-first evaluation per endpoint: %+v", r.Target, ev)
 		}
 		byPort[r.Target.Port] = &r.Report
+		if r.Evaluation != nil && r.Evaluation.Compliance == tlswarden.Compliant {
+			compliant++
+		}
+	}
+	// With the testbed's CA trusted, only "modern" and "tls13-only" comply.
+	if compliant != 2 {
+		t.Errorf("%d testbed endpoints compliant, want 2", compliant)
 	}
 	if len(byPort) != 7 {
 		t.Fatalf("got %d reports, want 7 (one per testbed endpoint)", len(byPort))

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -34,6 +35,7 @@ type scanFlags struct {
 	progress     bool
 	endpointTime time.Duration
 	demo         bool
+	roots        []*x509.Certificate // trusted besides the system's (the testbed's CA)
 	profile      string
 	caFile       string
 	noHTTP       bool
@@ -106,6 +108,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return exitNotScanned
 		}
 		defer tb.Close()
+		f.roots = append(f.roots, tb.CA)
 		for _, ep := range tb.Endpoints {
 			t := tlswarden.Target{Host: ep.Addr.Addr().String(), Port: int(ep.Addr.Port()), Kind: tlswarden.KindHTTPS}
 			targets = append(targets, t)
@@ -176,7 +179,7 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 	var sc *scanner.Scanner
 	probeList := []tlswarden.Probe{
 		probes.TLS(probes.TLSConfig{Timeout: f.timeout, Logger: log}),
-		probes.Cert(probes.CertConfig{CAFile: f.caFile, Timeout: 3 * f.timeout, Logger: log}),
+		probes.Cert(probes.CertConfig{CAFile: f.caFile, Roots: f.roots, Timeout: 3 * f.timeout, Logger: log}),
 	}
 	if !f.noHTTP {
 		probeList = append(probeList, probes.HTTP(probes.HTTPConfig{
