@@ -237,32 +237,66 @@ type EventFilter struct {
 }
 
 // FindingFilter selects findings of each target's latest scan that need
-// attention (see NeedsAttention); its zero value selects all of them. A slice matches any of its values.
+// attention (see NeedsAttention); its zero value selects all of them. A
+// slice matches any of its values.
 type FindingFilter struct {
 	Severities  []tlswarden.Severity
 	MinSeverity tlswarden.Severity // findings at least this severe
 	RuleIDs     []string
 	Outcomes    []tlswarden.RuleOutcome
-	Owner      string // targets with this owner
-	Tag        string // targets with this tag
-	TargetID   int64  // one target
-	Waived     *bool  // only waived (true) or not waived (false) findings
-	AfterID    int64  // findings with a greater ID: the next page
-	Limit      int    // at most this many; 0 means no limit
+	Owner       string // targets with this owner
+	Tag         string // targets with this tag
+	TargetID    int64  // one target
+	Waived      *bool  // only waived (true) or not waived (false) findings
+	AfterID     int64  // findings with a greater ID: the next page
+	Limit       int    // at most this many; 0 means no limit
 }
 
-// EstateFinding is a finding that needs attention as listed across the estate: where it was
-// found, and on which scan.
+// EstateFinding is a finding that needs attention, as listed across the
+// estate: on which target, endpoint and scan it was found.
 type EstateFinding struct {
 	ID int64 `json:"id"`
 	tlswarden.Finding
-	TargetID     int64            `json:"target_id"`
-	Target       tlswarden.Target `json:"target"`
-	ScanID       int64            `json:"scan_id"`
-	ScanFinished time.Time        `json:"scan_finished"`
-	// Address and Hostname name the endpoint.
-	Address  string `json:"address"`
-	Hostname string `json:"hostname,omitempty"`
+	TargetID     int64              `json:"target_id"`
+	Target       tlswarden.Target   `json:"target"`
+	Endpoint     tlswarden.Endpoint `json:"endpoint"`
+	ScanID       int64              `json:"scan_id"`
+	ScanFinished time.Time          `json:"scan_finished"`
+}
+
+// EndpointFilter selects endpoints, of each target's latest scan or of one
+// scan; its zero value selects every endpoint of every latest scan.
+type EndpointFilter struct {
+	ScanID      int64                  // endpoints of this scan instead
+	TargetID    int64                  // one target
+	Owner       string                 // targets with this owner
+	Tag         string                 // targets with this tag
+	Statuses    []tlswarden.Status     // how the endpoint's scan ended
+	Compliances []tlswarden.Compliance // the policy's verdicts
+	Grades      []string               // grade letters
+	// AcceptsBelow selects endpoints whose oldest accepted version is older
+	// than this: TLS12 finds those still accepting TLS 1.1 or older.
+	AcceptsBelow tlswarden.Version
+	Limit        int // at most this many; 0 means no limit
+}
+
+// EndpointSummary is one endpoint of a scan in the columns the store
+// derives from its report and evaluation, without the documents
+// themselves; GetScanResult returns those.
+type EndpointSummary struct {
+	ScanID       int64              `json:"scan_id"`
+	ScanFinished time.Time          `json:"scan_finished"`
+	TargetID     int64              `json:"target_id"`
+	Target       tlswarden.Target   `json:"target"`
+	Endpoint     tlswarden.Endpoint `json:"endpoint"`
+	Status       tlswarden.Status   `json:"status"`
+	// MinVersion and MaxVersion are the oldest and newest versions the
+	// endpoint accepted, 0 if none or not probed.
+	MinVersion tlswarden.Version    `json:"min_version,omitempty"`
+	MaxVersion tlswarden.Version    `json:"max_version,omitempty"`
+	Grade      string               `json:"grade,omitempty"`
+	Compliance tlswarden.Compliance `json:"compliance,omitempty"`
+	Profile    string               `json:"profile,omitempty"`
 }
 
 // Timestamp returns t as the store keeps times: UTC, to the microsecond.

@@ -82,6 +82,9 @@ type Store interface {
 	// ListFindings returns the findings that need attention (failed or not
 	// evaluated) of each target's latest scan that match f, in ID order.
 	ListFindings(ctx context.Context, f FindingFilter) ([]EstateFinding, error)
+	// ListEndpoints returns the endpoints that match f, by target host and
+	// port, then in the order of their scan's report.
+	ListEndpoints(ctx context.Context, f EndpointFilter) ([]EndpointSummary, error)
 	// ListEvents returns the events that match f in the order they were
 	// recorded (ID order).
 	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)

@@ -94,7 +94,7 @@ func (r *ImportResult) Add(t Target, a ImportAction) {
 // duplicates, and a schedule shaped like a cron expression.
 func (t Target) Normalize() (Target, error) {
 	var err error
-	if t.Host, err = normalizeHost(t.Host); err != nil {
+	if t.Host, err = NormalizeHost(t.Host); err != nil {
 		return t, err
 	}
 	if t.Port < 1 || t.Port > 65535 {
@@ -158,10 +158,9 @@ func NormalizeRows(rows []Target) ([]Target, error) {
 	return out, errors.Join(errs...)
 }
 
-// NormalizeHost returns a target host in the form the store keeps it.
-func NormalizeHost(host string) (string, error) { return normalizeHost(host) }
-
-func normalizeHost(host string) (string, error) {
+// NormalizeHost returns a target host in the form the store keeps it: a
+// name in lower-case A-label form, an IP address in its canonical form.
+func NormalizeHost(host string) (string, error) {
 	host = strings.TrimSpace(host)
 	if a, err := netip.ParseAddr(host); err == nil {
 		if a.Zone() != "" {

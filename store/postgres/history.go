@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,16 +60,19 @@ func (s *Store) ListFindings(ctx context.Context, f store.FindingFilter) ([]stor
 
 func scanEstateFinding(row pgx.CollectableRow) (store.EstateFinding, error) {
 	var f store.EstateFinding
-	var kind, outcome string
+	var kind, outcome, address string
 	var severity int16
 	var waiver []byte
 	err := row.Scan(&f.ID, &f.RuleID, &f.Title, &severity, &outcome, &f.Message, &f.Waived, &waiver,
 		&f.TargetID, &f.Target.Host, &f.Target.Port, &kind, &f.Target.Owner, &f.Target.Tags,
-		&f.ScanID, &f.ScanFinished, &f.Address, &f.Hostname)
+		&f.ScanID, &f.ScanFinished, &address, &f.Endpoint.Host)
 	if err != nil {
 		return f, err
 	}
 	f.Severity, f.Outcome = tlswarden.Severity(severity), tlswarden.RuleOutcome(outcome)
+	if f.Endpoint.Addr, err = netip.ParseAddrPort(address); err != nil {
+		return f, fmt.Errorf("endpoint address of finding %d: %w", f.ID, err)
+	}
 	f.Target.Kind, f.ScanFinished = tlswarden.Kind(kind), f.ScanFinished.UTC()
 	if waiver != nil {
 		f.Waiver = new(tlswarden.Waiver)

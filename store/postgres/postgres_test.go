@@ -3,12 +3,15 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tlswarden/tlswarden/store"
@@ -43,14 +46,46 @@ func adminPool(tb testing.TB) *pgxpool.Pool {
 		if admin.err == nil {
 			admin.err = admin.pool.Ping(ctx)
 		}
+		if admin.err == nil {
+			admin.err = dropStaleSchemas(ctx, admin.pool)
+		}
 	})
 	if admin.err != nil {
 		if os.Getenv("CI") == "true" {
-			tb.Fatalf("PostgreSQL at TEST_DATABASE_URL or %s: %v", defaultURL, admin.err)
+			tb.Fatalf("CI=true and PostgreSQL (TEST_DATABASE_URL, or the local default) did not answer: %v", admin.err)
 		}
 		tb.Skipf("PostgreSQL not available (set TEST_DATABASE_URL): %v", admin.err)
 	}
 	return admin.pool
+}
+
+// schemaPrefix starts the name of every schema these tests create; the
+// name goes on with the creation time, so that schemas left behind by a
+// test binary that crashed can be told from those of one still running.
+const schemaPrefix = "storetest_"
+
+// dropStaleSchemas drops the schemas these tests created more than an hour
+// ago.
+func dropStaleSchemas(ctx context.Context, pool *pgxpool.Pool) error {
+	rows, err := pool.Query(ctx, `SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`, schemaPrefix)
+	if err != nil {
+		return err
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		unix, _, _ := strings.Cut(strings.TrimPrefix(name, schemaPrefix), "_")
+		created, err := strconv.ParseInt(unix, 10, 64)
+		if err != nil || time.Since(time.Unix(created, 0)) < time.Hour {
+			continue
+		}
+		if _, err := pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // newDB gives each test a schema of its own, dropped when the test ends;
@@ -58,7 +93,7 @@ func adminPool(tb testing.TB) *pgxpool.Pool {
 func newDB(tb testing.TB) func() store.Store {
 	pool := adminPool(tb)
 	// rand.Text is base32: letters and digits, safe in an identifier.
-	schema := "storetest_" + strings.ToLower(rand.Text()[:16])
+	schema := fmt.Sprintf("%s%d_%s", schemaPrefix, time.Now().Unix(), strings.ToLower(rand.Text()[:12]))
 	if _, err := pool.Exec(tb.Context(), "CREATE SCHEMA "+schema); err != nil {
 		tb.Fatalf("create schema: %v", err)
 	}

@@ -30,11 +30,12 @@ const (
 		ORDER BY s.started_at DESC, s.id DESC LIMIT 1`
 	// lockScanTarget locks the scan's target row, so that concurrent
 	// finishes of one target's scans agree on which is latest, and returns
-	// when the target's latest scan started.
+	// when the target's latest scan started. NO KEY UPDATE lets scans of
+	// the target be created meanwhile.
 	lockScanTarget = `SELECT t.id, l.started_at, l.id FROM scans s
 		JOIN targets t ON t.id = s.target_id
 		LEFT JOIN scans l ON l.id = t.latest_scan_id
-		WHERE s.id = $1 FOR UPDATE OF t`
+		WHERE s.id = $1 FOR NO KEY UPDATE OF t`
 	finishScan = `UPDATE scans SET finished_at = $2, status = $3, error = $4, profile = $5, compliance = $6,
 		report = $7, evaluation = $8
 		WHERE id = $1 AND finished_at IS NULL RETURNING started_at`
@@ -59,11 +60,11 @@ func scanScan(row pgx.CollectableRow) (store.Scan, error) {
 }
 
 func (s *Store) queryScan(ctx context.Context, sql string, args ...any) (store.Scan, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
+	res, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return store.Scan{}, err
 	}
-	return pgx.CollectExactlyOneRow(rows, scanScan)
+	return pgx.CollectExactlyOneRow(res, scanScan)
 }
 
 // CreateScan records the start of a scan.
@@ -84,11 +85,11 @@ func (s *Store) GetScan(ctx context.Context, id int64) (store.Scan, error) {
 
 // ListScans returns scans, most recently started first.
 func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan, error) {
-	rows, err := s.pool.Query(ctx, selectScans, f.TargetID, limit(f.Limit))
+	res, err := s.pool.Query(ctx, selectScans, f.TargetID, limit(f.Limit))
 	if err != nil {
 		return nil, wrap(ctx, err, "list scans")
 	}
-	scans, err := pgx.CollectRows(rows, scanScan)
+	scans, err := pgx.CollectRows(res, scanScan)
 	return scans, wrap(ctx, err, "list scans")
 }
 
@@ -126,13 +127,10 @@ func (s *Store) FinishScan(ctx context.Context, scanID int64, r store.ScanResult
 	if err != nil {
 		return fmt.Errorf("finish scan %d: %w", scanID, err)
 	}
-	t1 := time.Now()
 	sc, eps, fs, err := rows.Split(r)
 	if err != nil {
 		return fmt.Errorf("finish scan %d: %w", scanID, err)
 	}
-	fmt.Println("split", time.Since(t1), len(eps[0].Report), len(eps[0].Evaluation))
-	defer func() { fmt.Println("total", time.Since(t1)) }()
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		targetID, isLatest, err := markFinished(ctx, tx, scanID, sc)
 		if err != nil {
@@ -170,13 +168,9 @@ func markFinished(ctx context.Context, tx pgx.Tx, scanID int64, sc rows.Scan) (t
 }
 
 func copyRows(ctx context.Context, tx pgx.Tx, scanID int64, eps []rows.Endpoint, fs []rows.Finding, evs [][]any) error {
-	t0 := time.Now()
-	defer func() { fmt.Println("findings+events", time.Since(t0)) }()
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"endpoint_reports"}, endpointColumns, endpointSource(scanID, eps)); err != nil {
 		return fmt.Errorf("store endpoint reports: %w", err)
 	}
-	fmt.Println("endpoints", time.Since(t0))
-	t0 = time.Now()
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"findings"}, findingColumns, findingSource(scanID, fs)); err != nil {
 		return fmt.Errorf("store findings: %w", err)
 	}
@@ -219,11 +213,11 @@ func version(v tlswarden.Version) *int32 {
 }
 
 func eventRows(targetID, scanID int64, evs []store.Event) [][]any {
-	rows := make([][]any, len(evs))
+	out := make([][]any, len(evs))
 	for i, e := range evs {
-		rows[i] = []any{targetID, scanID, string(e.Kind), e.Regression, json.RawMessage(e.Details), e.At}
+		out[i] = []any{targetID, scanID, string(e.Kind), e.Regression, json.RawMessage(e.Details), e.At}
 	}
-	return rows
+	return out
 }
 
 // GetScanResult returns what FinishScan stored for a scan.

@@ -80,7 +80,7 @@ func stamped(t store.Target, now time.Time) store.Target {
 	return t
 }
 
-func targetArgs(t store.Target, now any) []any {
+func targetArgs(t store.Target, now time.Time) []any {
 	return []any{t.Host, t.Port, string(t.Kind), t.Owner, t.Tags, t.Enabled, t.Schedule, now}
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/store"
@@ -49,33 +50,25 @@ func (s *Store) ListFindings(ctx context.Context, f store.FindingFilter) ([]stor
 	}
 	rows, err := s.r.QueryContext(ctx, selectFindings, f.AfterID, jsonList(sevs), int(f.MinSeverity), jsonList(f.RuleIDs),
 		jsonList(f.Outcomes), f.Owner, f.Tag, f.TargetID, f.Waived, limit(f.Limit))
-	if err != nil {
-		return nil, wrap(ctx, err, "list findings")
-	}
-	defer rows.Close()
-	var fs []store.EstateFinding
-	for rows.Next() {
-		f, err := scanEstateFinding(rows)
-		if err != nil {
-			return nil, wrap(ctx, err, "list findings")
-		}
-		fs = append(fs, f)
-	}
-	return fs, wrap(ctx, rows.Err(), "list findings")
+	fs, err := collect(rows, err, scanEstateFinding)
+	return fs, wrap(ctx, err, "list findings")
 }
 
 func scanEstateFinding(row rowScanner) (store.EstateFinding, error) {
 	var f store.EstateFinding
-	var kind, outcome, tags string
+	var kind, outcome, tags, address string
 	var severity, finished int64
 	var waiver sql.NullString
 	err := row.Scan(&f.ID, &f.RuleID, &f.Title, &severity, &outcome, &f.Message, &f.Waived, &waiver,
 		&f.TargetID, &f.Target.Host, &f.Target.Port, &kind, &f.Target.Owner, &tags,
-		&f.ScanID, &finished, &f.Address, &f.Hostname)
+		&f.ScanID, &finished, &address, &f.Endpoint.Host)
 	if err != nil {
 		return f, err
 	}
 	f.Severity, f.Outcome = tlswarden.Severity(severity), tlswarden.RuleOutcome(outcome)
+	if f.Endpoint.Addr, err = netip.ParseAddrPort(address); err != nil {
+		return f, fmt.Errorf("endpoint address of finding %d: %w", f.ID, err)
+	}
 	f.Target.Kind, f.ScanFinished = tlswarden.Kind(kind), fromMicros(finished)
 	f.Target.Tags = []string{}
 	if err := json.Unmarshal([]byte(tags), &f.Target.Tags); err != nil {
@@ -108,20 +101,14 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Ev
 
 func queryEvents(ctx context.Context, q queryer, query string, args ...any) ([]store.Event, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var evs []store.Event
-	for rows.Next() {
-		var e store.Event
-		var kind, details string
-		var at int64
-		if err := rows.Scan(&e.ID, &e.TargetID, &e.ScanID, &kind, &e.Regression, &details, &at); err != nil {
-			return nil, err
-		}
-		e.Kind, e.Details, e.At = store.EventKind(kind), json.RawMessage(details), fromMicros(at)
-		evs = append(evs, e)
-	}
-	return evs, rows.Err()
+	return collect(rows, err, scanEvent)
+}
+
+func scanEvent(row rowScanner) (store.Event, error) {
+	var e store.Event
+	var kind, details string
+	var at int64
+	err := row.Scan(&e.ID, &e.TargetID, &e.ScanID, &kind, &e.Regression, &details, &at)
+	e.Kind, e.Details, e.At = store.EventKind(kind), json.RawMessage(details), fromMicros(at)
+	return e, err
 }

@@ -79,20 +79,9 @@ func (s *Store) GetScan(ctx context.Context, id int64) (store.Scan, error) {
 
 // ListScans returns scans, most recently started first.
 func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan, error) {
-	rows, err := s.r.QueryContext(ctx, selectScans, f.TargetID, limit(f.Limit))
-	if err != nil {
-		return nil, wrap(ctx, err, "list scans")
-	}
-	defer rows.Close()
-	var scans []store.Scan
-	for rows.Next() {
-		sc, err := scanScan(rows)
-		if err != nil {
-			return nil, wrap(ctx, err, "list scans")
-		}
-		scans = append(scans, sc)
-	}
-	return scans, wrap(ctx, rows.Err(), "list scans")
+	res, err := s.r.QueryContext(ctx, selectScans, f.TargetID, limit(f.Limit))
+	scans, err := collect(res, err, scanScan)
+	return scans, wrap(ctx, err, "list scans")
 }
 
 // LatestScan returns the target's latest finished scan.

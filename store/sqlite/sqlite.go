@@ -39,10 +39,11 @@ type Store struct {
 }
 
 // Open opens (creating it if need be) the database file at path. It does
-// not migrate.
+// not migrate. An in-memory database will not do: the writer and the
+// readers must share a file.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
+	if path == "" || strings.ContainsAny(path, "?#") || strings.Contains(path, ":memory:") {
+		return nil, fmt.Errorf("sqlite: invalid database path %q: want a file name", path)
 	}
 	w, err := openDB(ctx, path, writerParams(), 1)
 	if err != nil {
@@ -158,6 +159,23 @@ func wrap(ctx context.Context, err error, format string, args ...any) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), interpretError(ctx, err))
+}
+
+// collect reads every row with scan and closes rows; err is the query's.
+func collect[T any](rows *sql.Rows, err error, scan func(rowScanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // micros is how the schema keeps times.

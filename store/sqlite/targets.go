@@ -58,19 +58,7 @@ type queryer interface {
 
 func queryTargets(ctx context.Context, q queryer, query string, args ...any) ([]store.Target, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ts []store.Target
-	for rows.Next() {
-		t, err := scanTarget(rows)
-		if err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
-	}
-	return ts, rows.Err()
+	return collect(rows, err, scanTarget)
 }
 
 func targetArgs(t store.Target, now time.Time) ([]any, error) {

@@ -105,6 +105,7 @@ func testContextCanceled(t *testing.T, newDB NewDB) {
 		"PruneScans":    func() error { _, err := s.PruneScans(ctx, day(100)); return err },
 		"ListFindings":  func() error { _, err := s.ListFindings(ctx, store.FindingFilter{}); return err },
 		"ListEvents":    func() error { _, err := s.ListEvents(ctx, store.EventFilter{}); return err },
+		"ListEndpoints": func() error { _, err := s.ListEndpoints(ctx, store.EndpointFilter{}); return err },
 		"Migrate":       func() error { return s.Migrate(ctx) },
 	}
 	for name, call := range calls {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 
 // findingKey names a listed finding by target, endpoint, rule and outcome.
 func findingKey(f store.EstateFinding) string {
-	return fmt.Sprintf("%s|%s|%s|%s", f.Target.Host, f.Address, f.RuleID, f.Outcome)
+	return fmt.Sprintf("%s|%s|%s|%s", f.Target.Host, f.Endpoint.Addr, f.RuleID, f.Outcome)
 }
 
 func finding(rule string, sev tlswarden.Severity, outcome tlswarden.RuleOutcome) tlswarden.Finding {
@@ -113,10 +114,9 @@ func testListFindings(t *testing.T, newDB NewDB) {
 		Finding:      waived,
 		TargetID:     b.ID,
 		Target:       tlswarden.Target{Host: "b.example.org", Port: 443, Kind: tlswarden.KindHTTPS, Owner: "data", Tags: []string{"pci", "prod"}},
+		Endpoint:     tlswarden.Endpoint{Host: "h0.example.org", Addr: netip.MustParseAddrPort("10.0.0.0:443")},
 		ScanID:       latestB.ID,
 		ScanFinished: day(1).Add(2 * time.Minute),
-		Address:      "10.0.0.0:443",
-		Hostname:     "h0.example.org",
 	}
 	diff(t, "listed finding", want, all[i])
 }

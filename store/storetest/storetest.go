@@ -53,6 +53,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"LatestAndPreviousScan", testLatestAndPrevious},
 		{"DeleteTargetCascades", testDeleteTargetCascades},
 		{"ListFindings", testListFindings},
+		{"ListEndpoints", testListEndpoints},
 		{"ListEvents", testListEvents},
 		{"PruneScans", testPruneScans},
 		{"ConcurrentWriters", testConcurrentWriters},
