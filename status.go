@@ -10,8 +10,9 @@ import (
 )
 
 // StatusOf classifies an error from resolution or a probe into a Status.
-// An error that knows its own status (it has a Status() Status method, like
-// a TLS alert or a DNS failure) says so; otherwise the cause decides.
+// Cancellation, timeouts, refusals and resets explain a failure first; then
+// an error that knows its own status (it has a Status() Status method, like
+// a TLS alert or a failed handshake) says so.
 func StatusOf(err error) Status {
 	var (
 		own      interface{ Status() Status }
@@ -23,8 +24,6 @@ func StatusOf(err error) Status {
 		return StatusOK
 	case errors.Is(err, context.Canceled):
 		return StatusCanceled
-	case errors.As(err, &own):
-		return own.Status()
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return StatusTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -33,6 +32,8 @@ func StatusOf(err error) Status {
 		return StatusReset
 	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
 		return StatusUnreachable
+	case errors.As(err, &own):
+		return own.Status()
 	case errors.As(err, &protoErr):
 		return StatusProtocolError
 	case errors.As(err, &netErr) && netErr.Timeout():

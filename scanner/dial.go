@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -57,11 +58,16 @@ func (c *slotConn) Close() error {
 	return err
 }
 
-// StatusOf classifies an error from resolution or a probe into a Status.
-func StatusOf(err error) tlswarden.Status { return tlswarden.StatusOf(err) }
-
-// Status makes a resolution failure report dns_error.
-func (e *dnsError) Status() tlswarden.Status { return tlswarden.StatusDNSError }
+// StatusOf classifies an error from resolution or a probe into a Status. A
+// failed resolution is a dns_error whatever its cause, unless the scan was
+// canceled.
+func StatusOf(err error) tlswarden.Status {
+	var de *dnsError
+	if errors.As(err, &de) && !errors.Is(err, context.Canceled) {
+		return tlswarden.StatusDNSError
+	}
+	return tlswarden.StatusOf(err)
+}
 
 // Dial connects to any port of an address under that address's connection
 // cap, for probes that need a second port (plain HTTP beside HTTPS). The
