@@ -117,6 +117,11 @@ func (r *httpRun) get(ctx context.Context, rt http.RoundTripper, u *url.URL) (*f
 	if int64(len(f.body)) > r.cfg.MaxBodyBytes {
 		f.body, f.truncated = f.body[:r.cfg.MaxBodyBytes], true
 	}
+	if err == nil && ctx.Err() != nil && !f.truncated {
+		// net/http can end a body cut off by the deadline with a clean EOF:
+		// a short body read after the deadline is a timeout, not a response.
+		err = io.ErrUnexpectedEOF
+	}
 	if err != nil {
 		return f, ctxError(ctx, fmt.Errorf("GET %s: reading body: %w", u, err))
 	}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sync/semaphore"
 
@@ -26,14 +27,22 @@ func (s *Scanner) addrLimit(a netip.Addr) *semaphore.Weighted {
 	return sem
 }
 
-// dialFunc returns the DialFunc handed to probes for one endpoint: it waits
-// for a free slot for the address, connects, and counts the connection. The
-// slot is released when the connection is closed.
+// dialFunc returns the DialFunc handed to probes for one endpoint: it checks
+// the address against the scope, waits for a free slot for the address and
+// for the global pace, connects, and counts the connection. The slot is
+// released when the connection is closed.
 func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.DialFunc {
 	sem := s.addrLimit(addr.Addr())
 	return func(ctx context.Context) (net.Conn, error) {
+		if err := s.checkScope(addr.Addr()); err != nil {
+			return nil, fmt.Errorf("dial %s: %w", addr, err)
+		}
 		if err := sem.Acquire(ctx, 1); err != nil {
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot: %w", addr, err)
+		}
+		if err := s.pace.wait(ctx); err != nil {
+			sem.Release(1)
+			return nil, fmt.Errorf("dial %s: waiting for the connection rate: %w", addr, err)
 		}
 		count.Add(1)
 		s.conns.Add(1)
@@ -44,6 +53,25 @@ func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.D
 		}
 		return &slotConn{Conn: c, release: sync.OnceFunc(func() { sem.Release(1) })}, nil
 	}
+}
+
+// checkScope asks the configured scope, if any, about addr.
+func (s *Scanner) checkScope(addr netip.Addr) error {
+	if s.cfg.Scope == nil {
+		return nil
+	}
+	return s.cfg.Scope.Check(addr)
+}
+
+// controlScope checks the scope once more on the socket address itself,
+// just before connect(2): whatever path a connection takes through the
+// dialer, no address the scope refuses is ever connected to.
+func (s *Scanner) controlScope(_ context.Context, network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("dial %s %s: not an address the scope can check: %w", network, address, err)
+	}
+	return s.checkScope(ap.Addr())
 }
 
 // slotConn gives its address slot back when closed.

@@ -27,6 +27,13 @@ type Resolver interface {
 	Resolve(ctx context.Context, host string) (*tlswarden.Resolution, error)
 }
 
+// Scope decides whether an address may be dialed; *scope.Policy is one.
+// Check returns nil to allow the connection, or an error, ideally one whose
+// Status method says out_of_scope, to refuse it.
+type Scope interface {
+	Check(addr netip.Addr) error
+}
+
 // Config configures a Scanner. Its zero value works, apart from needing a
 // Resolver for targets given by name.
 type Config struct {
@@ -38,6 +45,18 @@ type Config struct {
 	// 4): single-threaded servers with short listen queues drop SYNs beyond
 	// a few, and every drop costs a one-second retransmit.
 	MaxConnsPerAddr int
+	// MaxConnsPerSecond caps the TCP connections the Scanner opens per
+	// second, across everything it scans (0: no cap). Connections are
+	// spaced evenly, 1/MaxConnsPerSecond apart, so that no burst reaches a
+	// server or a firewall at once.
+	MaxConnsPerSecond float64
+	// Scope, when set, is asked about every address right before it is
+	// dialed: the resolved address itself, never a name that could resolve
+	// elsewhere by then. An endpoint whose address it refuses is reported
+	// with the refusal's status (out_of_scope for *scope.Policy) and gets no
+	// connection. Nil allows every address: for the one-shot scan run by a
+	// person who chose the targets.
+	Scope Scope
 	// ConnectTimeout bounds each TCP connect (default 5s).
 	ConnectTimeout time.Duration
 	// EndpointTimeout bounds all probes of one endpoint (default 2m).
@@ -54,6 +73,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxConnsPerAddr < 0 {
 		errs = append(errs, errors.New("max connections per address must not be negative"))
+	}
+	if c.MaxConnsPerSecond < 0 {
+		errs = append(errs, errors.New("max connections per second must not be negative"))
 	}
 	if c.ConnectTimeout < 0 || c.EndpointTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
@@ -75,6 +97,7 @@ type Scanner struct {
 
 	mu    sync.Mutex
 	perIP map[netip.Addr]*semaphore.Weighted
+	pace  *pacer // nil: no rate cap
 
 	conns atomic.Int64
 }
@@ -103,12 +126,14 @@ func New(cfg Config) (*Scanner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scanner{
-		cfg:    cfg,
-		log:    log,
-		dialer: net.Dialer{Timeout: cfg.ConnectTimeout},
-		perIP:  make(map[netip.Addr]*semaphore.Weighted),
-	}, nil
+	s := &Scanner{
+		cfg:   cfg,
+		log:   log,
+		perIP: make(map[netip.Addr]*semaphore.Weighted),
+		pace:  newPacer(cfg.MaxConnsPerSecond),
+	}
+	s.dialer = net.Dialer{Timeout: cfg.ConnectTimeout, ControlContext: s.controlScope}
+	return s, nil
 }
 
 // Connections returns the number of TCP connections opened so far.
@@ -201,11 +226,16 @@ func (e *dnsError) Unwrap() error { return e.err }
 // recorded and the next one still runs.
 func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint) tlswarden.EndpointReport {
 	start := time.Now()
+	er := tlswarden.EndpointReport{Endpoint: ep, Status: tlswarden.StatusOK}
+	if err := s.checkScope(ep.Addr.Addr()); err != nil {
+		er.Status, er.Error = StatusOf(err), err.Error()
+		s.log.Info("endpoint out of scope", "endpoint", ep.String(), "status", er.Status, "err", err)
+		return er
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.EndpointTimeout)
 	defer cancel()
 	var conns atomic.Int64
 	dial := s.dialFunc(ep.Addr, &conns)
-	er := tlswarden.EndpointReport{Endpoint: ep, Status: tlswarden.StatusOK}
 	for _, p := range s.cfg.Probes {
 		ps := s.runProbe(ctx, p, ep, dial, &er)
 		er.Probes = append(er.Probes, ps)

@@ -21,6 +21,7 @@ import (
 	"github.com/tlswarden/tlswarden/probes"
 	"github.com/tlswarden/tlswarden/resolve"
 	"github.com/tlswarden/tlswarden/scanner"
+	"github.com/tlswarden/tlswarden/scope"
 	"github.com/tlswarden/tlswarden/testbed"
 )
 
@@ -40,6 +41,9 @@ type scanFlags struct {
 	caFile       string
 	noHTTP       bool
 	httpPort     int
+	allow, deny  scope.Prefixes
+	rate         float64
+	userAgent    string
 }
 
 func parseScanFlags(args []string, stderr io.Writer) (*scanFlags, []string, error) {
@@ -75,6 +79,10 @@ Flags:
 	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in PEM `FILE` as well as the system roots")
 	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")
 	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
+	fs.Var(&f.allow, "allow-cidr", "scan only public addresses and these `CIDRs` (comma-separated, repeatable); without this or --deny-cidr, anything is scanned, with a warning for non-public addresses")
+	fs.Var(&f.deny, "deny-cidr", "never scan these `CIDRs` (comma-separated, repeatable); implies the public-only scope of --allow-cidr")
+	fs.Float64Var(&f.rate, "rate", 0, "open at most `N` connections per second in all (0: no limit)")
+	fs.StringVar(&f.userAgent, "user-agent", "", "User-Agent of HTTP requests (default \"tlswarden/VERSION (+https://github.com/tlswarden/tlswarden)\")")
 	fs.StringVar(&f.profile, "profile", policy.DefaultProfile, "judge against the built-in profile `NAME` or a custom profile FILE (see \"tlswarden profiles\")")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
@@ -185,6 +193,7 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		probeList = append(probeList, probes.HTTP(probes.HTTPConfig{
 			Timeout:   2 * f.timeout,
 			PlainPort: f.httpPort,
+			UserAgent: f.userAgent,
 			// The plain-HTTP connection shares the address's connection cap.
 			DialPlain: func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) },
 			Logger:    log,
@@ -197,6 +206,9 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		ConnectTimeout:  f.timeout,
 		EndpointTimeout: f.endpointTime,
 		Logger:          log,
+
+		MaxConnsPerSecond: f.rate,
+		Scope:             scanScope(f, log),
 	}
 	if needsResolver(targets) {
 		rcfg := resolve.Config{Logger: log}
@@ -211,6 +223,22 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 	}
 	sc, err := scanner.New(cfg)
 	return sc, err
+}
+
+// scanScope is the scope the flags ask for. With neither --allow-cidr nor
+// --deny-cidr, a person scans what they name, and each non-public address
+// gets one warning (the demo's own loopback testbed excepted).
+func scanScope(f *scanFlags, log *slog.Logger) scanner.Scope {
+	if len(f.allow) > 0 || len(f.deny) > 0 {
+		return &scope.Policy{Allow: f.allow, Deny: f.deny}
+	}
+	w := &scope.WarnOnly{Warn: func(a netip.Addr, refusal error) {
+		log.Warn("scanning a non-public address: no --allow-cidr or --deny-cidr scope is set", "address", a, "reason", refusal)
+	}}
+	if f.demo {
+		w.Policy.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	}
+	return w
 }
 
 func needsResolver(ts []tlswarden.Target) bool {
