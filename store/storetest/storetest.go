@@ -58,6 +58,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"PruneScans", testPruneScans},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ContextCanceled", testContextCanceled},
+		{"ScanStates", testScanStates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

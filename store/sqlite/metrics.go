@@ -1,0 +1,124 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/store"
+)
+
+var _ store.PostureStore = (*Store)(nil)
+
+const (
+	// selectScanStates finds each target's latest successful scan by
+	// walking its scans from the newest start (scans_target_started_idx);
+	// the CTE is materialised so that the walk runs once per target, not
+	// once per joined row.
+	selectScanStates = `WITH st AS MATERIALIZED (SELECT t.*, (SELECT s.id FROM scans s
+			WHERE s.target_id = t.id AND s.finished_at IS NOT NULL AND s.status = 'ok'
+			  AND EXISTS (SELECT 1 FROM endpoint_reports e WHERE e.scan_id = s.id AND e.status = 'ok')
+			ORDER BY s.started_at DESC, s.id DESC LIMIT 1) AS success_id FROM targets t)
+		SELECT t.id, t.host, t.port, t.kind, t.owner, t.tags, t.enabled, t.schedule,
+		coalesce(t.latest_scan_id, 0), t.created_at, t.updated_at, ` +
+		`l.id, l.trigger, l.started_at, l.finished_at, l.status, l.error, l.profile, l.compliance, ` +
+		`(SELECT e.status FROM endpoint_reports e WHERE e.scan_id = l.id AND e.status <> 'ok'
+			ORDER BY e.ordinal LIMIT 1), ` +
+		`g.id, g.trigger, g.started_at, g.finished_at, g.status, g.error, g.profile, g.compliance
+		FROM st t
+		LEFT JOIN scans l ON l.id = t.latest_scan_id
+		LEFT JOIN scans g ON g.id = t.success_id
+		ORDER BY t.host, t.port`
+	selectScanEndpointDocs = `SELECT e.scan_id, e.ordinal, e.profile, e.report, e.evaluation
+		FROM endpoint_reports e
+		WHERE e.scan_id IN (SELECT value FROM json_each(?1))
+		ORDER BY e.scan_id, e.ordinal`
+)
+
+// ListScanStates returns every target with its latest and latest
+// successful scans.
+func (s *Store) ListScanStates(ctx context.Context) ([]store.ScanState, error) {
+	rows, err := s.r.QueryContext(ctx, selectScanStates)
+	states, err := collect(rows, err, scanScanState)
+	return states, wrap(ctx, err, "list scan states")
+}
+
+// nullScan holds a LEFT JOINed scan's columns.
+type nullScan struct {
+	id, started, finished             sql.NullInt64
+	trigger, status, msg, prof, compl sql.NullString
+}
+
+func (n *nullScan) dest() []any {
+	return []any{&n.id, &n.trigger, &n.started, &n.finished, &n.status, &n.msg, &n.prof, &n.compl}
+}
+
+func (n *nullScan) scan(targetID int64) store.Scan {
+	if !n.id.Valid {
+		return store.Scan{}
+	}
+	sc := store.Scan{ID: n.id.Int64, TargetID: targetID, Trigger: store.Trigger(n.trigger.String),
+		Started: fromMicros(n.started.Int64), Status: tlswarden.Status(n.status.String), Error: n.msg.String,
+		Profile: n.prof.String, Compliance: tlswarden.Compliance(n.compl.String)}
+	if n.finished.Valid {
+		sc.Finished = fromMicros(n.finished.Int64)
+	}
+	return sc
+}
+
+func scanScanState(row rowScanner) (store.ScanState, error) {
+	var st store.ScanState
+	var kind, tags string
+	var created, updated int64
+	var latest, success nullScan
+	var failure sql.NullString
+	t := &st.Target
+	dest := []any{&t.ID, &t.Host, &t.Port, &kind, &t.Owner, &tags, &t.Enabled, &t.Schedule,
+		&t.LatestScanID, &created, &updated}
+	dest = append(append(append(dest, latest.dest()...), &failure), success.dest()...)
+	if err := row.Scan(dest...); err != nil {
+		return st, err
+	}
+	t.Kind, t.CreatedAt, t.UpdatedAt = tlswarden.Kind(kind), fromMicros(created), fromMicros(updated)
+	t.Tags = []string{}
+	if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil {
+		return st, fmt.Errorf("decode tags of target %d: %w", t.ID, err)
+	}
+	st.Latest, st.LastSuccess = latest.scan(t.ID), success.scan(t.ID)
+	st.LatestFailure = latestFailure(st.Latest, failure.String)
+	return st, nil
+}
+
+// latestFailure says how the latest scan failed: its own status, or its
+// first failed endpoint's.
+func latestFailure(latest store.Scan, endpointStatus string) tlswarden.Status {
+	switch {
+	case latest.ID == 0:
+		return ""
+	case latest.Status != tlswarden.StatusOK:
+		return latest.Status
+	}
+	return tlswarden.Status(endpointStatus)
+}
+
+// ListScanEndpoints returns the endpoint documents of the given scans.
+func (s *Store) ListScanEndpoints(ctx context.Context, scanIDs []int64) ([]store.ScanEndpoint, error) {
+	ids, err := json.Marshal(scanIDs)
+	if err != nil {
+		return nil, fmt.Errorf("encode scan ids: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, selectScanEndpointDocs, string(ids))
+	eps, err := collect(rows, err, scanScanEndpoint)
+	return eps, wrap(ctx, err, "list scan endpoints")
+}
+
+func scanScanEndpoint(row rowScanner) (store.ScanEndpoint, error) {
+	var e store.ScanEndpoint
+	var report, evaluation []byte
+	if err := row.Scan(&e.ScanID, &e.Ordinal, &e.Profile, &report, &evaluation); err != nil {
+		return e, err
+	}
+	return e, store.DecodeScanEndpoint(&e, report, evaluation)
+}
