@@ -5,6 +5,10 @@
 // Usage:
 //
 //	tlswarden scan [flags] HOST[:PORT]...
+//	tlswarden serve [--demo] [flags]
+//	tlswarden worker [flags]
+//	tlswarden migrate [flags]
+//	tlswarden targets add|list|rm|import|scan [flags] ...
 //	tlswarden profiles [NAME|FILE]
 //	tlswarden version
 //
@@ -45,6 +49,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "scan":
 		return runScan(ctx, args[1:], stdin, stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "worker":
+		return runWorker(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "targets":
+		return runTargets(ctx, args[1:], stdin, stdout, stderr)
 	case "profiles":
 		return runProfiles(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -64,6 +76,11 @@ func usage(w io.Writer) {
 
 Commands:
   scan HOST[:PORT]...   scan endpoints once, print what they accept and judge them
+  serve [--demo]        run the service: API, nightly scans, workers, history
+                        (--demo: scan a built-in testbed of misconfigured endpoints)
+  worker                run scan workers only, sharing a Postgres with serve
+  migrate               bring the store's schema up to date
+  targets COMMAND       add, list, rm, import (YAML) or scan registered targets
   profiles [NAME|FILE]  list the policy profiles and their rules
   version               print the version
 

@@ -1,0 +1,341 @@
+// Package api serves tlswarden's registry and history as JSON over HTTP
+// under /api/v1, with /healthz and /readyz beside it. docs/openapi.yaml
+// describes every route.
+//
+// Handlers return errors; one table (statusFor) turns them into status
+// codes, and every error reaches the client as {"error": "...", "field":
+// "..."}: a store.ErrNotFound is a 404, ErrConflict a 409, ErrInvalid a
+// 400, anything unexpected a 500 whose details stay in the log.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tlswarden/tlswarden/jobs"
+	"github.com/tlswarden/tlswarden/store"
+)
+
+// Scans asks for scans and says how the requests stand. *jobs.Queue is
+// one.
+type Scans interface {
+	RequestScan(ctx context.Context, targetID int64, requestedBy string) (jobs.Request, error)
+	Request(ctx context.Context, id int64) (jobs.Request, error)
+	Requests(ctx context.Context, targetID int64, limit int) ([]jobs.Request, error)
+}
+
+// DefaultMaxBodyBytes bounds a request body unless Config says otherwise.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Config configures the API. Its zero value works apart from Store.
+type Config struct {
+	Store store.Store
+	// Scans enqueues requested scans; without it, asking for a scan
+	// answers 503.
+	Scans Scans
+	// Ready reports whether the service can serve (default: the store
+	// answers a query). /readyz answers 503 while it fails.
+	Ready func(ctx context.Context) error
+	// MaxBodyBytes bounds request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Store == nil {
+		errs = append(errs, errors.New("a store is required"))
+	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, errors.New("max body bytes must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is the API's http.Handler.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	patterns []string
+}
+
+// New returns the API handler.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("api config: %w", err)
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Ready == nil {
+		st := cfg.Store
+		cfg.Ready = func(ctx context.Context) error {
+			_, err := st.ListScans(ctx, store.ScanFilter{Limit: 1})
+			return err
+		}
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
+
+	s.handle("GET /api/v1/targets", s.listTargets)
+	s.handle("POST /api/v1/targets", s.createTarget)
+	s.handle("POST /api/v1/targets/import", s.importTargets)
+	s.handle("GET /api/v1/targets/{id}", s.getTarget)
+	s.handle("PATCH /api/v1/targets/{id}", s.updateTarget)
+	s.handle("DELETE /api/v1/targets/{id}", s.deleteTarget)
+	s.handle("GET /api/v1/targets/{id}/scans", s.listTargetScans)
+	s.handle("POST /api/v1/targets/{id}/scans", s.requestScan)
+	s.handle("GET /api/v1/targets/{id}/scan-requests", s.listScanRequests)
+
+	s.handle("GET /api/v1/scans", s.listScans)
+	s.handle("GET /api/v1/scans/{id}", s.getScan)
+	s.handle("GET /api/v1/scans/{id}/result", s.getScanResult)
+	s.handle("GET /api/v1/scans/{id}/endpoints", s.listScanEndpoints)
+	s.handle("GET /api/v1/scans/{id}/endpoints/{n}", s.getEndpointReport)
+	s.handle("GET /api/v1/scan-requests/{id}", s.getScanRequest)
+
+	s.handle("GET /api/v1/endpoints", s.listEndpoints)
+	s.handle("GET /api/v1/findings", s.listFindings)
+	s.handle("GET /api/v1/events", s.listEvents)
+	s.handle("GET /api/v1/regressions", s.listRegressions)
+	s.handle("GET /api/v1/posture.csv", s.postureCSV)
+}
+
+// handlerFunc is an HTTP handler that returns its error for ServeHTTP's
+// caller to answer.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP serves the API. A path no route has is a JSON 404, and a
+// method a path does not take a JSON 405 with the Allow header.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r) // sets the path values Handler does not
+		return
+	}
+	rec := &statusRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if allow := rec.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	msg := "no such route: " + r.URL.Path
+	if rec.status == http.StatusMethodNotAllowed {
+		msg = r.URL.Path + " does not take " + r.Method
+	}
+	s.writeError(w, r, &Error{Status: rec.status, Msg: msg})
+}
+
+// statusRecorder keeps the status and headers of ServeMux's own 404 and
+// 405 answers, so that they can be given as JSON.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusRecorder) WriteHeader(status int)      { r.status = status }
+
+// NewHTTPServer returns an http.Server for h with explicit timeouts: slow
+// or idle clients cannot hold connections open for ever.
+func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// The posture export of a large estate takes a while to write.
+		WriteTimeout:   2 * time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Ready(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "err", err)
+		return &Error{Status: http.StatusServiceUnavailable, Msg: "not ready: the store does not answer"}
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Error is an error with the status code it is answered with.
+type Error struct {
+	Status int
+	Msg    string
+	Field  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// errorStatus maps the store's errors to status codes: the one table.
+var errorStatus = []struct {
+	err    error
+	status int
+}{
+	{store.ErrNotFound, http.StatusNotFound},
+	{store.ErrConflict, http.StatusConflict},
+	{store.ErrInvalid, http.StatusBadRequest},
+}
+
+// statusFor returns the status code an error is answered with.
+func statusFor(err error) int {
+	var (
+		e   *Error
+		big *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &e):
+		return e.Status
+	case errors.As(err, &big):
+		return http.StatusRequestEntityTooLarge
+	}
+	for _, m := range errorStatus {
+		if errors.Is(err, m.err) {
+			return m.status
+		}
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is how every error is answered.
+type errorBody struct {
+	Error string `json:"error"`
+	// Field names the input field at fault, when one is.
+	Field string `json:"field,omitempty"`
+	// Rows lists each bad row of an import.
+	Rows []rowError `json:"rows,omitempty"`
+}
+
+type rowError struct {
+	Row   int    `json:"row"` // from 1
+	Field string `json:"field,omitempty"`
+	Error string `json:"error"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusFor(err)
+	body := errorBody{Error: err.Error()}
+	var (
+		e  *Error
+		ve *store.ValidationError
+	)
+	switch {
+	case status >= 500 && !errors.As(err, &e):
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		body.Error = "internal error"
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			body.Error = "the request was cancelled or timed out"
+			status = http.StatusServiceUnavailable
+		}
+	case errors.As(err, &e):
+		body.Field = e.Field
+	case errors.As(err, &ve):
+		body.Error, body.Field = ve.Msg, ve.Field
+	}
+	body.Rows = rowErrors(err)
+	if len(body.Rows) > 0 {
+		body.Error = fmt.Sprintf("%d rows are invalid; nothing was imported", len(body.Rows))
+	}
+	_ = writeJSON(w, status, body)
+}
+
+// rowErrors lists the *store.RowError values joined in err.
+func rowErrors(err error) []rowError {
+	var out []rowError
+	var walk func(error)
+	walk = func(err error) {
+		if re, ok := err.(*store.RowError); ok {
+			r := rowError{Row: re.Index + 1, Error: re.Err.Error()}
+			var ve *store.ValidationError
+			if errors.As(re.Err, &ve) {
+				r.Field, r.Error = ve.Field, ve.Msg
+			}
+			out = append(out, r)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// readJSON decodes a request body into v, refusing unknown fields and
+// trailing data.
+func readJSON(r *http.Request, v any) error { return decodeJSON(r, v, false) }
+
+// readOptionalJSON is readJSON for a body that may be empty.
+func readOptionalJSON(r *http.Request, v any) error { return decodeJSON(r, v, true) }
+
+func decodeJSON(r *http.Request, v any, optional bool) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			return err
+		}
+		if errors.Is(err, io.EOF) && optional {
+			return nil
+		}
+		if errors.Is(err, io.EOF) {
+			return &Error{Status: http.StatusBadRequest, Msg: "request body is empty; want a JSON object"}
+		}
+		return &Error{Status: http.StatusBadRequest, Msg: "request body is not valid JSON: " + err.Error()}
+	}
+	if dec.More() {
+		return &Error{Status: http.StatusBadRequest, Msg: "request body has data after the JSON value"}
+	}
+	return nil
+}

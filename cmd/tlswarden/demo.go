@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/jobs"
+	"github.com/tlswarden/tlswarden/store"
+)
+
+// demoTag marks the targets serve --demo registers; demoTag + ":" + the
+// testbed endpoint's name tells them apart.
+const demoTag = "demo"
+
+// startDemo registers the testbed's endpoints as targets (replacing those
+// of an earlier demo in the same data directory), asks for a scan of each,
+// prints where to look, and prints a summary once the scans are done.
+func (m *Main) startDemo(ctx context.Context) error {
+	st := m.backend.store
+	if err := m.removeOldDemo(ctx); err != nil {
+		return err
+	}
+	rows := make([]store.Target, 0, len(m.testbed.Endpoints))
+	for _, ep := range m.testbed.Endpoints {
+		rows = append(rows, store.Target{
+			Target:  tlswarden.Target{Host: ep.Addr.Addr().String(), Port: int(ep.Addr.Port()), Owner: "testbed", Tags: []string{demoTag, demoTag + ":" + ep.Name}},
+			Enabled: true,
+		})
+	}
+	res, err := st.ImportTargets(ctx, rows)
+	if err != nil {
+		return fmt.Errorf("demo: register testbed endpoints: %w", err)
+	}
+	var reqs []jobs.Request
+	for _, row := range res.Rows {
+		r, err := m.queue.RequestScan(ctx, row.Target.ID, "demo")
+		if err != nil {
+			return fmt.Errorf("demo: request scan: %w", err)
+		}
+		reqs = append(reqs, r)
+	}
+	m.printDemoIntro(len(rows))
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopDemo, m.demoDone = cancel, make(chan struct{})
+	go func() {
+		defer close(m.demoDone)
+		m.reportDemo(dctx, reqs)
+	}()
+	return nil
+}
+
+func (m *Main) removeOldDemo(ctx context.Context) error {
+	old, err := m.backend.store.ListTargets(ctx, store.TargetFilter{Tag: demoTag})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	for _, t := range old {
+		if err := m.backend.store.DeleteTarget(ctx, t.ID); err != nil {
+			return fmt.Errorf("demo: remove the targets of an earlier demo: %w", err)
+		}
+	}
+	return nil
+}
+
+func (m *Main) printDemoIntro(n int) {
+	u := m.URL() + "/api/v1"
+	fmt.Fprintf(m.Stdout, `
+tlswarden demo: %d deliberately misconfigured endpoints are running on
+127.0.0.1, registered as targets and being scanned now. Look at:
+
+  %s/targets                      the targets, then /targets/ID for one's latest scan
+  %s/findings?min_severity=high   what fails across the estate
+  %s/endpoints                    grade, versions and compliance per endpoint
+  %s/events                       what changed between scans
+  %s/posture.csv                  the estate's posture as CSV
+  %s/metrics                             Prometheus metrics
+
+Ask for another scan with: curl -X POST %s/targets/1/scans
+Stop with Ctrl-C.
+`, n, u, u, u, u, u, m.URL(), u)
+}
+
+// reportDemo waits for the demo's scans and prints one line per endpoint.
+func (m *Main) reportDemo(ctx context.Context, reqs []jobs.Request) {
+	deadline := time.Now().Add(3 * time.Minute)
+	pending := slices.Clone(reqs)
+	for len(pending) > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+		pending = slices.DeleteFunc(pending, func(r jobs.Request) bool {
+			cur, err := m.queue.Request(ctx, r.ID)
+			return err == nil && cur.Done
+		})
+	}
+	if len(pending) > 0 {
+		m.log.Warn("demo scans not finished after 3 minutes", "pending", len(pending))
+		return
+	}
+	writeDemoSummary(ctx, m.Stdout, m.backend.store, m.URL())
+}
+
+func writeDemoSummary(ctx context.Context, w io.Writer, st store.Store, base string) {
+	eps, err := st.ListEndpoints(ctx, store.EndpointFilter{Tag: demoTag})
+	if err != nil {
+		return
+	}
+	targets, err := st.ListTargets(ctx, store.TargetFilter{Tag: demoTag})
+	if err != nil {
+		return
+	}
+	names := map[int64]string{}
+	for _, t := range targets {
+		for _, tag := range t.Tags {
+			if len(tag) > len(demoTag)+1 && tag[:len(demoTag)+1] == demoTag+":" {
+				names[t.ID] = tag[len(demoTag)+1:]
+			}
+		}
+	}
+	slices.SortStableFunc(eps, func(a, b store.EndpointSummary) int { return int(a.TargetID - b.TargetID) })
+	fmt.Fprintln(w, "\nThe demo's scans are done:")
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ENDPOINT\tADDRESS\tVERSIONS\tGRADE\tCOMPLIANCE\tDETAILS")
+	for _, e := range eps {
+		versions := "-"
+		if e.MinVersion != 0 {
+			versions = e.MinVersion.String() + "-" + e.MaxVersion.String()
+		}
+		grade := e.Grade
+		if grade == "" {
+			grade = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", names[e.TargetID], e.Endpoint.Addr, versions, grade, e.Compliance,
+			base+"/api/v1/targets/"+strconv.FormatInt(e.TargetID, 10))
+	}
+	tw.Flush()
+}

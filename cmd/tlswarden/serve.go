@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tlswarden/tlswarden/api"
+	"github.com/tlswarden/tlswarden/jobs"
+	"github.com/tlswarden/tlswarden/metrics"
+	"github.com/tlswarden/tlswarden/store"
+	"github.com/tlswarden/tlswarden/testbed"
+)
+
+// DefaultListen is where serve listens unless told otherwise.
+const DefaultListen = "127.0.0.1:8080"
+
+// Main is the long-running service: `serve` (the API, the scheduler and
+// workers) or `worker` (workers only). ParseFlags reads the command line,
+// Run opens the store, migrates, starts the workers and the listener and
+// returns, and Close drains and stops everything; the end-to-end test runs
+// exactly this on 127.0.0.1:0.
+type Main struct {
+	// Worker runs workers only: no API, no listener.
+	Worker bool
+	// Listen is the API's address; its port 0 picks a free one (URL says
+	// which).
+	Listen string
+	// Demo starts the testbed, registers its endpoints and scans them.
+	Demo     bool
+	Store    storeFlags
+	Scan     scanFlagsSvc
+	Jobs     jobs.Config // Workers, Schedule, Jitter, timeouts; the rest is wired
+	LogLevel string
+
+	Stdout, Stderr io.Writer
+
+	dataDirSet bool // --data-dir was given
+	log        *slog.Logger
+	registry   *prometheus.Registry
+	backend    *backend
+	queue      *jobs.Queue
+	server     *http.Server
+	ln         net.Listener
+	served     chan error
+	testbed    *testbed.Testbed
+	tempDir    string
+	demoDone   chan struct{}
+	stopDemo   context.CancelFunc
+}
+
+// NewMain returns a Main that writes to stdout and stderr, with the
+// defaults the flags have.
+func NewMain(stdout, stderr io.Writer) *Main {
+	lw := &lockedWriter{w: stdout}
+	return &Main{Listen: DefaultListen, LogLevel: "info", Stdout: lw, Stderr: &lockedWriter{w: stderr}}
+}
+
+// ParseFlags reads the command line of serve (or of worker, when m.Worker
+// is set).
+func (m *Main) ParseFlags(args []string) error {
+	name := "serve"
+	if m.Worker {
+		name = "worker"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() { m.usage(fs) }
+	if m.Worker {
+		fs.StringVar(&m.Listen, "listen", os.Getenv("TLSWARDEN_LISTEN"), "serve /metrics and /healthz on `HOST:PORT` (env TLSWARDEN_LISTEN; default: no listener)")
+	} else {
+		fs.StringVar(&m.Listen, "listen", envOr("TLSWARDEN_LISTEN", DefaultListen), "API address `HOST:PORT` (env TLSWARDEN_LISTEN)")
+		fs.BoolVar(&m.Demo, "demo", false, "start the built-in testbed of misconfigured endpoints on loopback, register and scan them")
+	}
+	m.Store.register(fs)
+	m.Scan.register(fs)
+	fs.IntVar(&m.Jobs.Workers, "workers", jobs.DefaultWorkers, "scans run at once by this process")
+	fs.StringVar(&m.Jobs.Schedule, "schedule", envOr("TLSWARDEN_SCHEDULE", jobs.DefaultSchedule), "cron `EXPR` on which every enabled target is scanned (\"off\": never; env TLSWARDEN_SCHEDULE)")
+	fs.DurationVar(&m.Jobs.Jitter, "jitter", jobs.DefaultJitter, "spread scheduled scans over this window")
+	fs.DurationVar(&m.Jobs.JobTimeout, "job-timeout", jobs.DefaultJobTimeout, "deadline of one target's scan")
+	fs.DurationVar(&m.Jobs.DrainTimeout, "drain-timeout", jobs.DefaultDrainTimeout, "on SIGTERM, let running scans finish this long before cancelling them")
+	fs.DurationVar(&m.Jobs.Retention, "retention", 0, "delete scans older than this (each target's latest and every event are kept; 0 keeps all), e.g. 4320h for 180 days")
+	fs.StringVar(&m.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s takes no arguments, got %q", name, fs.Args())
+	}
+	fs.Visit(func(f *flag.Flag) { m.dataDirSet = m.dataDirSet || f.Name == "data-dir" })
+	return nil
+}
+
+func (m *Main) usage(fs *flag.FlagSet) {
+	if m.Worker {
+		fmt.Fprint(m.Stderr, `Usage: tlswarden worker [flags]
+
+Runs scan workers only, with no API: start several, on several machines,
+against one Postgres (--database-url) to share the work. On SIGTERM running
+scans get --drain-timeout to finish; those still running are cancelled and
+picked up again by another worker.
+
+Flags:
+`)
+	} else {
+		fmt.Fprint(m.Stderr, `Usage: tlswarden serve [flags]
+
+Runs the service: the JSON API under /api/v1 (with /healthz and /readyz),
+the scheduler that scans every enabled target on --schedule, and workers.
+The store is an embedded SQLite file in --data-dir unless --database-url
+names a Postgres database; migrations run at start.
+
+With --demo it also starts a testbed of misconfigured endpoints on
+loopback, registers and scans them, and prints where to look. Without
+--data-dir the demo uses a temporary directory, removed on exit.
+
+Flags:
+`)
+	}
+	fs.PrintDefaults()
+}
+
+// Run starts the service and returns once it is listening (or, for a
+// worker, working). ctx bounds the start only: Close stops the service.
+func (m *Main) Run(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	if m.log, err = newLogger(m.Stderr, m.LogLevel); err != nil {
+		return err
+	}
+	if err := m.openStore(ctx); err != nil {
+		return err
+	}
+	if m.registry, err = metrics.NewRegistry(); err != nil {
+		return err
+	}
+	var roots []*x509.Certificate
+	if m.Demo {
+		if m.testbed, err = testbed.Start(ctx, m.log); err != nil {
+			return err
+		}
+		roots = []*x509.Certificate{m.testbed.CA}
+		m.Scan.allow = append(m.Scan.allow, netip.MustParsePrefix("127.0.0.1/32"))
+	}
+	if err := m.startQueue(ctx, roots); err != nil {
+		return err
+	}
+	if m.Worker && m.Listen == "" {
+		m.log.Info("worker started", "store", m.backend.where, "workers", m.Jobs.Workers)
+		return nil
+	}
+	if err := m.listen(ctx); err != nil {
+		return err
+	}
+	if m.Worker {
+		m.log.Info("worker started", "store", m.backend.where, "workers", m.Jobs.Workers, "metrics", m.URL()+"/metrics")
+		return nil
+	}
+	m.log.Info("serving", "url", m.URL(), "store", m.backend.where, "workers", m.Jobs.Workers, "schedule", m.Jobs.Schedule)
+	if m.Demo {
+		return m.startDemo(ctx)
+	}
+	return nil
+}
+
+func (m *Main) openStore(ctx context.Context) error {
+	dir := m.Store.dataDir
+	if m.Demo && !m.dataDirSet && m.Store.databaseURL == "" {
+		tmp, err := os.MkdirTemp("", "tlswarden-demo-")
+		if err != nil {
+			return fmt.Errorf("demo data directory: %w", err)
+		}
+		m.tempDir, dir = tmp, tmp
+	}
+	b, err := openBackend(ctx, dir, m.Store.databaseURL, true)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	m.backend = b
+	return nil
+}
+
+func (m *Main) startQueue(ctx context.Context, roots []*x509.Certificate) error {
+	profile, err := loadProfile(m.Scan.profile)
+	if err != nil {
+		return err
+	}
+	sc, err := newServiceScanner(&m.Scan, roots, m.log)
+	if err != nil {
+		return err
+	}
+	ops, err := metrics.NewOperations(m.registry)
+	if err != nil {
+		return err
+	}
+	cfg := m.Jobs
+	cfg.Store, cfg.Scanner, cfg.Profile, cfg.Logger, cfg.Metrics = m.backend.store, sc, profile, m.log, ops
+	if m.queue, err = m.backend.newQueue(cfg); err != nil {
+		return err
+	}
+	// Close stops the queue; the start context only bounds the start.
+	return m.queue.Start(context.WithoutCancel(ctx))
+}
+
+// handler is what the listener serves: the API, and the metrics at
+// /metrics (the posture read from the store at each scrape, so every
+// replica exports the same numbers).
+func (m *Main) handler() (http.Handler, error) {
+	if m.Worker {
+		// A worker serves its own operations metrics and its liveness only.
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler(m.registry))
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status": "ok"}`+"\n")
+		})
+		return mux, nil
+	}
+	h, err := api.New(api.Config{Store: m.backend.store, Scans: m.queue, Logger: m.log})
+	if err != nil {
+		return nil, err
+	}
+	if ps, ok := m.backend.store.(store.PostureStore); ok {
+		if _, err := metrics.RegisterPosture(m.registry, ps, metrics.PostureConfig{Logger: m.log}); err != nil {
+			return nil, err
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(m.registry))
+	mux.Handle("/", h)
+	return mux, nil
+}
+
+func (m *Main) listen(ctx context.Context) error {
+	h, err := m.handler()
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", m.Listen)
+	if m.Demo && m.Listen == DefaultListen && errors.Is(err, syscall.EADDRINUSE) {
+		m.log.Warn("the default address is taken; the demo listens on a free port", "listen", m.Listen)
+		ln, err = lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.ln = ln
+	m.server = api.NewHTTPServer(m.Listen, h, m.log)
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(ln) }()
+	return nil
+}
+
+// URL is the base URL of the API, once Run has returned.
+func (m *Main) URL() string {
+	if m.ln == nil {
+		return ""
+	}
+	return "http://" + m.ln.Addr().String()
+}
+
+// Wait returns when ctx is done or the API server fails.
+func (m *Main) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-m.served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("API server: %w", err)
+	}
+}
+
+// Close stops the service: the API stops taking requests and finishes
+// those in flight, running scans get the drain timeout to finish, then
+// the testbed and the store close. It is safe to call more than once.
+func (m *Main) Close() error {
+	var errs []error
+	if m.stopDemo != nil {
+		m.stopDemo()
+		<-m.demoDone
+		m.stopDemo = nil
+	}
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, m.server.Shutdown(ctx))
+		cancel()
+		m.server = nil
+	}
+	if m.queue != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Jobs.DrainTimeout+30*time.Second)
+		errs = append(errs, m.queue.Stop(ctx))
+		cancel()
+		m.queue = nil
+	}
+	if m.testbed != nil {
+		errs = append(errs, m.testbed.Close())
+		m.testbed = nil
+	}
+	if m.backend != nil {
+		m.backend.Close()
+		m.backend = nil
+	}
+	if m.tempDir != "" {
+		errs = append(errs, os.RemoveAll(m.tempDir))
+		m.tempDir = ""
+	}
+	return errors.Join(errs...)
+}
+
+// runServe is `tlswarden serve`: Run, wait for SIGINT or SIGTERM, Close.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runService(ctx, NewMain(stdout, stderr), args)
+}
+
+func runService(ctx context.Context, m *Main, args []string) int {
+	if err := m.ParseFlags(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintln(m.Stderr, "tlswarden:", err)
+		return exitNotScanned
+	}
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintln(m.Stderr, "tlswarden:", err)
+		return exitFailed
+	}
+	err := m.Wait(ctx)
+	if m.log != nil {
+		m.log.Info("stopping: draining running scans", "drain_timeout", m.Jobs.DrainTimeout)
+	}
+	if cerr := m.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		fmt.Fprintln(m.Stderr, "tlswarden:", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// exitFailed is the exit status of a service command that failed.
+const exitFailed = 1
+
+// lockedWriter lets goroutines (the demo's report) share a writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

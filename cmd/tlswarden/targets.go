@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/jobs"
+	"github.com/tlswarden/tlswarden/store"
+)
+
+// runTargets is `tlswarden targets add|list|rm|import|scan`: the registry,
+// read and written straight in the store.
+func runTargets(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		targetsUsage(stderr)
+		if len(args) == 0 {
+			return exitNotScanned
+		}
+		return exitOK
+	}
+	cmds := map[string]func(*targetsCmd, []string) error{
+		"add": (*targetsCmd).add, "list": (*targetsCmd).list, "ls": (*targetsCmd).list,
+		"rm": (*targetsCmd).rm, "import": (*targetsCmd).importFile, "scan": (*targetsCmd).scan,
+	}
+	fn, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "tlswarden targets: unknown command %q\n\n", args[0])
+		targetsUsage(stderr)
+		return exitNotScanned
+	}
+	c := &targetsCmd{ctx: ctx, name: args[0], stdin: stdin, stdout: stdout, stderr: stderr}
+	err := fn(c, args[1:])
+	if c.backend != nil {
+		c.backend.Close()
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue), errors.Is(err, store.ErrInvalid):
+		fmt.Fprintf(stderr, "tlswarden targets %s: %v\n", c.name, err)
+		return exitNotScanned
+	}
+	fmt.Fprintf(stderr, "tlswarden targets %s: %v\n", c.name, err)
+	return exitFailed
+}
+
+func targetsUsage(w io.Writer) {
+	fmt.Fprint(w, `Usage: tlswarden targets COMMAND [flags] ...
+
+Reads and writes the registry of targets straight in the store (the
+embedded one in --data-dir, or Postgres with --database-url).
+
+Commands:
+  add HOST[:PORT]...        add targets (--owner, --tag, --schedule, --disabled)
+  list                      list targets (--owner, --tag, --json)
+  rm ID|HOST[:PORT]...      remove targets with their scans and history
+  import FILE.yaml          add or update the targets a YAML file lists, all
+                            or none; says what it added, changed, left alone
+  scan ID|HOST[:PORT]...    ask for a scan now (a serve or worker runs it)
+
+Run "tlswarden targets COMMAND -h" for a command's flags.
+`)
+}
+
+// usageError is a command line that cannot be obeyed.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+type targetsCmd struct {
+	ctx            context.Context
+	name           string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	store          storeFlags
+	backend        *backend
+}
+
+// flags returns the command's flag set, with the store's flags.
+func (c *targetsCmd) flags(usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("targets "+c.name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "Usage: tlswarden targets %s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	c.store.register(fs)
+	return fs
+}
+
+// open opens the store, migrating it: the registry works on a fresh data
+// directory.
+func (c *targetsCmd) open() (store.Store, error) {
+	b, err := openBackend(c.ctx, c.store.dataDir, c.store.databaseURL, true)
+	if err != nil {
+		return nil, err
+	}
+	c.backend = b
+	return b.store, nil
+}
+
+// tagList is a repeatable, comma-separated --tag flag.
+type tagList []string
+
+func (t *tagList) String() string { return strings.Join(*t, ",") }
+
+func (t *tagList) Set(s string) error {
+	for _, tag := range strings.Split(s, ",") {
+		if tag = strings.TrimSpace(tag); tag != "" {
+			*t = append(*t, tag)
+		}
+	}
+	return nil
+}
+
+func (c *targetsCmd) add(args []string) error {
+	fs := c.flags("add [flags] HOST[:PORT]...")
+	var (
+		owner, schedule string
+		tags            tagList
+		disabled        bool
+	)
+	fs.StringVar(&owner, "owner", "", "owning team or organisation `CODE`")
+	fs.Var(&tags, "tag", "`TAG`s (comma-separated, repeatable)")
+	fs.StringVar(&schedule, "schedule", "", "cron `EXPR` replacing the default schedule for these targets")
+	fs.BoolVar(&disabled, "disabled", false, "add them disabled: scanned only on request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usageError{"no targets given"}
+	}
+	var ts []store.Target
+	for _, a := range fs.Args() {
+		t, err := tlswarden.ParseTarget(a, tlswarden.DefaultPort)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		t.Owner, t.Tags = owner, tags
+		ts = append(ts, store.Target{Target: t, Enabled: !disabled, Schedule: schedule})
+	}
+	st, err := c.open()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range ts {
+		got, err := st.CreateTarget(c.ctx, t)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t.Target, err))
+			continue
+		}
+		fmt.Fprintf(c.stdout, "added %d %s\n", got.ID, got.Target)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *targetsCmd) list(args []string) error {
+	fs := c.flags("list [flags]")
+	var (
+		f      store.TargetFilter
+		asJSON bool
+	)
+	fs.StringVar(&f.Owner, "owner", "", "only targets of this `OWNER`")
+	fs.StringVar(&f.Tag, "tag", "", "only targets with this `TAG`")
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := c.open()
+	if err != nil {
+		return err
+	}
+	ts, err := st.ListTargets(c.ctx, f)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(nonNilTargets(ts))
+	}
+	tw := tabwriter.NewWriter(c.stdout, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTARGET\tOWNER\tTAGS\tENABLED\tSCHEDULE\tLATEST SCAN")
+	for _, t := range ts {
+		latest := "-"
+		if t.LatestScanID != 0 {
+			latest = strconv.FormatInt(t.LatestScanID, 10)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\t%s\t%s\n", t.ID, t.Target, dash(t.Owner), dash(strings.Join(t.Tags, ",")), t.Enabled, dash(t.Schedule), latest)
+	}
+	return tw.Flush()
+}
+
+func nonNilTargets(ts []store.Target) []store.Target {
+	if ts == nil {
+		return []store.Target{}
+	}
+	return ts
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// find returns the target an argument names: an ID, or HOST[:PORT].
+func find(ctx context.Context, st store.Store, arg string) (store.Target, error) {
+	if id, err := strconv.ParseInt(arg, 10, 64); err == nil && id > 0 {
+		return st.GetTarget(ctx, id)
+	}
+	t, err := tlswarden.ParseTarget(arg, tlswarden.DefaultPort)
+	if err != nil {
+		return store.Target{}, usageError{err.Error()}
+	}
+	return st.FindTarget(ctx, t.Host, t.Port)
+}
+
+func (c *targetsCmd) rm(args []string) error {
+	fs := c.flags("rm ID|HOST[:PORT]...")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usageError{"no targets given"}
+	}
+	st, err := c.open()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range fs.Args() {
+		t, err := find(c.ctx, st, a)
+		if err == nil {
+			err = st.DeleteTarget(c.ctx, t.ID)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a, err))
+			continue
+		}
+		fmt.Fprintf(c.stdout, "removed %d %s\n", t.ID, t.Target)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *targetsCmd) scan(args []string) error {
+	fs := c.flags("scan ID|HOST[:PORT]...")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usageError{"no targets given"}
+	}
+	st, err := c.open()
+	if err != nil {
+		return err
+	}
+	// A queue without a scanner only inserts: a serve or worker scans.
+	q, err := c.backend.newQueue(jobs.Config{Store: st})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range fs.Args() {
+		t, err := find(c.ctx, st, a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a, err))
+			continue
+		}
+		r, err := q.RequestScan(c.ctx, t.ID, "cli")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a, err))
+			continue
+		}
+		note := "queued"
+		if r.Duplicate {
+			note = "already queued or running"
+		}
+		fmt.Fprintf(c.stdout, "%s: scan request %d %s (%s)\n", t.Target, r.ID, note, r.State)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *targetsCmd) importFile(args []string) error {
+	fs := c.flags("import [flags] FILE.yaml (- for stdin)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"want one FILE.yaml"}
+	}
+	name := fs.Arg(0)
+	data, err := readAll(name, c.stdin)
+	if err != nil {
+		return err
+	}
+	rows, lines, err := parseTargetsYAML(name, data)
+	if err != nil {
+		return err
+	}
+	st, err := c.open()
+	if err != nil {
+		return err
+	}
+	res, err := st.ImportTargets(c.ctx, rows)
+	if err != nil {
+		return withLines(name, lines, err)
+	}
+	for _, r := range res.Rows {
+		if r.Action != store.ImportUnchanged {
+			fmt.Fprintf(c.stdout, "%-9s %d %s\n", r.Action, r.Target.ID, r.Target.Target)
+		}
+	}
+	fmt.Fprintf(c.stdout, "%s: %d added, %d changed, %d unchanged\n", name, res.Added, res.Changed, res.Unchanged)
+	return nil
+}
+
+func readAll(name string, stdin io.Reader) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(io.LimitReader(stdin, 64<<20))
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read targets: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,149 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/history"
+	"github.com/tlswarden/tlswarden/policy"
+	"github.com/tlswarden/tlswarden/store"
+)
+
+// scanWorker works ScanTargetArgs: it scans the target, judges the report,
+// compares it with the target's previous scan and stores it all with one
+// FinishScan.
+type scanWorker struct {
+	river.WorkerDefaults[ScanTargetArgs]
+	q *Queue
+}
+
+// Timeout bounds one attempt; the scanner's own deadlines are shorter.
+func (w *scanWorker) Timeout(*river.Job[ScanTargetArgs]) time.Duration { return w.q.cfg.JobTimeout }
+
+func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanTargetArgs]) error {
+	st := w.q.cfg.Store
+	t, err := st.GetTarget(ctx, job.Args.TargetID)
+	if errors.Is(err, store.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("target %d no longer exists", job.Args.TargetID))
+	}
+	if err != nil {
+		return fmt.Errorf("load target: %w", err)
+	}
+	if !t.Enabled && job.Args.Trigger == store.TriggerSchedule {
+		return river.JobCancel(fmt.Errorf("target %s is disabled", t.Target))
+	}
+	log := w.q.log.With("target", t.Target.String(), "target_id", t.ID, "job", job.ID)
+	// Jobs are unique per target, so a scan of it still running is one a
+	// stopped or crashed attempt left behind.
+	w.abandonRunning(ctx, t, log)
+	sc, err := st.CreateScan(ctx, store.Scan{TargetID: t.ID, Trigger: job.Args.Trigger, RequestedBy: job.Args.RequestedBy})
+	if err != nil {
+		return fmt.Errorf("create scan: %w", err)
+	}
+	log = log.With("scan_id", sc.ID)
+	res, err := w.scan(ctx, t, sc)
+	if err != nil {
+		return err
+	}
+	out := ScanOutput{ScanID: sc.ID, Events: len(res.Events)}
+	for _, e := range res.Events {
+		if e.Regression {
+			out.Regressions++
+		}
+	}
+	log.Info("scan finished", "status", res.Report.Status, "compliance", res.Evaluation.Compliance,
+		"endpoints", len(res.Report.Endpoints), "events", out.Events, "regressions", out.Regressions)
+	return river.RecordOutput(ctx, out)
+}
+
+// scan runs the scan and stores its result. When the job's context ends
+// first (a timeout, or the process draining) the partial report is stored
+// as canceled and the job fails, to be retried.
+func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan) (store.ScanResult, error) {
+	r := w.q.cfg.Scanner.Scan(ctx, t.Target)
+	stopped := ctx.Err()
+	if stopped != nil {
+		r.Status, r.Error = tlswarden.StatusOf(stopped), "scan stopped: "+context.Cause(ctx).Error()
+	}
+	if w.q.cfg.Metrics != nil {
+		w.q.cfg.Metrics.ObserveScan(r)
+	}
+	ev := policy.Evaluate(r, w.q.cfg.Profile, policy.Options{Now: w.q.cfg.Now()})
+	res := store.ScanResult{Report: *r, Evaluation: &ev}
+	if stopped == nil {
+		prev, err := w.previous(ctx, sc)
+		if err != nil {
+			return res, err
+		}
+		res.Events = history.Compare(prev, &res)
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := w.q.cfg.Store.FinishScan(fctx, sc.ID, res); err != nil {
+		return res, fmt.Errorf("store scan %d: %w", sc.ID, err)
+	}
+	if stopped != nil {
+		return res, fmt.Errorf("scan %d of %s stopped: %w", sc.ID, t.Target, stopped)
+	}
+	return res, nil
+}
+
+// historyDepth bounds how far back previous looks for a complete scan.
+const historyDepth = 20
+
+// previous returns the result of the target's latest scan before sc that
+// got as far as probing its endpoints, or nil when there is none: a scan
+// that failed outright (the name did not resolve, the job was stopped) has
+// no facts to compare, and comparing with it would hide the changes since
+// the last scan that had them.
+func (w *scanWorker) previous(ctx context.Context, sc store.Scan) (*store.ScanResult, error) {
+	scans, err := w.q.cfg.Store.ListScans(ctx, store.ScanFilter{TargetID: sc.TargetID, Limit: historyDepth})
+	if err != nil {
+		return nil, fmt.Errorf("list previous scans: %w", err)
+	}
+	for _, p := range scans {
+		if p.ID == sc.ID || p.Running() || p.Status != tlswarden.StatusOK || p.Started.After(sc.Started) {
+			continue
+		}
+		res, err := w.q.cfg.Store.GetScanResult(ctx, p.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // pruned meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load scan %d: %w", p.ID, err)
+		}
+		return &res, nil
+	}
+	return nil, nil
+}
+
+// abandonRunning finishes, as canceled, the scans of a target left running
+// by an attempt that never finished them. Failing to is logged, not fatal:
+// the new scan does not depend on it.
+func (w *scanWorker) abandonRunning(ctx context.Context, t store.Target, log *slog.Logger) {
+	scans, err := w.q.cfg.Store.ListScans(ctx, store.ScanFilter{TargetID: t.ID, Limit: historyDepth})
+	if err != nil {
+		log.Warn("could not look for abandoned scans", "err", err)
+		return
+	}
+	for _, s := range scans {
+		if !s.Running() {
+			continue
+		}
+		res := store.ScanResult{Report: tlswarden.Report{
+			Schema: tlswarden.ReportSchema, Target: t.Target, Started: s.Started, Finished: w.q.cfg.Now(),
+			Status: tlswarden.StatusCanceled, Error: "abandoned: the worker stopped before the scan finished",
+			Endpoints: []tlswarden.EndpointReport{},
+		}}
+		err := w.q.cfg.Store.FinishScan(ctx, s.ID, res)
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			log.Warn("could not close an abandoned scan", "abandoned_scan_id", s.ID, "err", err)
+		}
+	}
+}

@@ -1,0 +1,186 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/robfig/cron/v3"
+
+	"github.com/tlswarden/tlswarden/store"
+)
+
+// periodicJobs returns River's periodic jobs: the scan of every target on
+// the default schedule, and the minutely check of targets with schedules of
+// their own. River runs them on the elected leader only.
+func periodicJobs(schedule string, retention time.Duration) ([]*river.PeriodicJob, error) {
+	minutely, err := cron.ParseStandard("* * * * *")
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	jobs := []*river.PeriodicJob{
+		river.NewPeriodicJob(minutely, func() (river.JobArgs, *river.InsertOpts) {
+			return ScheduleScansArgs{Overrides: true}, nil
+		}, &river.PeriodicJobOpts{ID: "schedule_overrides"}),
+	}
+	if retention > 0 {
+		daily, err := cron.ParseStandard("17 4 * * *")
+		if err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		jobs = append(jobs, river.NewPeriodicJob(daily, func() (river.JobArgs, *river.InsertOpts) {
+			return PruneScansArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: "prune_scans", RunOnStart: true}))
+	}
+	if schedule == "off" {
+		return jobs, nil
+	}
+	sched, err := cron.ParseStandard(schedule)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: schedule %q: %w", schedule, err)
+	}
+	return append(jobs, river.NewPeriodicJob(sched, func() (river.JobArgs, *river.InsertOpts) {
+		return ScheduleScansArgs{}, nil
+	}, &river.PeriodicJobOpts{ID: "schedule_default"})), nil
+}
+
+// pruneWorker works PruneScansArgs.
+type pruneWorker struct {
+	river.WorkerDefaults[PruneScansArgs]
+	q *Queue
+}
+
+func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneScansArgs]) error {
+	_, err := w.q.Prune(ctx)
+	return err
+}
+
+// Prune deletes the scans older than the retention period, as the daily
+// job does, and returns how many it deleted. With no retention set it
+// deletes nothing.
+func (q *Queue) Prune(ctx context.Context) (int64, error) {
+	if q.cfg.Retention <= 0 {
+		return 0, nil
+	}
+	cutoff := q.cfg.Now().Add(-q.cfg.Retention)
+	n, err := q.cfg.Store.PruneScans(ctx, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("prune scans: %w", err)
+	}
+	if n > 0 {
+		q.log.Info("pruned old scans", "scans", n, "before", cutoff)
+	}
+	return n, nil
+}
+
+// scheduleWorker works ScheduleScansArgs.
+type scheduleWorker struct {
+	river.WorkerDefaults[ScheduleScansArgs]
+	q *Queue
+}
+
+func (w *scheduleWorker) Work(ctx context.Context, job *river.Job[ScheduleScansArgs]) error {
+	minute := job.CreatedAt.Truncate(time.Minute)
+	n, err := w.q.enqueueDue(ctx, func(t store.Target) bool {
+		if !job.Args.Overrides {
+			return t.Schedule == ""
+		}
+		return t.Schedule != "" && w.q.firesAt(t, minute)
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.q.log.Info("scheduled scans", "targets", n, "overrides", job.Args.Overrides)
+	}
+	return nil
+}
+
+// firesAt reports whether the target's own schedule fires at minute m.
+func (q *Queue) firesAt(t store.Target, m time.Time) bool {
+	sched, err := cron.ParseStandard(t.Schedule)
+	if err != nil {
+		q.log.Warn("target schedule is not a cron expression; using the default", "target", t.Target.String(), "schedule", t.Schedule, "err", err)
+		return false
+	}
+	return sched.Next(m.Add(-time.Nanosecond)).Equal(m)
+}
+
+// ScheduleAll enqueues a scheduled scan of every enabled target, as the
+// periodic job on the default schedule does for targets without a schedule
+// of their own, spread over the jitter window. It returns how many scans
+// it enqueued; a target already queued is skipped.
+func (q *Queue) ScheduleAll(ctx context.Context) (int, error) {
+	return q.enqueueDue(ctx, func(store.Target) bool { return true })
+}
+
+func (q *Queue) enqueueDue(ctx context.Context, due func(store.Target) bool) (int, error) {
+	enabled := true
+	targets, err := q.cfg.Store.ListTargets(ctx, store.TargetFilter{Enabled: &enabled})
+	if err != nil {
+		return 0, fmt.Errorf("list targets: %w", err)
+	}
+	now := q.cfg.Now()
+	var params []river.InsertManyParams
+	for _, t := range targets {
+		if !due(t) {
+			continue
+		}
+		opts := scanOpts(t.ID)
+		opts.ScheduledAt = now.Add(q.jitter(t.ID, now))
+		params = append(params, river.InsertManyParams{
+			Args:       ScanTargetArgs{TargetID: t.ID, Trigger: store.TriggerSchedule},
+			InsertOpts: opts,
+		})
+	}
+	if len(params) == 0 {
+		return 0, nil
+	}
+	res, err := q.client.InsertMany(ctx, params)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue scheduled scans: %w", err)
+	}
+	n := 0
+	for _, r := range res {
+		if !r.UniqueSkippedAsDuplicate {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// jitter spreads targets evenly over the window: each gets an offset from a
+// hash of its ID and the day, so a target's offset changes from one day to
+// the next while it stays put within one.
+func (q *Queue) jitter(targetID int64, now time.Time) time.Duration {
+	if q.cfg.Jitter <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(strconv.FormatInt(targetID, 10) + now.Format("/2006-01-02")))
+	return time.Duration(h.Sum64() % uint64(q.cfg.Jitter))
+}
+
+// scanOpts are the insert options of every scan job: unique per target
+// while it waits or runs, so that two scans of one target never run at
+// once; a finished one does not block the next.
+func scanOpts(targetID int64) *river.InsertOpts {
+	return &river.InsertOpts{
+		Queue: QueueScans,
+		Tags:  []string{targetTag(targetID)},
+		UniqueOpts: river.UniqueOpts{
+			ByArgs: true,
+			ByState: []rivertype.JobState{
+				rivertype.JobStatePending, rivertype.JobStateAvailable, rivertype.JobStateRunning,
+				rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+			},
+		},
+	}
+}
+
+// targetTag tags a scan job with its target, for Requests.
+func targetTag(targetID int64) string { return "target-" + strconv.FormatInt(targetID, 10) }
