@@ -201,7 +201,6 @@ type hostileKind struct {
 	raw     func(context.Context, net.Conn)
 	handler http.HandlerFunc
 	chain   bool // serve a certificate chain too big for any client
-	bug     string
 	check   func(*tlswarden.EndpointReport) string
 }
 
