@@ -325,6 +325,8 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{jobs.Config{Schedule: "every night"}, `schedule "every night" is not a cron expression`},
 		{jobs.Config{Workers: -1}, "workers must not be negative"},
+		{jobs.Config{RescueAfter: time.Minute}, "rescue-after (1m0s) must not be shorter than the job timeout (30m0s)"},
+		{jobs.Config{RescueAfter: time.Second, JobTimeout: 2 * time.Second}, "must not be shorter than the job timeout"},
 	} {
 		cfg := tc.cfg
 		cfg.Store = b.Store

@@ -10,6 +10,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -79,6 +80,13 @@ type Config struct {
 	Retention time.Duration
 	// JobTimeout bounds one scan job (default 30 minutes).
 	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before River's rescuer
+	// (on the elected leader) takes it for abandoned, its worker having
+	// crashed or lost its database, and makes it available again: a killed
+	// worker's scans are retried after about this long. It must not be
+	// shorter than JobTimeout, or scans still running would be rescued and
+	// run twice (default: River's, an hour or JobTimeout plus an hour).
+	RescueAfter time.Duration
 	// MaxAttempts is how often a scan job is tried before it is discarded
 	// (default 5); River backs off between attempts.
 	MaxAttempts int
@@ -109,6 +117,11 @@ func (c *Config) validate() error {
 	}
 	if c.JobTimeout < 0 || c.DrainTimeout < 0 || c.PollInterval < 0 {
 		errs = append(errs, errors.New("timeouts and intervals must not be negative"))
+	}
+	if c.RescueAfter < 0 {
+		errs = append(errs, errors.New("rescue-after must not be negative"))
+	} else if jt := cmp.Or(c.JobTimeout, DefaultJobTimeout); c.RescueAfter > 0 && c.RescueAfter < jt {
+		errs = append(errs, fmt.Errorf("rescue-after (%s) must not be shorter than the job timeout (%s)", c.RescueAfter, jt))
 	}
 	if c.Retention < 0 {
 		errs = append(errs, errors.New("retention must not be negative"))
@@ -203,7 +216,8 @@ func newQueue(cfg Config, newClient func(*river.Config) (riverClient, error)) (*
 		ErrorHandler: errorHandler{log: cfg.Logger, metrics: cfg.Metrics},
 		// River cancels the scans still running this long after Stop and
 		// makes their jobs available again for another process.
-		SoftStopTimeout: cfg.DrainTimeout,
+		SoftStopTimeout:      cfg.DrainTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
 	}
 	if cfg.RetryDelay != nil {
 		rc.RetryPolicy = retryPolicy{delay: cfg.RetryDelay}
