@@ -2,6 +2,10 @@
 // under /api/v1, with /healthz and /readyz beside it. docs/openapi.yaml
 // describes every route.
 //
+// Writes need a bearer token of role admin, and reads one of role read
+// when Config.AuthReads is set (auth.go); SecurityHeaders gives every
+// response the headers tlswarden checks other servers for (headers.go).
+//
 // Handlers return errors; one table (statusFor) turns them into status
 // codes, and every error reaches the client as {"error": "...", "field":
 // "..."}: a store.ErrNotFound is a 404, ErrConflict a 409, ErrInvalid a
@@ -45,6 +49,18 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+
+	// Tokens authenticates requests by bearer token (default: Store, when
+	// it is a store.TokenStore). Writes need a token of role admin.
+	Tokens store.TokenStore
+	// AuthReads makes reads (all but /healthz and /readyz) need a token of
+	// role read or admin.
+	AuthReads bool
+	// OpenWrites lets writes through without a token. Only `serve --demo`
+	// on a loopback address sets it.
+	OpenWrites bool
+	// Now is the clock of tokens' last-used times (default time.Now).
+	Now func() time.Time
 }
 
 func (c *Config) validate() error {
@@ -54,6 +70,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("max body bytes must not be negative"))
+	}
+	if _, ok := c.Store.(store.TokenStore); c.Tokens == nil && !ok && (!c.OpenWrites || c.AuthReads) {
+		errs = append(errs, errors.New("a token store is required unless writes are open and reads need no token"))
 	}
 	return errors.Join(errs...)
 }
@@ -77,6 +96,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if ts, ok := cfg.Store.(store.TokenStore); ok && cfg.Tokens == nil {
+		cfg.Tokens = ts
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Ready == nil {
 		st := cfg.Store
 		cfg.Ready = func(ctx context.Context) error {
@@ -90,6 +115,7 @@ func New(cfg Config) (*Server, error) {
 }
 
 func (s *Server) routes() {
+	s.handle("GET /{$}", s.index)
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
 
@@ -130,9 +156,15 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 	})
 }
 
-// ServeHTTP serves the API. A path no route has is a JSON 404, and a
-// method a path does not take a JSON 405 with the Allow header.
+// ServeHTTP serves the API. A request without the token it needs is a
+// JSON 401 (403 when the token's role falls short), checked before
+// anything else; a path no route has is a JSON 404, and a method a path
+// does not take a JSON 405 with the Allow header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := s.authorize(w, r, s.roleFor(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
@@ -179,6 +211,13 @@ func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+}
+
+// index says what the server is and where its API is, so that the root
+// answers 200 rather than 404 (a browser, or a scanner such as tlswarden,
+// gets a page with the service's security headers).
+func (s *Server) index(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"service": "tlswarden", "api": "/api/v1", "health": "/healthz"})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {

@@ -24,17 +24,27 @@ import (
 	"github.com/tlswarden/tlswarden/store"
 )
 
-// env is an API on a real store and queue, served by httptest.
+// env is an API on a real store and queue, served by httptest. Requests
+// carry token, an admin token, unless it is emptied.
 type env struct {
-	t   *testing.T
-	url string
-	st  store.Store
+	t     *testing.T
+	url   string
+	st    store.Store
+	token string
 }
 
 func newEnv(t *testing.T, backend string, withQueue bool) *env {
+	return newEnvWith(t, backend, withQueue, nil)
+}
+
+// newEnvWith is newEnv with edit applied to the API's configuration.
+func newEnvWith(t *testing.T, backend string, withQueue bool, edit func(*api.Config)) *env {
 	t.Helper()
 	b := testdb.Open(t, backend)
 	cfg := api.Config{Store: b.Store, MaxBodyBytes: 4096}
+	if edit != nil {
+		edit(&cfg)
+	}
 	if withQueue {
 		sc, err := scanner.New(scanner.Config{Probes: []tlswarden.Probe{
 			probes.TLS(probes.TLSConfig{Timeout: 2 * time.Second}),
@@ -55,7 +65,17 @@ func newEnv(t *testing.T, backend string, withQueue bool) *env {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, st: b.Store}
+	return &env{t: t, url: srv.URL, st: b.Store, token: createToken(t, b.Store, "test", store.RoleAdmin)}
+}
+
+// createToken stores a new token and returns its secret.
+func createToken(t *testing.T, st store.Store, name string, role store.Role) string {
+	t.Helper()
+	secret, tok := api.NewToken(name, role)
+	if _, err := st.(store.TokenStore).CreateToken(t.Context(), tok); err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
 
 // call sends a request with a JSON body (a string is sent as is) and
@@ -77,6 +97,9 @@ func (e *env) call(method, path string, body any) (int, []byte) {
 	req, err := http.NewRequestWithContext(e.t.Context(), method, e.url+path, rd)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

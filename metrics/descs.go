@@ -53,7 +53,7 @@ func newPostureDescs() postureDescs {
 		versionSupported: endpointDesc("tlswarden_tls_version_supported", "1 if an address of the endpoint accepted the protocol version, 0 if none did; absent when the version could not be tested."+asOf, "version"),
 		minVersion:       endpointDesc("tlswarden_tls_min_version", "Oldest protocol version accepted by any address, as a number: 1.0, 1.1, 1.2, 1.3 (SSL 3 is 0.3, SSL 2 0.2)."+asOf),
 		maxVersion:       endpointDesc("tlswarden_tls_max_version", "Newest protocol version accepted, as a number like tlswarden_tls_min_version; the lowest over the addresses."+asOf),
-		suites:           endpointDesc("tlswarden_tls_cipher_suites", "Number of distinct cipher suites accepted over all versions, by class (iana: null, anon, export, des, rc4, 3des, cbc, aead, other); the highest over the addresses."+asOf, "class"),
+		suites:           endpointDesc("tlswarden_tls_cipher_suites", "Number of distinct cipher suites accepted over all versions, by class (iana: null, anon, export, des, rc4, 3des, cbc, aead, other); the highest over the addresses; a class with none is absent."+asOf, "class"),
 		headerScore:      endpointDesc("tlswarden_http_header_score", "HTTP security-header score (MDN HTTP Observatory algorithm, 0 and up); the lowest over the addresses."+asOf),
 		notBefore:        endpointDesc("tlswarden_certificate_not_before_timestamp_seconds", "Start of validity of the leaf certificate that expires first over the addresses (Unix time). As of the endpoint's last successful scan."),
 		notAfter:         endpointDesc("tlswarden_certificate_not_after_timestamp_seconds", "Expiry of the leaf certificate that expires first over the addresses (Unix time). As of the endpoint's last successful scan."),

@@ -28,6 +28,15 @@ const (
 	DetailSummary Detail = "summary"
 )
 
+// ParseDetail returns the detail level named s: "full" or "summary".
+func ParseDetail(s string) (Detail, error) {
+	switch d := Detail(s); d {
+	case DetailFull, DetailSummary:
+		return d, nil
+	}
+	return "", fmt.Errorf("metrics detail must be %q or %q, not %q", DetailFull, DetailSummary, s)
+}
+
 // PostureConfig configures the posture collector; its zero value works.
 type PostureConfig struct {
 	// Detail is DetailFull when empty.
@@ -59,8 +68,8 @@ func (c PostureConfig) withDefaults() PostureConfig {
 
 func (c PostureConfig) validate() error {
 	var errs []error
-	if c.Detail != DetailFull && c.Detail != DetailSummary {
-		errs = append(errs, fmt.Errorf("metrics detail must be %q or %q, not %q", DetailFull, DetailSummary, c.Detail))
+	if _, err := ParseDetail(string(c.Detail)); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("metrics timeout must not be negative"))
@@ -279,8 +288,13 @@ func (c *PostureCollector) emitTLS(ch chan<- prometheus.Metric, m *measured, ep,
 		gauge(ch, d.minVersion, versionValues[m.minVer], ep, org)
 		gauge(ch, d.maxVersion, versionValues[m.maxVer], ep, org)
 	}
+	// A class with no suite is left out: most endpoints accept one or two
+	// of the nine classes, and an absent class reads as 0 in PromQL with
+	// `or vector(0)`, so the series count stays near what is accepted.
 	for i, n := range m.suites {
-		gauge(ch, d.suites, float64(n), ep, org, suiteClasses[i])
+		if n > 0 {
+			gauge(ch, d.suites, float64(n), ep, org, suiteClasses[i])
+		}
 	}
 }
 

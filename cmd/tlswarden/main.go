@@ -9,6 +9,7 @@
 //	tlswarden worker [flags]
 //	tlswarden migrate [flags]
 //	tlswarden targets add|list|rm|import|scan [flags] ...
+//	tlswarden tokens create|list|revoke [flags] ...
 //	tlswarden profiles [NAME|FILE]
 //	tlswarden version
 //
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "targets":
 		return runTargets(ctx, args[1:], stdin, stdout, stderr)
+	case "tokens":
+		return runTokens(ctx, args[1:], stdout, stderr)
 	case "profiles":
 		return runProfiles(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -81,6 +84,7 @@ Commands:
   worker                run scan workers only, sharing a Postgres with serve
   migrate               bring the store's schema up to date
   targets COMMAND       add, list, rm, import (YAML) or scan registered targets
+  tokens COMMAND        create, list or revoke the API's bearer tokens
   profiles [NAME|FILE]  list the policy profiles and their rules
   version               print the version
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -45,6 +46,16 @@ type Main struct {
 	Scan     scanFlagsSvc
 	Jobs     jobs.Config // Workers, Schedule, Jitter, timeouts; the rest is wired
 	LogLevel string
+	// MetricsDetail is the posture metrics' detail (full or summary). A
+	// worker exports no posture metrics: it only checks the value, so that
+	// serve and workers can share one environment.
+	MetricsDetail metrics.Detail
+	// AuthReads and AuthMetrics make reads of the API and /metrics need a
+	// bearer token (role read or admin); writes always need one of role
+	// admin, except in a demo listening on loopback.
+	AuthReads, AuthMetrics bool
+	// TLSCert and TLSKey are PEM files: when set, the API serves HTTPS.
+	TLSCert, TLSKey string
 
 	Stdout, Stderr io.Writer
 
@@ -84,6 +95,10 @@ func (m *Main) ParseFlags(args []string) error {
 	} else {
 		fs.StringVar(&m.Listen, "listen", envOr("TLSWARDEN_LISTEN", DefaultListen), "API address `HOST:PORT` (env TLSWARDEN_LISTEN)")
 		fs.BoolVar(&m.Demo, "demo", false, "start the built-in testbed of misconfigured endpoints on loopback, register and scan them")
+		fs.BoolVar(&m.AuthReads, "auth-reads", false, "reads of the API need a bearer token too (role read or admin); writes always need an admin token")
+		fs.BoolVar(&m.AuthMetrics, "auth-metrics", false, "/metrics needs a bearer token (role read or admin)")
+		fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with the certificate chain in PEM `FILE` (with --tls-key)")
+		fs.StringVar(&m.TLSKey, "tls-key", "", "private key in PEM `FILE` of --tls-cert")
 	}
 	m.Store.register(fs)
 	m.Scan.register(fs)
@@ -92,13 +107,22 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.Jobs.Jitter, "jitter", jobs.DefaultJitter, "spread scheduled scans over this window")
 	fs.DurationVar(&m.Jobs.JobTimeout, "job-timeout", jobs.DefaultJobTimeout, "deadline of one target's scan")
 	fs.DurationVar(&m.Jobs.DrainTimeout, "drain-timeout", jobs.DefaultDrainTimeout, "on SIGTERM, let running scans finish this long before cancelling them")
+	fs.DurationVar(&m.Jobs.RescueAfter, "rescue-after", 0, "retry a scan whose worker died after it has run this long (at least --job-timeout; 0: an hour more than --job-timeout)")
 	fs.DurationVar(&m.Jobs.Retention, "retention", 0, "delete scans older than this (each target's latest and every event are kept; 0 keeps all), e.g. 4320h for 180 days")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	detail := fs.String("metrics-detail", envOr("TLSWARDEN_METRICS_DETAIL", string(metrics.DetailFull)), "posture metrics on /metrics: full (per endpoint) or summary (fleet totals only: a constant number of series) (env TLSWARDEN_METRICS_DETAIL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%s takes no arguments, got %q", name, fs.Args())
+	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	var err error
+	if m.MetricsDetail, err = metrics.ParseDetail(*detail); err != nil {
+		return err
 	}
 	fs.Visit(func(f *flag.Flag) { m.dataDirSet = m.dataDirSet || f.Name == "data-dir" })
 	return nil
@@ -123,9 +147,14 @@ the scheduler that scans every enabled target on --schedule, and workers.
 The store is an embedded SQLite file in --data-dir unless --database-url
 names a Postgres database; migrations run at start.
 
+API writes need a bearer token of role admin (tlswarden tokens create);
+--auth-reads and --auth-metrics make reads and /metrics need one too. With
+--tls-cert and --tls-key the API serves HTTPS (TLS 1.2+).
+
 With --demo it also starts a testbed of misconfigured endpoints on
 loopback, registers and scans them, and prints where to look. Without
---data-dir the demo uses a temporary directory, removed on exit.
+--data-dir the demo uses a temporary directory, removed on exit; on a
+loopback address its API takes writes without a token.
 
 Flags:
 `)
@@ -173,6 +202,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return nil
 	}
 	m.log.Info("serving", "url", m.URL(), "store", m.backend.where, "workers", m.Jobs.Workers, "schedule", m.Jobs.Schedule)
+	m.warnAboutTokens(ctx)
 	if m.Demo {
 		return m.startDemo(ctx)
 	}
@@ -232,23 +262,83 @@ func (m *Main) handler() (http.Handler, error) {
 		})
 		return mux, nil
 	}
-	h, err := api.New(api.Config{Store: m.backend.store, Scans: m.queue, Logger: m.log})
+	h, err := api.New(api.Config{Store: m.backend.store, Scans: m.queue, Logger: m.log,
+		AuthReads: m.AuthReads, OpenWrites: m.openWrites()})
 	if err != nil {
 		return nil, err
 	}
 	if ps, ok := m.backend.store.(store.PostureStore); ok {
-		if _, err := metrics.RegisterPosture(m.registry, ps, metrics.PostureConfig{Logger: m.log}); err != nil {
+		if _, err := metrics.RegisterPosture(m.registry, ps, metrics.PostureConfig{Detail: m.MetricsDetail, Logger: m.log}); err != nil {
 			return nil, err
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics.Handler(m.registry))
+	var mh http.Handler = metrics.Handler(m.registry)
+	if m.AuthMetrics {
+		mh = h.Require(store.RoleRead, mh)
+	}
+	mux.Handle("GET /metrics", mh)
 	mux.Handle("/", h)
 	return mux, nil
 }
 
+// openWrites reports whether API writes go without a token: only in a
+// demo listening on loopback, where whoever can connect already runs
+// code on this machine.
+func (m *Main) openWrites() bool {
+	if !m.Demo {
+		return false
+	}
+	host, _, err := net.SplitHostPort(m.Listen)
+	if err != nil {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	return host == "localhost" || (err == nil && a.IsLoopback())
+}
+
+// warnAboutTokens says how the API's writes stand: open (demo), or
+// refused until an admin token exists.
+func (m *Main) warnAboutTokens(ctx context.Context) {
+	if m.openWrites() {
+		fmt.Fprintln(m.Stdout, "The demo's API is open on loopback: writes need no token.")
+		return
+	}
+	ts, ok := m.backend.store.(store.TokenStore)
+	if !ok {
+		return
+	}
+	toks, err := ts.ListTokens(ctx)
+	if err != nil {
+		m.log.Warn("list API tokens", "err", err)
+		return
+	}
+	for _, t := range toks {
+		if t.Role == store.RoleAdmin && !t.Revoked() {
+			return
+		}
+	}
+	m.log.Warn("no admin API token: API writes are refused until one exists (tlswarden tokens create --name NAME --role admin)")
+}
+
+// tlsConfig loads --tls-cert and --tls-key, or returns nil without them.
+func (m *Main) tlsConfig() (*tls.Config, error) {
+	if m.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	return api.TLSConfig(cert), nil
+}
+
 func (m *Main) listen(ctx context.Context) error {
 	h, err := m.handler()
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := m.tlsConfig()
 	if err != nil {
 		return err
 	}
@@ -262,9 +352,14 @@ func (m *Main) listen(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.ln = ln
-	m.server = api.NewHTTPServer(m.Listen, h, m.log)
+	m.server = api.NewHTTPServer(m.Listen, api.SecurityHeaders(h), m.log)
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.server.Serve(ln) }()
+	if tlsCfg == nil {
+		go func() { m.served <- m.server.Serve(ln) }()
+		return nil
+	}
+	m.server.TLSConfig = tlsCfg
+	go func() { m.served <- m.server.ServeTLS(ln, "", "") }()
 	return nil
 }
 
@@ -272,6 +367,9 @@ func (m *Main) listen(ctx context.Context) error {
 func (m *Main) URL() string {
 	if m.ln == nil {
 		return ""
+	}
+	if m.TLSCert != "" {
+		return "https://" + m.ln.Addr().String()
 	}
 	return "http://" + m.ln.Addr().String()
 }

@@ -23,10 +23,12 @@ import (
 	"github.com/tlswarden/tlswarden/store"
 )
 
-// apiClient talks to the service under test.
+// apiClient talks to the service under test, with a bearer token when
+// token is set.
 type apiClient struct {
-	t    *testing.T
-	base string
+	t     *testing.T
+	base  string
+	token string
 }
 
 func (c apiClient) do(method, path string, body any, want int, out any) {
@@ -39,6 +41,9 @@ func (c apiClient) do(method, path string, body any, want int, out any) {
 	req, err := http.NewRequestWithContext(c.t.Context(), method, c.base+path, rd)
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -127,9 +132,16 @@ func testServeEndToEnd(t *testing.T, backend string) {
 			t.Errorf("close: %v", err)
 		}
 	})
-	c := apiClient{t: t, base: m.URL()}
-	c.do("GET", "/healthz", nil, http.StatusOK, nil)
-	c.do("GET", "/readyz", nil, http.StatusOK, nil)
+	anon := apiClient{t: t, base: m.URL()}
+	anon.do("GET", "/healthz", nil, http.StatusOK, nil)
+	anon.do("GET", "/readyz", nil, http.StatusOK, nil)
+
+	// Writes need an admin token, made with the CLI in the service's store.
+	anon.do("POST", "/api/v1/targets", map[string]any{"host": "a.example"}, http.StatusUnauthorized, nil)
+	c := apiClient{t: t, base: m.URL(), token: createToken(t, storeArgs, "e2e", "admin")}
+	reader := apiClient{t: t, base: m.URL(), token: createToken(t, storeArgs, "grafana", "read")}
+	reader.do("POST", "/api/v1/targets", map[string]any{"host": "a.example"}, http.StatusForbidden, nil)
+	reader.do("GET", "/api/v1/targets", nil, http.StatusOK, nil)
 
 	// Import with the CLI, straight into the store the service uses.
 	file := filepath.Join(dir, "targets.yaml")
@@ -242,6 +254,16 @@ func testServeEndToEnd(t *testing.T, backend string) {
 	if stderr.Len() > 0 {
 		t.Logf("service log:\n%s", stderr.String())
 	}
+}
+
+// createToken makes an API token with the CLI and returns its secret.
+func createToken(t *testing.T, storeArgs []string, name, role string) string {
+	t.Helper()
+	code, out, errOut := runCmd(t, "", append([]string{"tokens", "create", "--name", name, "--role", role}, storeArgs...)...)
+	if code != exitOK || !strings.HasPrefix(out, "tlsw_") {
+		t.Fatalf("tokens create: exit %d\n%s%s", code, out, errOut)
+	}
+	return strings.TrimSpace(out)
 }
 
 // syncBuffer is a bytes.Buffer safe to read while the service writes.

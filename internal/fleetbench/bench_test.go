@@ -13,65 +13,128 @@ import (
 	"github.com/tlswarden/tlswarden"
 )
 
-// BenchmarkFleet scans the fleet (about 200 endpoints on 127.0.0.1) once
-// per iteration, then times nmap's ssl-enum-ciphers on the same ports and
-// compares the suites it found with ours.
+// BenchmarkFleet scans the fleet (200 endpoints on 127.0.0.1) and then
+// runs nmap's ssl-enum-ciphers on the same ports, once per iteration, so
+// that each ratio compares two runs made under the same load; it reports
+// the medians, and every difference between the suites nmap found and
+// ours. Only the scans are timed.
 func BenchmarkFleet(b *testing.B) {
 	eps := startFleet(b)
 	ts := targets(eps)
-	logLoad(b, "before the scan")
-	var run *scanRun
+	logLoad(b, "before the scans")
+	var (
+		run          *scanRun
+		nmapXML      []byte
+		ours, theirs phases
+	)
 	mem := watchMemory(b)
 	for b.Loop() {
+		b.StopTimer()
+		m := startMeter(b)
+		b.StartTimer()
 		run = scanOnce(b, []tlswarden.Probe{tlsProbe()}, ts, true)
+		b.StopTimer()
+		ours = append(ours, m.stop(b))
+		var cpu time.Duration
+		theirs = append(theirs, measure(b, func() { _, cpu, nmapXML = runNmap(b, fleetAddr, eps) }))
+		theirs[len(theirs)-1].cpu = cpu
+		b.StartTimer()
 	}
-	heap, rss, cpu := mem.done(b)
-	perScan := b.Elapsed() / time.Duration(b.N)
-	run.report(b, perScan, cpu/time.Duration(b.N), heap, rss)
+	heap, rss := mem.done(b)
+	nmap, err := parseNmapXML(nmapXML)
+	if err != nil {
+		b.Fatalf("nmap XML: %v", err)
+	}
+	logLoad(b, "after the scans")
+	run.report(b, ours.medianWall(), heap, rss)
+	ours.report(b, "", len(ts))
 	logConnections(b, eps, run)
 
-	logLoad(b, "before nmap")
-	nmap := runNmap(b, fleetAddr, eps)
-	logLoad(b, "after nmap")
-	b.ReportMetric(nmap.Wall.Seconds(), "nmap-s")
-	b.ReportMetric(nmap.Wall.Seconds()/perScan.Seconds(), "nmap/tlswarden")
+	theirs.report(b, "nmap-", len(eps))
+	b.ReportMetric(theirs.medianWall().Seconds(), "nmap-s")
+	b.ReportMetric(ratio(theirs, ours), "nmap/tlswarden")
+	b.Logf("nmap -T4 -Pn -n -p PORTS --script ssl-enum-ciphers 127.0.0.1: %s; tlswarden: %s", theirs, ours)
 	reportDiffs(b, "nmap", eps, run, nmap)
 }
 
-// BenchmarkOneEndpoint scans one nginx endpoint per iteration (versions,
-// suites, groups and the certificate: what sslscan shows by default), then
-// times sslscan on it, for a few of the fleet's configurations.
+// BenchmarkOneEndpoint scans one nginx endpoint per iteration in process
+// (versions, suites, groups and the certificate: what sslscan shows by
+// default), times the tlswarden command on it (cold, a process per scan,
+// with whatever probes the command runs), then sslscan, for a few of the
+// fleet's configurations.
 func BenchmarkOneEndpoint(b *testing.B) {
+	cli, err := buildCLI(b.TempDir())
+	if err != nil {
+		b.Logf("the command is not timed: building it: %v", err)
+	}
 	for _, name := range oneEndpointServers {
-		b.Run(name, func(b *testing.B) {
-			i := slices.IndexFunc(nginxServers, func(s nginxServer) bool { return s.Name == name })
-			dir := b.TempDir()
-			ep := endpoint{Addr: netip.AddrPortFrom(fleetAddr, freePorts(b, fleetAddr, 1)[0]), Server: "nginx", Config: name}
-			startNginx(b, dir, writePKI(b, dir), runtime.NumCPU(), []nginxSite{{nginxServer: nginxServers[i], Listen: []netip.AddrPort{ep.Addr}}})
-			ts := targets([]endpoint{ep})
-			ps := []tlswarden.Probe{tlsProbe(), certProbe()}
-			var run *scanRun
-			for b.Loop() {
-				run = scanOnce(b, ps, ts, true)
-			}
-			perScan := b.Elapsed() / time.Duration(b.N)
-			r := run.Results[ep.Addr]
-			if r == nil || r.Cert == nil {
-				b.Fatalf("%s: no certificate in the report", ep)
-			}
-			for _, p := range r.Probes {
-				b.Logf("probe %s: %s in %d ms", p.Name, p.Status, p.DurationMS)
-			}
-			b.ReportMetric(float64(run.Conns), "conns")
-			b.ReportMetric(float64(run.FailedN), "failed-endpoints")
-			for _, f := range run.Failed {
-				b.Logf("not scanned: %s", f)
-			}
-			ss := medianRun(b, 3, func() *peerRun { return runSSLScan(b, ep.Addr) })
-			b.ReportMetric(ss.Wall.Seconds(), "sslscan-s")
-			b.ReportMetric(ss.Wall.Seconds()/perScan.Seconds(), "sslscan/tlswarden")
-			reportDiffs(b, "sslscan", []endpoint{ep}, run, ss)
-		})
+		b.Run(name, func(b *testing.B) { benchmarkOneEndpoint(b, name, cli) })
+	}
+}
+
+func benchmarkOneEndpoint(b *testing.B, name, cli string) {
+	i := slices.IndexFunc(nginxServers, func(s nginxServer) bool { return s.Name == name })
+	dir := b.TempDir()
+	ep := endpoint{Addr: netip.AddrPortFrom(fleetAddr, freePorts(b, fleetAddr, 1)[0]), Server: "nginx", Config: name}
+	startNginx(b, dir, writePKI(b, dir), runtime.NumCPU(), []nginxSite{{nginxServer: nginxServers[i], Listen: []netip.AddrPort{ep.Addr}}})
+	ts := targets([]endpoint{ep})
+	ps := []tlswarden.Probe{tlsProbe(), certProbe()}
+	// A first scan outside the timing loads the system's roots for the
+	// certificate probe, which a command pays once per run (see cli-s).
+	scanOnce(b, ps, ts, false)
+	logLoad(b, "before the scan")
+	var run *scanRun
+	m := startMeter(b)
+	for b.Loop() {
+		run = scanOnce(b, ps, ts, true)
+	}
+	ours := m.stop(b)
+	ours.runs = b.N
+	phases{ours}.report(b, "", 1)
+	perScan := b.Elapsed() / time.Duration(b.N)
+	r := run.Results[ep.Addr]
+	if r == nil || r.Cert == nil {
+		b.Fatalf("%s: no certificate in the report", ep)
+	}
+	for _, p := range r.Probes {
+		b.Logf("probe %s: %s in %d ms", p.Name, p.Status, p.DurationMS)
+	}
+	b.ReportMetric(float64(run.Conns), "conns")
+	b.ReportMetric(float64(run.FailedN), "failed-endpoints")
+	for _, f := range run.Failed {
+		b.Logf("not scanned: %s", f)
+	}
+
+	var (
+		ss     *peerRun
+		theirs phases
+	)
+	for range 5 {
+		theirs = append(theirs, measure(b, func() { ss = runSSLScan(b, ep.Addr) }))
+		theirs[len(theirs)-1].cpu = ss.CPU
+	}
+	theirs.report(b, "sslscan-", 1)
+	b.ReportMetric(theirs.medianWall().Seconds(), "sslscan-s")
+	b.ReportMetric(theirs.medianWall().Seconds()/perScan.Seconds(), "sslscan/tlswarden")
+	reportDiffs(b, "sslscan", []endpoint{ep}, run, ss)
+
+	if cli == "" {
+		return
+	}
+	walls := make([]time.Duration, 5)
+	var rep *tlswarden.Report
+	for i := range walls {
+		walls[i], rep = timeCLI(b, cli, ep)
+	}
+	slices.Sort(walls)
+	b.ReportMetric(walls[len(walls)/2].Seconds(), "cli-s")
+	b.ReportMetric(theirs.medianWall().Seconds()/walls[len(walls)/2].Seconds(), "sslscan/cli")
+	if len(rep.Endpoints) == 1 {
+		var probes []string
+		for _, p := range rep.Endpoints[0].Probes {
+			probes = append(probes, p.Name)
+		}
+		b.Logf("the command ran probes %v; certificate in its report: %v", probes, rep.Endpoints[0].Cert != nil)
 	}
 }
 
@@ -95,12 +158,16 @@ func BenchmarkTenThousand(b *testing.B) {
 	logLoad(b, "before the scan")
 	var run *scanRun
 	mem := watchMemory(b)
+	m := startMeter(b)
 	for b.Loop() {
 		run = scanOnce(b, []tlswarden.Probe{tlsProbe()}, ts, false)
 	}
-	heap, rss, cpu := mem.done(b)
-	run.report(b, b.Elapsed()/time.Duration(b.N), cpu/time.Duration(b.N), heap, rss)
+	ours := m.stop(b)
+	ours.runs = b.N
+	heap, rss := mem.done(b)
 	logLoad(b, "after the scan")
+	run.report(b, b.Elapsed()/time.Duration(b.N), heap, rss)
+	phases{ours}.report(b, "", len(ts))
 	if mb(rss) >= 300 {
 		b.Logf("peak RSS %.0f MB misses the 300 MB target", mb(rss))
 	}
@@ -160,16 +227,6 @@ func raiseOpenFiles(b *testing.B) {
 	if lim.Cur < 8192 {
 		b.Skipf("open files limited to %d", lim.Cur)
 	}
-}
-
-// medianRun runs a peer n times and returns the run of median wall time.
-func medianRun(b *testing.B, n int, run func() *peerRun) *peerRun {
-	runs := make([]*peerRun, n)
-	for i := range runs {
-		runs[i] = run()
-	}
-	slices.SortFunc(runs, func(x, y *peerRun) int { return int(x.Wall - y.Wall) })
-	return runs[n/2]
 }
 
 // reportDiffs logs every difference between a peer's suites and ours and

@@ -12,14 +12,23 @@
 //     heap and peak RSS of the scanning process; then nmap's
 //     ssl-enum-ciphers on the same ports, its wall time, the ratio, and
 //     every difference between the suites nmap found and ours.
-//   - BenchmarkOneEndpoint: one endpoint's versions, suites and certificate
-//     against sslscan's wall time on the same endpoint.
+//   - BenchmarkOneEndpoint: one endpoint's versions, suites and certificate,
+//     in process and warm, and the tlswarden command run cold (a process
+//     per scan), against sslscan's wall time on the same endpoint.
 //   - BenchmarkTenThousand (only with TLSWARDEN_BENCH_10K=1): 10,000
 //     endpoints, for the peak RSS.
 //
-// Run them with -v, which keeps every logged difference:
+// Run them with -v, which keeps every logged difference (the fleet scan
+// takes a few seconds, so it runs once; the single endpoint runs for the
+// default second):
 //
-//	go test -v -run '^$' -bench . -benchtime 1x -timeout 30m ./internal/fleetbench
+//	go test -v -run '^$' -bench . -timeout 30m ./internal/fleetbench
+//
+// Wall times depend on what else the machine does; each benchmark logs the
+// load average. Beside them it reports what does not: connections per
+// endpoint, the CPU time of the scanner and of the servers, and, in the
+// private network namespace, the connections the servers accepted and the
+// SYNs their listen queues dropped, for tlswarden and for each peer.
 //
 // When it can (as root), the benchmark process re-executes itself in a
 // private network namespace that has nothing but a loopback interface: no

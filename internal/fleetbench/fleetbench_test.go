@@ -201,3 +201,21 @@ func TestFleet(t *testing.T) {
 		}
 	}
 }
+
+func TestNetCounter(t *testing.T) {
+	snmp := []byte("Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm ActiveOpens PassiveOpens\nTcp: 1 30 42\nUdp: InDatagrams\nUdp: 5\n")
+	if got, err := netCounter(snmp, "Tcp", "PassiveOpens"); err != nil || got != 42 {
+		t.Errorf("PassiveOpens = %d, %v; want 42", got, err)
+	}
+	if _, err := netCounter(snmp, "TcpExt", "ListenDrops"); err == nil {
+		t.Error("missing counter: no error")
+	}
+}
+
+func TestProcStat(t *testing.T) {
+	line := []byte("1234 (nginx: worker (x)) S 1200 1200 1200 0 -1 4194624 100 0 0 0 250 75 0 0 20 0 1 0 5 0 0\n")
+	pgrp, ticks, ok := procStat(line)
+	if !ok || pgrp != 1200 || ticks != 325 {
+		t.Errorf("procStat = %d, %d, %v; want 1200, 325, true", pgrp, ticks, ok)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,7 +22,6 @@ import (
 type memWatch struct {
 	stop chan struct{}
 	peak chan uint64
-	cpu  time.Duration // the process's CPU time when the watch started
 }
 
 func watchMemory(tb testing.TB) *memWatch {
@@ -32,7 +32,7 @@ func watchMemory(tb testing.TB) *memWatch {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		tb.Logf("peak RSS includes setup: resetting it: %v", err)
 	}
-	w := &memWatch{stop: make(chan struct{}), peak: make(chan uint64, 1), cpu: cpuTime(tb)}
+	w := &memWatch{stop: make(chan struct{}), peak: make(chan uint64, 1)}
 	go w.sample(10 * time.Millisecond)
 	return w
 }
@@ -56,11 +56,9 @@ func (w *memWatch) sample(every time.Duration) {
 	}
 }
 
-// done stops the watch and returns the peak heap and peak RSS in bytes,
-// and the CPU time the process used meanwhile.
-func (w *memWatch) done(tb testing.TB) (heap, rss uint64, cpu time.Duration) {
+// done stops the watch and returns the peak heap and peak RSS in bytes.
+func (w *memWatch) done(tb testing.TB) (heap, rss uint64) {
 	tb.Helper()
-	cpu = cpuTime(tb) - w.cpu
 	close(w.stop)
 	heap = <-w.peak
 	status, err := os.ReadFile("/proc/self/status")
@@ -71,7 +69,7 @@ func (w *memWatch) done(tb testing.TB) (heap, rss uint64, cpu time.Duration) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return heap, rss, cpu
+	return heap, rss
 }
 
 // cpuTime returns the CPU time (user and system) this process has used.
@@ -110,3 +108,90 @@ func vmHWM(status []byte) (uint64, error) {
 }
 
 func mb(bytes uint64) float64 { return float64(bytes) / (1 << 20) }
+
+// phase is what a measured step cost: its wall time, the CPU time of
+// whoever did the work (this process, or a peer's), and the servers'
+// counters, over runs repetitions of the step.
+type phase struct {
+	wall, cpu time.Duration
+	servers   counters
+	runs      int
+}
+
+// meter measures a phase from start to stop. Reading the counters walks
+// /proc, so a benchmark stops its timer around start and stop.
+type meter struct {
+	servers counters
+	cpu     time.Duration
+	start   time.Time
+}
+
+func startMeter(tb testing.TB) meter {
+	tb.Helper()
+	m := meter{servers: readCounters(tb), cpu: cpuTime(tb)}
+	m.start = time.Now()
+	return m
+}
+
+// stop returns the phase since start, with this process's CPU time, as one
+// run.
+func (m meter) stop(tb testing.TB) phase {
+	tb.Helper()
+	wall := time.Since(m.start)
+	return phase{wall: wall, cpu: cpuTime(tb) - m.cpu, servers: readCounters(tb).sub(m.servers), runs: 1}
+}
+
+// measure runs f as one phase.
+func measure(tb testing.TB, f func()) phase {
+	tb.Helper()
+	m := startMeter(tb)
+	f()
+	return m.stop(tb)
+}
+
+// phases are repeated runs of one step.
+type phases []phase
+
+func (ps phases) medianWall() time.Duration {
+	w := make([]time.Duration, len(ps))
+	for i, p := range ps {
+		w[i] = p.wall
+	}
+	slices.Sort(w)
+	return w[len(w)/2]
+}
+
+// ratio is the median of a[i].wall / b[i].wall over runs made in pairs.
+func ratio(a, b phases) float64 {
+	r := make([]float64, len(a))
+	for i := range a {
+		r[i] = a[i].wall.Seconds() / b[i].wall.Seconds()
+	}
+	slices.Sort(r)
+	return r[len(r)/2]
+}
+
+// report adds the mean CPU time and counters per run as metrics named with
+// prefix; endpoints is how many endpoints one run covers.
+func (ps phases) report(b *testing.B, prefix string, endpoints int) {
+	var (
+		cpu  time.Duration
+		sum  counters
+		runs int
+	)
+	for _, p := range ps {
+		cpu += p.cpu
+		sum = sum.add(p.servers)
+		runs += p.runs
+	}
+	b.ReportMetric(cpu.Seconds()/float64(runs), prefix+"cpu-s/op")
+	sum.report(b, prefix, endpoints, runs)
+}
+
+func (ps phases) String() string {
+	w := make([]string, len(ps))
+	for i, p := range ps {
+		w[i] = fmt.Sprintf("%.2fs", p.wall.Seconds())
+	}
+	return strings.Join(w, " ")
+}

@@ -26,14 +26,17 @@ type suiteSets map[tlswarden.Version][]uint16
 // per endpoint. Endpoints it said nothing about are absent.
 type peerRun struct {
 	Wall  time.Duration
+	CPU   time.Duration // the peer process's own CPU time
 	Found map[netip.AddrPort]suiteSets
 	// Unknown lists suite names that could not be mapped to code points.
 	Unknown []string
 }
 
 // runNmap times nmap's ssl-enum-ciphers over every endpoint of one address
-// (one nmap invocation, as one would run it on a fleet) and reads its XML.
-func runNmap(tb testing.TB, addr netip.Addr, eps []endpoint) *peerRun {
+// (one nmap invocation, as one would run it on a fleet) and returns its
+// wall and CPU time and its XML, unparsed: parsing waits until the
+// scanner's memory is no longer being measured.
+func runNmap(tb testing.TB, addr netip.Addr, eps []endpoint) (wall, cpu time.Duration, xml []byte) {
 	tb.Helper()
 	bin := lookPath(tb, "nmap")
 	ports := make([]string, 0, len(eps))
@@ -45,18 +48,12 @@ func runNmap(tb testing.TB, addr netip.Addr, eps []endpoint) *peerRun {
 	}
 	out := filepath.Join(tb.TempDir(), "nmap.xml")
 	args := []string{"-T4", "-Pn", "-n", "-p", strings.Join(ports, ","), "--script", "ssl-enum-ciphers", "-oX", out, addr.String()}
-	wall, log := timeCommand(tb, bin, args...)
+	wall, cpu, log := timeCommand(tb, bin, args...)
 	raw, err := os.ReadFile(out)
 	if err != nil {
 		tb.Fatalf("nmap wrote no XML: %v\n%s", err, log)
 	}
-	run, err := parseNmapXML(raw)
-	if err != nil {
-		tb.Fatalf("nmap XML: %v", err)
-	}
-	run.Wall = wall
-	tb.Logf("nmap %s: %.1fs", strings.Join(args[:3], " ")+" ... --script ssl-enum-ciphers", wall.Seconds())
-	return run
+	return wall, cpu, raw
 }
 
 // runSSLScan times sslscan's default scan of one endpoint (protocols,
@@ -66,7 +63,7 @@ func runSSLScan(tb testing.TB, ep netip.AddrPort) *peerRun {
 	tb.Helper()
 	bin := lookPath(tb, "sslscan")
 	out := filepath.Join(tb.TempDir(), "sslscan.xml")
-	wall, log := timeCommand(tb, bin, "--no-colour", "--xml="+out, ep.String())
+	wall, cpu, log := timeCommand(tb, bin, "--no-colour", "--xml="+out, ep.String())
 	raw, err := os.ReadFile(out)
 	if err != nil {
 		tb.Fatalf("sslscan wrote no XML: %v\n%s", err, log)
@@ -75,21 +72,21 @@ func runSSLScan(tb testing.TB, ep netip.AddrPort) *peerRun {
 	if err != nil {
 		tb.Fatalf("sslscan XML: %v", err)
 	}
-	return &peerRun{Wall: wall, Found: map[netip.AddrPort]suiteSets{ep: sets}}
+	return &peerRun{Wall: wall, CPU: cpu, Found: map[netip.AddrPort]suiteSets{ep: sets}}
 }
 
-// timeCommand runs a command to completion and returns its wall time and
-// output; a failure to run fails tb.
-func timeCommand(tb testing.TB, bin string, args ...string) (time.Duration, []byte) {
+// timeCommand runs a command to completion and returns its wall time, CPU
+// time and output; a failure to run fails tb.
+func timeCommand(tb testing.TB, bin string, args ...string) (wall, cpu time.Duration, out []byte) {
 	tb.Helper()
 	cmd := exec.Command(bin, args...)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
-	wall := time.Since(start)
+	wall = time.Since(start)
 	if err != nil {
 		tb.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, out)
 	}
-	return wall, out
+	return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), out
 }
 
 // nmapXML is the part of nmap's -oX output the comparison needs: per port,

@@ -24,7 +24,8 @@ type process struct {
 
 // startProcess starts cmd in a process group of its own, with its output
 // in a file in dir, and stops the group when tb ends: SIGTERM, then SIGKILL
-// after five seconds. The group also gets SIGTERM if the benchmark dies.
+// after five seconds. Should the benchmark die first, the process gets
+// SIGTERM from the kernel (nginx's master then stops its workers).
 func startProcess(tb testing.TB, dir, name string, cmd *exec.Cmd) *process {
 	tb.Helper()
 	p := &process{name: name, cmd: cmd, log: filepath.Join(dir, name+".log"), exited: make(chan struct{})}
@@ -41,6 +42,7 @@ func startProcess(tb testing.TB, dir, name string, cmd *exec.Cmd) *process {
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("starting %s: %v", name, err)
 	}
+	addServerGroup(cmd.Process.Pid)
 	go func() {
 		p.err = cmd.Wait()
 		close(p.exited)
@@ -53,6 +55,7 @@ func startProcess(tb testing.TB, dir, name string, cmd *exec.Cmd) *process {
 // (nginx's workers).
 func (p *process) stop() {
 	pgid := p.cmd.Process.Pid
+	removeServerGroup(pgid)
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
 	case <-p.exited:

@@ -113,10 +113,9 @@ func result(er tlswarden.EndpointReport) *endpointResult {
 }
 
 // report adds the scan's figures to the benchmark's metrics and logs the
-// endpoints that failed. cpu is the scanning process's CPU time per scan.
-func (run *scanRun) report(b *testing.B, perScan, cpu time.Duration, heap, rss uint64) {
+// endpoints that failed.
+func (run *scanRun) report(b *testing.B, perScan time.Duration, heap, rss uint64) {
 	b.ReportMetric(float64(run.Endpoints)/perScan.Seconds(), "endpoints/s")
-	b.ReportMetric(cpu.Seconds(), "scanner-cpu-s/op")
 	b.ReportMetric(float64(run.Conns)/float64(run.Endpoints), "conns/endpoint")
 	b.ReportMetric(mb(heap), "peak-heap-MB")
 	b.ReportMetric(mb(rss), "peak-RSS-MB")

@@ -59,6 +59,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ContextCanceled", testContextCanceled},
 		{"ScanStates", testScanStates},
+		{"Tokens", testTokens}, {"TokenValidation", testTokenValidation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
