@@ -55,9 +55,10 @@ func openSQLite(ctx context.Context, dataDir string, migrate bool) (b *backend, 
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	b = &backend{where: filepath.Join(dataDir, storeFile)}
+	opened := b // b is nil on the error returns below
 	defer func() {
 		if err != nil {
-			b.Close()
+			opened.Close()
 		}
 	}()
 	st, err := sqlite.Open(ctx, b.where)
@@ -86,9 +87,10 @@ func openPostgres(ctx context.Context, url string, migrate bool) (b *backend, er
 		return nil, fmt.Errorf("database URL: %w", err)
 	}
 	b = &backend{where: "postgres://" + cfg.ConnConfig.Host + "/" + cfg.ConnConfig.Database}
+	opened := b // b is nil on the error returns below
 	defer func() {
 		if err != nil {
-			b.Close()
+			opened.Close()
 		}
 	}()
 	st, err := postgres.Open(ctx, url)
