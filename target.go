@@ -53,7 +53,7 @@ func NormalizeHostname(name string) (string, error) {
 	if err != nil {
 		// Names such as _acme-challenge or internal names with underscores
 		// are not valid IDNA; accept them when they are plain ASCII.
-		if !isASCII(n) {
+		if !isASCII(n) || hasPunycodeLabel(n) {
 			return fail("invalid internationalised hostname (" + err.Error() + ")")
 		}
 		ascii = strings.ToLower(n)
@@ -85,6 +85,15 @@ func checkLabel(l string) string {
 		}
 	}
 	return ""
+}
+
+func hasPunycodeLabel(name string) bool {
+	for _, l := range strings.Split(strings.ToLower(name), ".") {
+		if strings.HasPrefix(l, "xn--") {
+			return true
+		}
+	}
+	return false
 }
 
 func isASCII(s string) bool {

@@ -21,10 +21,8 @@ func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) error {
 		AcceptsBelow: q.version("accepts_below"),
 		Limit:        q.limit(),
 	}
-	for _, c := range q.list("compliance") {
-		f.Compliances = append(f.Compliances, tlswarden.Compliance(c))
-	}
-	for _, st := range q.list("status") {
+	f.Compliances = q.compliances("compliance")
+	for _, st := range q.word("status") {
 		f.Statuses = append(f.Statuses, tlswarden.Status(st))
 	}
 	if q.err != nil {

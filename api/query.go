@@ -167,8 +167,33 @@ func (q *query) outcomes(name string) []tlswarden.RuleOutcome {
 
 func (q *query) kinds(name string) []store.EventKind {
 	var out []store.EventKind
-	for _, s := range q.list(name) {
+	for _, s := range q.word(name) {
 		out = append(out, store.EventKind(s))
+	}
+	return out
+}
+
+// word returns the values of a list parameter whose values are snake_case
+// names (event kinds, statuses), failing on anything else: such a value
+// cannot match and is a typo.
+func (q *query) word(name string) []string {
+	out := q.list(name)
+	for _, s := range out {
+		if len(s) > 32 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz_") != "" {
+			q.fail(name, strconv.Quote(s)+" is not a name: want lower-case letters and underscores")
+		}
+	}
+	return out
+}
+
+func (q *query) compliances(name string) []tlswarden.Compliance {
+	var out []tlswarden.Compliance
+	for _, s := range q.list(name) {
+		c := tlswarden.Compliance(s)
+		if c != tlswarden.Compliant && c != tlswarden.NonCompliant && c != tlswarden.ComplianceUnknown {
+			q.fail(name, "want compliant, non_compliant or unknown")
+		}
+		out = append(out, c)
 	}
 	return out
 }

@@ -1,11 +1,13 @@
 package fleetbench
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -91,7 +93,6 @@ func benchmarkOneEndpoint(b *testing.B, name, cli string) {
 	ours := m.stop(b)
 	ours.runs = b.N
 	phases{ours}.report(b, "", 1)
-	perScan := b.Elapsed() / time.Duration(b.N)
 	r := run.Results[ep.Addr]
 	if r == nil || r.Cert == nil {
 		b.Fatalf("%s: no certificate in the report", ep)
@@ -104,7 +105,16 @@ func benchmarkOneEndpoint(b *testing.B, name, cli string) {
 	for _, f := range run.Failed {
 		b.Logf("not scanned: %s", f)
 	}
+	sslscan := compareSSLScan(b, ep, run, b.Elapsed()/time.Duration(b.N))
+	if cli != "" {
+		compareCLI(b, cli, ep, sslscan)
+	}
+}
 
+// compareSSLScan runs sslscan five times on the endpoint, reports the
+// median wall time and its ratio to perScan, ours, and compares the suites.
+// It returns the median.
+func compareSSLScan(b *testing.B, ep endpoint, run *scanRun, perScan time.Duration) time.Duration {
 	var (
 		ss     *peerRun
 		theirs phases
@@ -114,13 +124,16 @@ func benchmarkOneEndpoint(b *testing.B, name, cli string) {
 		theirs[len(theirs)-1].cpu = ss.CPU
 	}
 	theirs.report(b, "sslscan-", 1)
-	b.ReportMetric(theirs.medianWall().Seconds(), "sslscan-s")
-	b.ReportMetric(theirs.medianWall().Seconds()/perScan.Seconds(), "sslscan/tlswarden")
+	median := theirs.medianWall()
+	b.ReportMetric(median.Seconds(), "sslscan-s")
+	b.ReportMetric(median.Seconds()/perScan.Seconds(), "sslscan/tlswarden")
 	reportDiffs(b, "sslscan", []endpoint{ep}, run, ss)
+	return median
+}
 
-	if cli == "" {
-		return
-	}
+// compareCLI times the command five times on the endpoint and reports the
+// median and sslscan's time over it.
+func compareCLI(b *testing.B, cli string, ep endpoint, sslscan time.Duration) {
 	walls := make([]time.Duration, 5)
 	var rep *tlswarden.Report
 	for i := range walls {
@@ -128,13 +141,13 @@ func benchmarkOneEndpoint(b *testing.B, name, cli string) {
 	}
 	slices.Sort(walls)
 	b.ReportMetric(walls[len(walls)/2].Seconds(), "cli-s")
-	b.ReportMetric(theirs.medianWall().Seconds()/walls[len(walls)/2].Seconds(), "sslscan/cli")
+	b.ReportMetric(sslscan.Seconds()/walls[len(walls)/2].Seconds(), "sslscan/cli")
 	if len(rep.Endpoints) == 1 {
 		var probes []string
 		for _, p := range rep.Endpoints[0].Probes {
-			probes = append(probes, p.Name)
+			probes = append(probes, fmt.Sprintf("%s %d ms", p.Name, p.DurationMS))
 		}
-		b.Logf("the command ran probes %v; certificate in its report: %v", probes, rep.Endpoints[0].Cert != nil)
+		b.Logf("the command ran %s; certificate in its report: %v", strings.Join(probes, ", "), rep.Endpoints[0].Cert != nil)
 	}
 }
 

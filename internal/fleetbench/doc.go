@@ -18,17 +18,20 @@
 //   - BenchmarkTenThousand (only with TLSWARDEN_BENCH_10K=1): 10,000
 //     endpoints, for the peak RSS.
 //
-// Run them with -v, which keeps every logged difference (the fleet scan
-// takes a few seconds, so it runs once; the single endpoint runs for the
-// default second):
+// Run them with -v, which keeps every logged difference; with -benchtime
+// 3x the fleet is scanned three times, each scan followed by an nmap run,
+// and the medians are reported:
 //
-//	go test -v -run '^$' -bench . -timeout 30m ./internal/fleetbench
+//	go test -v -run '^$' -bench . -benchtime 3x -timeout 30m ./internal/fleetbench
+//	TLSWARDEN_BENCH_10K=1 go test -v -run '^$' -bench TenThousand -benchtime 1x -timeout 30m ./internal/fleetbench
 //
 // Wall times depend on what else the machine does; each benchmark logs the
 // load average. Beside them it reports what does not: connections per
-// endpoint, the CPU time of the scanner and of the servers, and, in the
-// private network namespace, the connections the servers accepted and the
-// SYNs their listen queues dropped, for tlswarden and for each peer.
+// endpoint, CPU time (cpu-s/op: the scanning process's own;
+// servers-cpu-s/op: the servers') and, in the private network namespace,
+// the connections the servers accepted and the SYNs their listen queues
+// dropped. Unprefixed metrics are tlswarden's; nmap-, sslscan- and cli-
+// ones belong to the peers and to the tlswarden command run as a process.
 //
 // When it can (as root), the benchmark process re-executes itself in a
 // private network namespace that has nothing but a loopback interface: no
