@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -49,7 +50,15 @@ func NormalizeHostname(name string) (string, error) {
 	if n == "" {
 		return fail("empty hostname")
 	}
+	if !utf8.ValidString(n) {
+		return fail("hostname is not valid UTF-8")
+	}
 	ascii, err := idna.Lookup.ToASCII(n)
+	if err == nil && hasPunycodeLabel(ascii) {
+		// Lookup.ToASCII passes through A-labels it would not produce; a
+		// name must survive the round trip to Unicode and back.
+		_, err = idna.Lookup.ToUnicode(ascii)
+	}
 	if err != nil {
 		// Names such as _acme-challenge or internal names with underscores
 		// are not valid IDNA; accept them when they are plain ASCII.

@@ -78,3 +78,25 @@ func TestReportScanned(t *testing.T) {
 		t.Error("report with every endpoint ok not counted as scanned")
 	}
 }
+
+// FuzzParseTarget feeds arbitrary command-line and file input to
+// ParseTarget: it never panics, and whatever it accepts is a valid,
+// normalised target that parses to itself again.
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range []string{"example.org", "bücher.example:8443", "[::1]:443", "127.0.0.1", "xn--a.example", "a..b", "_x.example", "https://x/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tg, err := ParseTarget(s, DefaultPort)
+		if err != nil {
+			return
+		}
+		if tg.Port < 1 || tg.Port > 65535 || tg.Host == "" {
+			t.Fatalf("ParseTarget(%q) accepted %+v", s, tg)
+		}
+		again, err := ParseTarget(tg.String(), DefaultPort)
+		if err != nil || again.Host != tg.Host || again.Port != tg.Port {
+			t.Fatalf("ParseTarget(%q) = %+v, but its String %q parses to %+v, %v", s, tg, tg.String(), again, err)
+		}
+	})
+}
