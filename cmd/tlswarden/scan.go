@@ -76,7 +76,7 @@ Flags:
 	fs.BoolVar(&f.verbose, "v", false, "log each endpoint on stderr")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "show progress on stderr")
 	fs.BoolVar(&f.demo, "demo", false, "start the built-in testbed of misconfigured endpoints on loopback and scan it")
-	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in PEM `FILE` as well as the system roots")
+	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in PEM `FILE` instead of the system roots (like curl --cacert)")
 	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")
 	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
 	fs.Var(&f.allow, "allow-cidr", "scan only public addresses and these `CIDRs` (comma-separated, repeatable); without this or --deny-cidr, anything is scanned, with a warning for non-public addresses")

@@ -66,7 +66,7 @@ type scanFlagsSvc struct {
 
 func (f *scanFlagsSvc) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.profile, "profile", envOr("TLSWARDEN_PROFILE", policy.DefaultProfile), "judge scans against the built-in profile `NAME` or a custom profile FILE (env TLSWARDEN_PROFILE)")
-	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in PEM `FILE` as well as the system roots")
+	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in PEM `FILE` instead of the system roots (like curl --cacert)")
 	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline for each connection and handshake")
 	fs.DurationVar(&f.endpointTime, "endpoint-timeout", 2*time.Minute, "deadline for all tests of one endpoint")
