@@ -96,10 +96,10 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.StringVar(&m.Listen, "listen", envOr("TLSWARDEN_LISTEN", DefaultListen), "API address `HOST:PORT` (env TLSWARDEN_LISTEN)")
 		fs.BoolVar(&m.Demo, "demo", false, "start the built-in testbed of misconfigured endpoints on loopback, register and scan them")
 		fs.BoolVar(&m.AuthReads, "auth-reads", false, "reads of the API need a bearer token too (role read or admin); writes always need an admin token")
-		fs.BoolVar(&m.AuthMetrics, "auth-metrics", false, "/metrics needs a bearer token (role read or admin)")
 		fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with the certificate chain in PEM `FILE` (with --tls-key)")
 		fs.StringVar(&m.TLSKey, "tls-key", "", "private key in PEM `FILE` of --tls-cert")
 	}
+	fs.BoolVar(&m.AuthMetrics, "auth-metrics", false, "/metrics needs a bearer token (role read or admin)")
 	m.Store.register(fs)
 	m.Scan.register(fs)
 	fs.IntVar(&m.Jobs.Workers, "workers", jobs.DefaultWorkers, "scans run at once by this process")
@@ -255,7 +255,15 @@ func (m *Main) handler() (http.Handler, error) {
 	if m.Worker {
 		// A worker serves its own operations metrics and its liveness only.
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metrics.Handler(m.registry))
+		var mh http.Handler = metrics.Handler(m.registry)
+		if m.AuthMetrics {
+			h, err := api.New(api.Config{Store: m.backend.store, Logger: m.log})
+			if err != nil {
+				return nil, err
+			}
+			mh = h.Require(store.RoleRead, mh)
+		}
+		mux.Handle("GET /metrics", mh)
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"status": "ok"}`+"\n")

@@ -76,3 +76,43 @@ func TestWorker(t *testing.T) {
 		t.Errorf("a worker serves the API: %s", resp.Status)
 	}
 }
+
+// TestWorkerAuthMetrics: with --auth-metrics a worker's /metrics needs a
+// token from the shared store.
+func TestWorkerAuthMetrics(t *testing.T) {
+	dir := t.TempDir()
+	code, secret, errOut := runCmd(t, "", "tokens", "create", "--data-dir", dir, "--name", "prometheus", "--role", "read")
+	if code != exitOK {
+		t.Fatalf("tokens create: %s", errOut)
+	}
+	var stdout, stderr bytes.Buffer
+	m := NewMain(&stdout, &stderr)
+	m.Worker = true
+	if err := m.ParseFlags([]string{"--data-dir", dir, "--listen", "127.0.0.1:0", "--auth-metrics", "--schedule", "off", "--log-level", "warn"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{{"", http.StatusUnauthorized}, {"tlsw_wrong", http.StatusUnauthorized}, {strings.TrimSpace(secret), http.StatusOK}} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, m.URL()+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET /metrics with token %q: %s, want %d", tc.token, resp.Status, tc.want)
+		}
+	}
+}
