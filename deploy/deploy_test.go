@@ -20,26 +20,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tlswarden/tlswarden/internal/tlstest"
 	"github.com/tlswarden/tlswarden/metrics"
 )
 
-// promtool returns Debian's promtool; it skips when missing, except under
-// CI=true, where .ci/run installs it and a missing one is a failure.
-func promtool(tb testing.TB) string {
-	tb.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("CI=true and promtool is missing (apt-get install prometheus): %v", err)
-		}
-		tb.Skipf("promtool not installed: %v", err)
-	}
-	return path
-}
-
 // TestAlertRules runs the rules' unit tests with promtool.
 func TestAlertRules(t *testing.T) {
-	bin := promtool(t)
+	bin := tlstest.RequireBinary(t, "promtool")
 	for _, args := range [][]string{{"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}} {
 		cmd := exec.CommandContext(t.Context(), bin, args...)
 		cmd.Dir = "prometheus"

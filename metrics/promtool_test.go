@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,24 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/tlstest"
 	"github.com/tlswarden/tlswarden/metrics"
 	"github.com/tlswarden/tlswarden/store"
 )
-
-// promtool returns the path of Debian's promtool (package prometheus). It
-// skips the test when promtool is missing, except under CI=true, where it
-// fails: .ci/run installs it.
-func promtool(tb testing.TB) string {
-	tb.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("CI=true and promtool is missing (apt-get install prometheus): %v", err)
-		}
-		tb.Skipf("promtool not installed: %v", err)
-	}
-	return path
-}
 
 // fullRegistry is what tlswarden serve exports: the standard collectors,
 // the posture and the operational metrics, with some activity.
@@ -62,7 +47,7 @@ func fullRegistry(tb testing.TB, s postureStore) *prometheus.Registry {
 
 // TestPromtoolCheckMetrics lints a real scrape over HTTP with promtool.
 func TestPromtoolCheckMetrics(t *testing.T) {
-	bin := promtool(t)
+	bin := tlstest.RequireBinary(t, "promtool")
 	s := sqliteStore(t)
 	seed(t, s)
 	srv := httptest.NewServer(metrics.Handler(fullRegistry(t, s)))

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tlswarden/tlswarden/internal/tlstest"
 )
 
 // e2eBudget bounds TestPrometheusAlertsE2E from the start of serve to the
@@ -30,7 +32,7 @@ const e2eBudget = 40 * time.Second
 // (TLS 1.0) and not for its modern one (TLS 1.2 and 1.3). Everything
 // listens on loopback and is stopped on cleanup.
 func TestPrometheusAlertsE2E(t *testing.T) {
-	promBin := prometheusBinary(t)
+	promBin := tlstest.RequireBinary(t, "prometheus")
 	ctx, cancel := context.WithTimeout(t.Context(), e2eBudget)
 	defer cancel()
 
@@ -76,21 +78,6 @@ func TestPrometheusAlertsE2E(t *testing.T) {
 	if firing[modern] {
 		t.Errorf("%s fires for the modern endpoint %s (TLS 1.2 and 1.3 only)", alert, modern)
 	}
-}
-
-// prometheusBinary returns the path of Debian's prometheus. It skips the
-// test when it is missing, except under CI=true, where it fails: .ci/run
-// installs it.
-func prometheusBinary(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and prometheus is missing (apt-get install prometheus): %v", err)
-		}
-		t.Skipf("prometheus not installed: %v", err)
-	}
-	return path
 }
 
 // promServer is a Prometheus started by the test.
