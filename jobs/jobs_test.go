@@ -231,6 +231,9 @@ func TestRequestScanUnique(t *testing.T) {
 			if n, err := q.ScheduleAll(ctx); err != nil || n != 0 {
 				t.Errorf("ScheduleAll again: %d, %v; want 0 (already queued)", n, err)
 			}
+			if d, err := q.Depth(ctx); err != nil || d != 2 {
+				t.Errorf("Depth after scheduling: %d, %v; want 2", d, err)
+			}
 			reqs, err := q.Requests(ctx, a.ID, 10)
 			if err != nil || len(reqs) != 1 {
 				t.Fatalf("requests of target a: %+v, %v", reqs, err)
@@ -256,6 +259,10 @@ func TestRequestScanUnique(t *testing.T) {
 			other, err := q.RequestScan(ctx, c.ID, "alice")
 			if err != nil || other.ID == sched.ID {
 				t.Errorf("request of another target: %+v, %v", other, err)
+			}
+			// Requests bring the scheduled jobs forward: still two waiting.
+			if d, err := q.Depth(ctx); err != nil || d != 2 {
+				t.Errorf("Depth after requests: %d, %v; want 2", d, err)
 			}
 			if _, err := q.RequestScan(ctx, 999999, "alice"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("request of a missing target: %v, want ErrNotFound", err)

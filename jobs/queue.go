@@ -185,22 +185,50 @@ type Queue struct {
 	cfg    Config
 	log    *slog.Logger
 	client riverClient
+	count  func(ctx context.Context, query string) (int64, error)
 }
 
 // NewSQLite returns a queue on the SQLite database db (see OpenSQLite),
 // whose River tables MigrateSQLite has created.
 func NewSQLite(db *sql.DB, cfg Config) (*Queue, error) {
-	return newQueue(cfg, func(rc *river.Config) (riverClient, error) {
+	q, err := newQueue(cfg, func(rc *river.Config) (riverClient, error) {
 		return river.NewClient(riversqlite.New(db), rc)
 	})
+	if q != nil {
+		q.count = func(ctx context.Context, query string) (n int64, err error) {
+			err = db.QueryRowContext(ctx, query).Scan(&n)
+			return n, err
+		}
+	}
+	return q, err
 }
 
 // NewPostgres returns a queue on the Postgres database of pool, whose River
 // tables MigratePostgres has created in the schema its search_path names.
 func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Queue, error) {
-	return newQueue(cfg, func(rc *river.Config) (riverClient, error) {
+	q, err := newQueue(cfg, func(rc *river.Config) (riverClient, error) {
 		return river.NewClient(riverpgxv5.New(pool), rc)
 	})
+	if q != nil {
+		q.count = func(ctx context.Context, query string) (n int64, err error) {
+			err = pool.QueryRow(ctx, query).Scan(&n)
+			return n, err
+		}
+	}
+	return q, err
+}
+
+// depthQuery counts the scan jobs waiting to run: available now, or
+// waiting for a retry or their scheduled time.
+const depthQuery = `SELECT count(*) FROM river_job WHERE state IN ('available', 'retryable', 'scheduled')`
+
+// Depth returns the number of scan jobs waiting to run.
+func (q *Queue) Depth(ctx context.Context) (int64, error) {
+	n, err := q.count(ctx, depthQuery)
+	if err != nil {
+		return 0, fmt.Errorf("queue depth: %w", err)
+	}
+	return n, nil
 }
 
 func newQueue(cfg Config, newClient func(*river.Config) (riverClient, error)) (*Queue, error) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -242,6 +243,21 @@ func (m *Main) startQueue(ctx context.Context, roots []*x509.Certificate) error 
 	cfg := m.Jobs
 	cfg.Store, cfg.Scanner, cfg.Profile, cfg.Logger, cfg.Metrics = m.backend.store, sc, profile, m.log, ops
 	if m.queue, err = m.backend.newQueue(cfg); err != nil {
+		return err
+	}
+	q := m.queue
+	err = metrics.RegisterQueueDepth(m.registry, func() float64 {
+		// A scrape callback has no context of its own: bound it here.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := q.Depth(ctx)
+		if err != nil {
+			m.log.Warn("queue depth for /metrics", "err", err)
+			return math.NaN()
+		}
+		return float64(n)
+	})
+	if err != nil {
 		return err
 	}
 	// Close stops the queue; the start context only bounds the start.

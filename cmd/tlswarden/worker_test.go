@@ -64,8 +64,8 @@ func TestWorker(t *testing.T) {
 	if _, err := body.ReadFrom(resp.Body); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(body.String(), "tlswarden_scans_total") {
-		t.Errorf("worker metrics lack tlswarden_scans_total")
+	if !strings.Contains(body.String(), "tlswarden_scans_total") || !strings.Contains(body.String(), "tlswarden_job_queue_depth 0") {
+		t.Errorf("worker metrics lack tlswarden_scans_total or an empty queue's tlswarden_job_queue_depth 0")
 	}
 	resp, err = http.Get(m.URL() + "/api/v1/targets")
 	if err != nil {
