@@ -42,17 +42,22 @@ func runTargets(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if c.backend != nil {
 		c.backend.Close()
 	}
+	return registryExit(stderr, "targets "+c.name, err)
+}
+
+// registryExit reports the error of a targets or tokens subcommand and
+// returns its exit status: 2 for what the user can fix (usage, invalid
+// input, nothing found), 1 for everything else.
+func registryExit(stderr io.Writer, command string, err error) int {
 	var ue usageError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
-	case errors.As(err, &ue), errors.Is(err, store.ErrInvalid):
-		fmt.Fprintf(stderr, "tlswarden targets %s: %v\n", c.name, err)
+	case errors.As(err, &ue), errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrNotFound):
+		fmt.Fprintf(stderr, "tlswarden %s: %v\n", command, err)
 		return exitNotScanned
 	}
-	fmt.Fprintf(stderr, "tlswarden targets %s: %v\n", c.name, err)
+	fmt.Fprintf(stderr, "tlswarden %s: %v\n", command, err)
 	return exitFailed
 }
 

@@ -138,7 +138,7 @@ func TestTargetsAddListRm(t *testing.T) {
 		t.Errorf("rm: exit %d\n%s", code, out)
 	}
 	code, _, errOut = runCmd(t, "", "targets", "rm", "--data-dir", dir, "www.example.org")
-	if code != exitFailed || !strings.Contains(errOut, "not found") {
+	if code != exitNotScanned || !strings.Contains(errOut, "not found") {
 		t.Errorf("rm of a missing target: exit %d: %s", code, errOut)
 	}
 	ts := listTargets(t, dir)

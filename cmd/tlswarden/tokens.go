@@ -39,16 +39,7 @@ func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if c.backend != nil {
 		c.backend.Close()
 	}
-	var ue usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return exitOK
-	case errors.As(err, &ue), errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrNotFound):
-		fmt.Fprintf(stderr, "tlswarden tokens %s: %v\n", c.name, err)
-		return exitNotScanned
-	}
-	fmt.Fprintf(stderr, "tlswarden tokens %s: %v\n", c.name, err)
-	return exitFailed
+	return registryExit(stderr, "tokens "+c.name, err)
 }
 
 func tokensUsage(w io.Writer) {
