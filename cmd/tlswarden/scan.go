@@ -18,32 +18,23 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/policy"
-	"github.com/tlswarden/tlswarden/probes"
-	"github.com/tlswarden/tlswarden/resolve"
 	"github.com/tlswarden/tlswarden/scanner"
 	"github.com/tlswarden/tlswarden/scope"
 	"github.com/tlswarden/tlswarden/testbed"
 )
 
 type scanFlags struct {
-	file         string
-	json         bool
-	concurrency  int
-	timeout      time.Duration
-	maxConns     int
-	resolver     string
-	verbose      bool
-	progress     bool
-	endpointTime time.Duration
-	demo         bool
-	roots        []*x509.Certificate // trusted besides the system's (the testbed's CA)
-	profile      string
-	caFile       string
-	noHTTP       bool
-	httpPort     int
-	allow, deny  scope.Prefixes
-	rate         float64
-	userAgent    string
+	scanningFlags
+	file        string
+	json        bool
+	concurrency int
+	verbose     bool
+	progress    bool
+	demo        bool
+	roots       []*x509.Certificate // trusted besides the system's (the testbed's CA)
+	profile     string
+	allow, deny scope.Prefixes
+	userAgent   string
 }
 
 func parseScanFlags(args []string, stderr io.Writer) (*scanFlags, []string, error) {
@@ -66,22 +57,15 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
+	f.scanningFlags.register(fs)
 	fs.StringVar(&f.file, "f", "", "read targets from `FILE`, one per line (# comments; - for stdin)")
 	fs.BoolVar(&f.json, "json", false, "print JSON (one document for one target, JSON Lines for several)")
 	fs.IntVar(&f.concurrency, "concurrency", 16, "targets scanned at once")
-	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline for each connection and handshake")
-	fs.DurationVar(&f.endpointTime, "endpoint-timeout", 2*time.Minute, "deadline for all tests of one endpoint")
-	fs.IntVar(&f.maxConns, "max-conns-per-address", 4, "simultaneous connections to one address")
-	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
 	fs.BoolVar(&f.verbose, "v", false, "log each endpoint on stderr")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "show progress on stderr")
 	fs.BoolVar(&f.demo, "demo", false, "start the built-in testbed of misconfigured endpoints on loopback and scan it")
-	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in PEM `FILE` instead of the system roots (like curl --cacert)")
-	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")
-	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
 	fs.Var(&f.allow, "allow-cidr", "scan only public addresses and these `CIDRs` (comma-separated, repeatable); without this or --deny-cidr, anything is scanned, with a warning for non-public addresses")
 	fs.Var(&f.deny, "deny-cidr", "never scan these `CIDRs` (comma-separated, repeatable); implies the public-only scope of --allow-cidr")
-	fs.Float64Var(&f.rate, "rate", 0, "open at most `N` connections per second in all (0: no limit)")
 	fs.StringVar(&f.userAgent, "user-agent", "", "User-Agent of HTTP requests (default \"tlswarden/VERSION (+https://github.com/tlswarden/tlswarden)\")")
 	fs.StringVar(&f.profile, "profile", policy.DefaultProfile, "judge against the built-in profile `NAME` or a custom profile FILE (see \"tlswarden profiles\")")
 	if err := fs.Parse(args); err != nil {
@@ -185,22 +169,10 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var sc *scanner.Scanner
-	probeList := []tlswarden.Probe{
-		probes.TLS(probes.TLSConfig{Timeout: f.timeout, Logger: log}),
-		probes.Cert(probes.CertConfig{CAFile: f.caFile, Roots: f.roots, Timeout: 3 * f.timeout, Logger: log}),
-	}
-	if !f.noHTTP {
-		probeList = append(probeList, probes.HTTP(probes.HTTPConfig{
-			Timeout:   2 * f.timeout,
-			PlainPort: f.httpPort,
-			UserAgent: f.userAgent,
-			// The plain-HTTP connection shares the address's connection cap.
-			DialPlain: func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) },
-			Logger:    log,
-		}))
-	}
+	dialPlain := func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) }
+	opts := f.probeOptions(f.roots, f.userAgent)
 	cfg := scanner.Config{
-		Probes:          probeList,
+		Probes:          newProbes(opts, dialPlain, log),
 		Concurrency:     f.concurrency,
 		MaxConnsPerAddr: f.maxConns,
 		ConnectTimeout:  f.timeout,
@@ -211,17 +183,14 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		Scope:             scanScope(f, log),
 	}
 	if needsResolver(targets) {
-		rcfg := resolve.Config{Logger: log}
-		if f.resolver != "" {
-			rcfg.Servers = []string{f.resolver}
-		}
-		res, err := resolve.New(rcfg)
+		res, err := newResolver(f.resolver, log)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Resolver = res
 	}
-	sc, err := scanner.New(cfg)
+	var err error
+	sc, err = scanner.New(cfg)
 	return sc, err
 }
 

@@ -11,12 +11,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"time"
 
-	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/policy"
-	"github.com/tlswarden/tlswarden/probes"
-	"github.com/tlswarden/tlswarden/resolve"
 	"github.com/tlswarden/tlswarden/scanner"
 	"github.com/tlswarden/tlswarden/scope"
 )
@@ -52,28 +48,14 @@ func envOr(name, def string) string {
 
 // scanFlagsSvc are the scanning settings of serve and worker.
 type scanFlagsSvc struct {
-	profile      string
-	caFile       string
-	resolver     string
-	timeout      time.Duration
-	endpointTime time.Duration
-	maxConns     int
-	rate         float64
-	httpPort     int
-	noHTTP       bool
-	allow, deny  scope.Prefixes
+	scanningFlags
+	profile     string
+	allow, deny scope.Prefixes
 }
 
 func (f *scanFlagsSvc) register(fs *flag.FlagSet) {
+	f.scanningFlags.register(fs)
 	fs.StringVar(&f.profile, "profile", envOr("TLSWARDEN_PROFILE", policy.DefaultProfile), "judge scans against the built-in profile `NAME` or a custom profile FILE (env TLSWARDEN_PROFILE)")
-	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in PEM `FILE` instead of the system roots (like curl --cacert)")
-	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
-	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline for each connection and handshake")
-	fs.DurationVar(&f.endpointTime, "endpoint-timeout", 2*time.Minute, "deadline for all tests of one endpoint")
-	fs.IntVar(&f.maxConns, "max-conns-per-address", 4, "simultaneous connections to one address")
-	fs.Float64Var(&f.rate, "rate", 0, "open at most `N` connections per second in all (0: no limit)")
-	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
-	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")
 	fs.Var(&f.allow, "allow-cidr", "also scan these non-public `CIDRs` (comma-separated, repeatable); only public addresses are scanned otherwise")
 	fs.Var(&f.deny, "deny-cidr", "never scan these `CIDRs` (comma-separated, repeatable)")
 }
@@ -86,32 +68,15 @@ func (f *scanFlagsSvc) register(fs *flag.FlagSet) {
 // testbed's CA).
 func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Logger) (*scanner.Scanner, error) {
 	var sc *scanner.Scanner
-	probeList := []tlswarden.Probe{
-		probes.TLS(probes.TLSConfig{Timeout: f.timeout, Logger: log}),
-		probes.Cert(probes.CertConfig{Roots: roots, CAFile: f.caFile, Timeout: 3 * f.timeout, Logger: log}),
-	}
-	if !f.noHTTP {
-		probeList = append(probeList, probes.HTTP(probes.HTTPConfig{
-			Timeout:   2 * f.timeout,
-			PlainPort: f.httpPort,
-			UserAgent: "tlswarden/" + version + " (+https://github.com/tlswarden/tlswarden)",
-			// The plain-HTTP connection shares the address's connection cap
-			// and the scope check.
-			DialPlain: func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) },
-			Logger:    log,
-		}))
-	}
-	rcfg := resolve.Config{Logger: log}
-	if f.resolver != "" {
-		rcfg.Servers = []string{f.resolver}
-	}
-	res, err := resolve.New(rcfg)
+	dialPlain := func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) }
+	opts := f.probeOptions(roots, "")
+	res, err := newResolver(f.resolver, log)
 	if err != nil {
-		return nil, fmt.Errorf("resolver: %w", err)
+		return nil, err
 	}
 	sc, err = scanner.New(scanner.Config{
 		Resolver:          res,
-		Probes:            probeList,
+		Probes:            newProbes(opts, dialPlain, log),
 		MaxConnsPerAddr:   f.maxConns,
 		MaxConnsPerSecond: f.rate,
 		Scope:             &scope.Policy{Allow: f.allow, Deny: f.deny},

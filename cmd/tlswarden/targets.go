@@ -247,19 +247,13 @@ func (c *targetsCmd) rm(args []string) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, a := range fs.Args() {
-		t, err := find(c.ctx, st, a)
-		if err == nil {
-			err = st.DeleteTarget(c.ctx, t.ID)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", a, err))
-			continue
+	return c.eachTarget(st, fs.Args(), func(t store.Target) error {
+		if err := st.DeleteTarget(c.ctx, t.ID); err != nil {
+			return err
 		}
 		fmt.Fprintf(c.stdout, "removed %d %s\n", t.ID, t.Target)
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }
 
 func (c *targetsCmd) scan(args []string) error {
@@ -279,23 +273,33 @@ func (c *targetsCmd) scan(args []string) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, a := range fs.Args() {
-		t, err := find(c.ctx, st, a)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", a, err))
-			continue
-		}
+	return c.eachTarget(st, fs.Args(), func(t store.Target) error {
 		r, err := q.RequestScan(c.ctx, t.ID, "cli")
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", a, err))
-			continue
+			return err
 		}
 		note := "queued"
 		if r.Duplicate {
 			note = "already queued or running"
 		}
 		fmt.Fprintf(c.stdout, "%s: scan request %d %s (%s)\n", t.Target, r.ID, note, r.State)
+		return nil
+	})
+}
+
+// eachTarget finds each named target (an ID or HOST[:PORT]) and applies do
+// to it, going on past failures and returning them all, each named by its
+// argument.
+func (c *targetsCmd) eachTarget(st store.Store, names []string, do func(store.Target) error) error {
+	var errs []error
+	for _, a := range names {
+		t, err := find(c.ctx, st, a)
+		if err == nil {
+			err = do(t)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a, err))
+		}
 	}
 	return errors.Join(errs...)
 }

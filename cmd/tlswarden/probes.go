@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/probes"
+	"github.com/tlswarden/tlswarden/resolve"
+)
+
+// scanningFlags are the scanning flags that scan, serve and worker share,
+// with one meaning.
+type scanningFlags struct {
+	caFile       string
+	resolver     string
+	timeout      time.Duration
+	endpointTime time.Duration
+	maxConns     int
+	rate         float64
+	httpPort     int
+	noHTTP       bool
+}
+
+func (f *scanningFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in PEM `FILE` instead of the system roots (like curl --cacert)")
+	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
+	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline for each connection and handshake")
+	fs.DurationVar(&f.endpointTime, "endpoint-timeout", 2*time.Minute, "deadline for all tests of one endpoint")
+	fs.IntVar(&f.maxConns, "max-conns-per-address", 4, "simultaneous connections to one address")
+	fs.Float64Var(&f.rate, "rate", 0, "open at most `N` connections per second in all (0: no limit)")
+	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
+	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")
+}
+
+// probeOptions returns the flags' probe settings, trusting roots as well as
+// --ca-file.
+func (f *scanningFlags) probeOptions(roots []*x509.Certificate, userAgent string) probeOptions {
+	return probeOptions{timeout: f.timeout, caFile: f.caFile, roots: roots, noHTTP: f.noHTTP, httpPort: f.httpPort, userAgent: userAgent}
+}
+
+// probeOptions are the probe settings that scan, serve and worker share.
+type probeOptions struct {
+	timeout   time.Duration
+	caFile    string
+	roots     []*x509.Certificate // trusted besides --ca-file, replacing the system roots
+	noHTTP    bool
+	httpPort  int
+	userAgent string // empty: the HTTP probe's default
+}
+
+// newProbes returns the probes every scan runs, in order. dialPlain opens
+// the HTTP probe's plain-HTTP connection; callers pass the scanner's Dial,
+// so that it shares the address's connection cap and scope check.
+func newProbes(o probeOptions, dialPlain func(context.Context, netip.AddrPort) (net.Conn, error), log *slog.Logger) []tlswarden.Probe {
+	list := []tlswarden.Probe{
+		probes.TLS(probes.TLSConfig{Timeout: o.timeout, Logger: log}),
+		probes.Cert(probes.CertConfig{Roots: o.roots, CAFile: o.caFile, Timeout: 3 * o.timeout, Logger: log}),
+	}
+	if !o.noHTTP {
+		list = append(list, probes.HTTP(probes.HTTPConfig{
+			Timeout:   2 * o.timeout,
+			PlainPort: o.httpPort,
+			UserAgent: o.userAgent,
+			DialPlain: dialPlain,
+			Logger:    log,
+		}))
+	}
+	return list
+}
+
+// newResolver returns the resolver of /etc/resolv.conf, or of server when
+// one is given.
+func newResolver(server string, log *slog.Logger) (*resolve.Resolver, error) {
+	cfg := resolve.Config{Logger: log}
+	if server != "" {
+		cfg.Servers = []string{server}
+	}
+	r, err := resolve.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("resolver: %w", err)
+	}
+	return r, nil
+}
