@@ -64,7 +64,8 @@ const (
 // stapled OCSP response and SCTs, and records the chain as served and what
 // follows from it; then a second handshake without SNI records which leaf
 // the server falls back to. An invalid configuration (or an unreadable
-// CAFile) makes every run fail with that error.
+// CAFile) makes every run fail with that error. It starts a goroutine that
+// loads the trust store and warms zlint up, once per process.
 func Cert(cfg CertConfig) tlswarden.Probe {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaultCertTimeout
@@ -80,6 +81,13 @@ func Cert(cfg CertConfig) tlswarden.Probe {
 	}
 	p := &certProbe{cfg: cfg}
 	p.roots = sync.OnceValues(p.loadRoots)
+	// The one-time costs (reading the trust store, zlint's per-curve
+	// tables) are paid in the background while the probes before this one
+	// wait on the network, not on a one-shot scan's critical path.
+	go func() {
+		_, _ = p.roots()
+		warmLints()
+	}()
 	return tlswarden.Probe{Name: CertProbeName, Timeout: cfg.Timeout, Run: p.run}
 }
 
@@ -87,7 +95,7 @@ func Cert(cfg CertConfig) tlswarden.Probe {
 // the pure half.
 type certProbe struct {
 	cfg   CertConfig
-	roots func() (*x509.CertPool, error)
+	roots func() (*rootStore, error)
 }
 
 // run is the probe's Run: the SNI handshake, the facts, then the
@@ -120,7 +128,7 @@ func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 }
 
 // describe derives the facts of one handshake for ep.
-func (p *certProbe) describe(hs handshakeResult, ep tlswarden.Endpoint, roots *x509.CertPool) (*tlswarden.CertResult, error) {
+func (p *certProbe) describe(hs handshakeResult, ep tlswarden.Endpoint, roots *rootStore) (*tlswarden.CertResult, error) {
 	name := ep.Host
 	if name == "" {
 		name = ep.Addr.Addr().String()
@@ -237,34 +245,38 @@ func collect(tc *tls.Conn) handshakeResult {
 	return hs
 }
 
-// loadRoots builds the trust store from Roots and CAFile; nil means the
-// system's roots.
-func (p *certProbe) loadRoots() (*x509.CertPool, error) {
+// loadRoots builds the trust store from Roots and CAFile, or reads the
+// system's when both are empty.
+func (p *certProbe) loadRoots() (*rootStore, error) {
 	if err := p.cfg.validate(); err != nil {
 		return nil, fmt.Errorf("certificate probe config: %w", err)
 	}
 	if len(p.cfg.Roots) == 0 && p.cfg.CAFile == "" {
-		return nil, nil
-	}
-	pool := x509.NewCertPool()
-	for i, c := range p.cfg.Roots {
-		zc, err := x509.ParseCertificate(c.Raw)
+		s, err := systemRoots()
 		if err != nil {
-			return nil, fmt.Errorf("certificate probe: root %d: %w", i, err)
+			return nil, fmt.Errorf("certificate probe: %w", err)
 		}
-		pool.AddCert(zc)
+		return s, nil
 	}
-	if p.cfg.CAFile == "" {
-		return pool, nil
+	var ders [][]byte
+	for i, c := range p.cfg.Roots {
+		if _, ok := rawSubject(c.Raw); !ok {
+			return nil, fmt.Errorf("certificate probe: root %d is not a certificate", i)
+		}
+		ders = append(ders, c.Raw)
 	}
-	pem, err := os.ReadFile(p.cfg.CAFile)
-	if err != nil {
-		return nil, fmt.Errorf("certificate probe: read CA file: %w", err)
+	if p.cfg.CAFile != "" {
+		b, err := os.ReadFile(p.cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("certificate probe: read CA file: %w", err)
+		}
+		found := pemCertificates(b)
+		if len(found) == 0 {
+			return nil, fmt.Errorf("certificate probe: no certificates in CA file %s", p.cfg.CAFile)
+		}
+		ders = append(ders, found...)
 	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("certificate probe: no certificates in CA file %s", p.cfg.CAFile)
-	}
-	return pool, nil
+	return newRootStore(ders), nil
 }
 
 // limitConn fails reads once limit bytes have been read, so that a server

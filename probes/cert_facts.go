@@ -33,7 +33,7 @@ const maxChainCerts = 16
 // It returns what it could establish even when it also returns an error: a
 // chain longer than maxChainCerts or bytes that are not a certificate give
 // a *tlswarden.ProtocolError beside the partial facts.
-func certFacts(chain [][]byte, ocspDER []byte, scts [][]byte, host string, roots *x509.CertPool, now time.Time) (*tlswarden.CertResult, error) {
+func certFacts(chain [][]byte, ocspDER []byte, scts [][]byte, host string, roots *rootStore, now time.Time) (*tlswarden.CertResult, error) {
 	return deriveCertFacts(chain, ocspDER, scts, host, roots, now, lintCert)
 }
 
@@ -44,7 +44,7 @@ type linter func(*x509.Certificate) *tlswarden.Lints
 // lints). The fuzz target leaves zlint out: it is not our parser, and its
 // eMudhra lint alone checks eight P-384 signatures per ECDSA-signed
 // certificate.
-func deriveCertFacts(chain [][]byte, ocspDER []byte, scts [][]byte, host string, roots *x509.CertPool, now time.Time, lint linter) (*tlswarden.CertResult, error) {
+func deriveCertFacts(chain [][]byte, ocspDER []byte, scts [][]byte, host string, roots *rootStore, now time.Time, lint linter) (*tlswarden.CertResult, error) {
 	if len(chain) == 0 {
 		return nil, &tlswarden.ProtocolError{Msg: "server sent no certificate"}
 	}
@@ -91,10 +91,10 @@ func describeChain(r *tlswarden.CertResult, chain [][]byte, now time.Time, lint 
 
 // leafFacts fills in what depends on a parsed leaf: order, trust,
 // hostname, OCSP and SCTs.
-func leafFacts(r *tlswarden.CertResult, leaf *x509.Certificate, rest []*x509.Certificate, ocspDER []byte, roots *x509.CertPool, now time.Time) {
+func leafFacts(r *tlswarden.CertResult, leaf *x509.Certificate, rest []*x509.Certificate, ocspDER []byte, roots *rootStore, now time.Time) {
 	intermediates := nonNil(rest)
 	r.ChainOrderCorrect = chainOrdered(leaf, rest)
-	v := verifyLeaf(leaf, intermediates, roots, now)
+	v := verifyLeaf(leaf, intermediates, anchorsFor(roots, leaf, intermediates), now)
 	r.ChainComplete, r.Trusted, r.VerificationError = v.complete, v.trusted, v.err
 	r.HostnameMatchedBy = matchHost(leaf, r.HostnameChecked)
 	r.HostnameMatches = r.HostnameMatchedBy != ""
@@ -259,6 +259,18 @@ func verifyLeaf(leaf *x509.Certificate, intermediates []*x509.Certificate, roots
 		}
 	}
 	return v
+}
+
+// anchorsFor returns the anchors of roots (the system's when nil) that a
+// path from leaf through the served intermediates can end at.
+func anchorsFor(roots *rootStore, leaf *x509.Certificate, intermediates []*x509.Certificate) *x509.CertPool {
+	if roots == nil {
+		roots, _ = systemRoots()
+	}
+	if roots == nil {
+		return x509.NewCertPool()
+	}
+	return roots.poolFor(append([]*x509.Certificate{leaf}, intermediates...))
 }
 
 // servedIssuer returns the served certificate that signed the leaf.

@@ -76,16 +76,14 @@ func TestCountSCTs(t *testing.T) {
 	}
 }
 
-// testRoots returns a zcrypto pool holding the CA.
-func testRoots(t testing.TB, ca *tlstest.CA) *zx509.CertPool {
+// testRoots returns a trust store holding the CA.
+func testRoots(t testing.TB, ca *tlstest.CA) *rootStore {
 	t.Helper()
-	root, err := zx509.ParseCertificate(ca.DER)
-	if err != nil {
-		t.Fatal(err)
+	s := newRootStore([][]byte{ca.DER})
+	if s.Len() != 1 {
+		t.Fatalf("the CA is not in its trust store")
 	}
-	pool := zx509.NewCertPool()
-	pool.AddCert(root)
-	return pool
+	return s
 }
 
 func TestCertFactsWithoutNetwork(t *testing.T) {
