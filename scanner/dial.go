@@ -15,43 +15,59 @@ import (
 	"github.com/tlswarden/tlswarden"
 )
 
-// addrLimit returns the semaphore bounding connections to one address.
-func (s *Scanner) addrLimit(a netip.Addr) *semaphore.Weighted {
+// limits returns the semaphores bounding connections to one endpoint and
+// to its address.
+func (s *Scanner) limits(ap netip.AddrPort) (endpoint, addr *semaphore.Weighted) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sem, ok := s.perIP[a]
+	endpoint, ok := s.perPort[ap]
 	if !ok {
-		sem = semaphore.NewWeighted(int64(s.cfg.MaxConnsPerAddr))
-		s.perIP[a] = sem
+		endpoint = semaphore.NewWeighted(int64(s.cfg.MaxConnsPerEndpoint))
+		s.perPort[ap] = endpoint
 	}
-	return sem
+	addr, ok = s.perIP[ap.Addr()]
+	if !ok {
+		addr = semaphore.NewWeighted(int64(s.cfg.MaxConnsPerAddr))
+		s.perIP[ap.Addr()] = addr
+	}
+	return endpoint, addr
 }
 
 // dialFunc returns the DialFunc handed to probes for one endpoint: it checks
-// the address against the scope, waits for a free slot for the address and
-// for the global pace, connects, and counts the connection. The slot is
-// released when the connection is closed.
+// the address against the scope, waits for a free slot for the endpoint,
+// then for its address, then for the global pace, connects, and counts the
+// connection. The slots are released when the connection is closed. Slots
+// are always taken in that order, so two dials cannot each hold what the
+// other waits for.
 func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.DialFunc {
-	sem := s.addrLimit(addr.Addr())
+	endpointSem, addrSem := s.limits(addr)
 	return func(ctx context.Context) (net.Conn, error) {
 		if err := s.checkScope(addr.Addr()); err != nil {
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
 		}
-		if err := sem.Acquire(ctx, 1); err != nil {
+		if err := endpointSem.Acquire(ctx, 1); err != nil {
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot: %w", addr, err)
 		}
+		if err := addrSem.Acquire(ctx, 1); err != nil {
+			endpointSem.Release(1)
+			return nil, fmt.Errorf("dial %s: waiting for a connection slot of the address: %w", addr, err)
+		}
+		release := func() {
+			addrSem.Release(1)
+			endpointSem.Release(1)
+		}
 		if err := s.pace.wait(ctx); err != nil {
-			sem.Release(1)
+			release()
 			return nil, fmt.Errorf("dial %s: waiting for the connection rate: %w", addr, err)
 		}
 		count.Add(1)
 		s.conns.Add(1)
 		c, err := s.dialer.DialContext(ctx, "tcp", addr.String())
 		if err != nil {
-			sem.Release(1)
+			release()
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
 		}
-		return &slotConn{Conn: c, release: sync.OnceFunc(func() { sem.Release(1) })}, nil
+		return &slotConn{Conn: c, release: sync.OnceFunc(release)}, nil
 	}
 }
 
@@ -74,7 +90,7 @@ func (s *Scanner) controlScope(_ context.Context, network, address string, _ sys
 	return s.checkScope(ap.Addr())
 }
 
-// slotConn gives its address slot back when closed.
+// slotConn gives its slots back when closed.
 type slotConn struct {
 	net.Conn
 	release func()
@@ -97,8 +113,8 @@ func StatusOf(err error) tlswarden.Status {
 	return tlswarden.StatusOf(err)
 }
 
-// Dial connects to any port of an address under that address's connection
-// cap, for probes that need a second port (plain HTTP beside HTTPS). The
+// Dial connects to any port of an address under that endpoint's and that
+// address's connection caps, for probes that need a second port (plain HTTP beside HTTPS). The
 // connection is counted in Connections but not in an endpoint's count.
 func (s *Scanner) Dial(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
 	var uncounted atomic.Int64

@@ -76,7 +76,7 @@ func TestScanConnectionRate(t *testing.T) {
 		n    = 20
 	)
 	counter, ln := listenCounted(t, "127.0.0.1:0")
-	s, err := New(Config{MaxConnsPerSecond: rate, MaxConnsPerAddr: n, Probes: []tlswarden.Probe{parallelDialProbe(n)}})
+	s, err := New(Config{MaxConnsPerSecond: rate, MaxConnsPerEndpoint: n, MaxConnsPerAddr: n, Probes: []tlswarden.Probe{parallelDialProbe(n)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,9 +41,15 @@ type Config struct {
 	Probes   []tlswarden.Probe
 	// Concurrency is the number of targets scanned at once (default 16).
 	Concurrency int
-	// MaxConnsPerAddr caps simultaneous connections to one address (default
-	// 4): single-threaded servers with short listen queues drop SYNs beyond
-	// a few, and every drop costs a one-second retransmit.
+	// MaxConnsPerEndpoint caps simultaneous connections to one endpoint,
+	// an address and port (default 4): single-threaded servers with short
+	// listen queues drop SYNs beyond a few, and every drop costs a
+	// one-second retransmit.
+	MaxConnsPerEndpoint int
+	// MaxConnsPerAddr caps simultaneous connections to one address over all
+	// its ports (default 16): many names and ports often share one address
+	// (a load balancer, a CDN edge, a host serving several services), and
+	// together they should not see more than this.
 	MaxConnsPerAddr int
 	// MaxConnsPerSecond caps the TCP connections the Scanner opens per
 	// second, across everything it scans (0: no cap). Connections are
@@ -71,6 +77,9 @@ func (c *Config) validate() error {
 	if c.Concurrency < 0 {
 		errs = append(errs, errors.New("concurrency must not be negative"))
 	}
+	if c.MaxConnsPerEndpoint < 0 {
+		errs = append(errs, errors.New("max connections per endpoint must not be negative"))
+	}
 	if c.MaxConnsPerAddr < 0 {
 		errs = append(errs, errors.New("max connections per address must not be negative"))
 	}
@@ -89,15 +98,17 @@ func (c *Config) validate() error {
 }
 
 // Scanner scans targets. It is safe for concurrent use; connections to one
-// address are capped across everything it scans at once.
+// endpoint and to one address are capped across everything it scans at
+// once.
 type Scanner struct {
 	cfg    Config
 	log    *slog.Logger
 	dialer net.Dialer
 
-	mu    sync.Mutex
-	perIP map[netip.Addr]*semaphore.Weighted
-	pace  *pacer // nil: no rate cap
+	mu      sync.Mutex
+	perIP   map[netip.Addr]*semaphore.Weighted
+	perPort map[netip.AddrPort]*semaphore.Weighted
+	pace    *pacer // nil: no rate cap
 
 	conns atomic.Int64
 }
@@ -110,8 +121,11 @@ func New(cfg Config) (*Scanner, error) {
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 16
 	}
+	if cfg.MaxConnsPerEndpoint == 0 {
+		cfg.MaxConnsPerEndpoint = 4
+	}
 	if cfg.MaxConnsPerAddr == 0 {
-		cfg.MaxConnsPerAddr = 4
+		cfg.MaxConnsPerAddr = 16
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 5 * time.Second
@@ -127,10 +141,11 @@ func New(cfg Config) (*Scanner, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Scanner{
-		cfg:   cfg,
-		log:   log,
-		perIP: make(map[netip.Addr]*semaphore.Weighted),
-		pace:  newPacer(cfg.MaxConnsPerSecond),
+		cfg:     cfg,
+		log:     log,
+		perIP:   make(map[netip.Addr]*semaphore.Weighted),
+		perPort: make(map[netip.AddrPort]*semaphore.Weighted),
+		pace:    newPacer(cfg.MaxConnsPerSecond),
 	}
 	s.dialer = net.Dialer{Timeout: cfg.ConnectTimeout, ControlContext: s.controlScope}
 	return s, nil

@@ -15,21 +15,35 @@ import (
 )
 
 // countingServer accepts connections on loopback, holds each open for a
-// moment, then closes it, and records the most connections open at once.
+// moment, then closes it, and records the most connections open at once,
+// on its own and over every server sharing its address gauge.
 type countingServer struct {
 	addr     netip.AddrPort
-	open     atomic.Int64
-	maxOpen  atomic.Int64
 	accepted atomic.Int64
+	gauge           // this server's connections
+	shared   *gauge // all servers' connections on the address; may be nil
 }
 
-func newCountingServer(t *testing.T) *countingServer {
+// gauge counts open connections and the most ever open at once.
+type gauge struct{ open, maxOpen atomic.Int64 }
+
+func (g *gauge) inc() {
+	n := g.open.Add(1)
+	for m := g.maxOpen.Load(); n > m && !g.maxOpen.CompareAndSwap(m, n); m = g.maxOpen.Load() {
+	}
+}
+
+func newCountingServer(t *testing.T) *countingServer { return newSharedCountingServer(t, nil) }
+
+// newSharedCountingServer starts a counting server that also counts its
+// connections in shared.
+func newSharedCountingServer(t *testing.T, shared *gauge) *countingServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &countingServer{addr: ln.Addr().(*net.TCPAddr).AddrPort()}
+	s := &countingServer{addr: ln.Addr().(*net.TCPAddr).AddrPort(), shared: shared}
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Go(func() {
@@ -39,12 +53,16 @@ func newCountingServer(t *testing.T) *countingServer {
 				return
 			}
 			s.accepted.Add(1)
-			n := s.open.Add(1)
-			for m := s.maxOpen.Load(); n > m && !s.maxOpen.CompareAndSwap(m, n); m = s.maxOpen.Load() {
+			s.inc()
+			if s.shared != nil {
+				s.shared.inc()
 			}
 			wg.Go(func() {
 				time.Sleep(20 * time.Millisecond)
 				s.open.Add(-1)
+				if s.shared != nil {
+					s.shared.open.Add(-1)
+				}
 				c.Close()
 			})
 		}
@@ -72,6 +90,40 @@ func burstProbe(n int) tlswarden.Probe {
 		wg.Wait()
 		return tlswarden.Observation{}, errors.Join(errs...)
 	}}
+}
+
+// TestScanCapsConnectionsPerEndpointAndAddress scans four endpoints on one
+// address: each sees at most the endpoint cap, all together at most the
+// address cap.
+func TestScanCapsConnectionsPerEndpointAndAddress(t *testing.T) {
+	var shared gauge
+	var targets []tlswarden.Target
+	var srvs []*countingServer
+	for range 4 {
+		srv := newSharedCountingServer(t, &shared)
+		srvs = append(srvs, srv)
+		targets = append(targets, tlswarden.Target{Host: "127.0.0.1", Port: int(srv.addr.Port())})
+	}
+	s, err := New(Config{Probes: []tlswarden.Probe{burstProbe(8)}, MaxConnsPerEndpoint: 2, MaxConnsPerAddr: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ScanAll(t.Context(), targets, func(r *tlswarden.Report) {
+		if !r.Scanned() {
+			t.Errorf("%s: %s", r.Target, r.Status)
+		}
+	})
+	for _, srv := range srvs {
+		if got := srv.maxOpen.Load(); got != 2 {
+			t.Errorf("%s saw at most %d connections open at once, want 2 (the endpoint cap, reached)", srv.addr, got)
+		}
+	}
+	if got := shared.maxOpen.Load(); got != 5 {
+		t.Errorf("the address saw at most %d connections open at once, want 5 (the address cap, reached)", got)
+	}
+	if s.Connections() != 32 {
+		t.Errorf("Connections() = %d, want 32", s.Connections())
+	}
 }
 
 func TestScanCapsConnectionsPerAddress(t *testing.T) {

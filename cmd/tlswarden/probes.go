@@ -23,6 +23,7 @@ type scanningFlags struct {
 	timeout      time.Duration
 	endpointTime time.Duration
 	maxConns     int
+	maxEndpoint  int
 	rate         float64
 	httpPort     int
 	noHTTP       bool
@@ -33,7 +34,8 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline for each connection and handshake")
 	fs.DurationVar(&f.endpointTime, "endpoint-timeout", 2*time.Minute, "deadline for all tests of one endpoint")
-	fs.IntVar(&f.maxConns, "max-conns-per-address", 4, "simultaneous connections to one address")
+	fs.IntVar(&f.maxEndpoint, "max-conns-per-endpoint", 4, "simultaneous connections to one endpoint (address and port)")
+	fs.IntVar(&f.maxConns, "max-conns-per-address", 16, "simultaneous connections to one address, over all its ports")
 	fs.Float64Var(&f.rate, "rate", 0, "open at most `N` connections per second in all (0: no limit)")
 	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
 	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")

@@ -172,12 +172,13 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 	dialPlain := func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) }
 	opts := f.probeOptions(f.roots, f.userAgent)
 	cfg := scanner.Config{
-		Probes:          newProbes(opts, dialPlain, log),
-		Concurrency:     f.concurrency,
-		MaxConnsPerAddr: f.maxConns,
-		ConnectTimeout:  f.timeout,
-		EndpointTimeout: f.endpointTime,
-		Logger:          log,
+		Probes:              newProbes(opts, dialPlain, log),
+		Concurrency:         f.concurrency,
+		MaxConnsPerAddr:     f.maxConns,
+		MaxConnsPerEndpoint: f.maxEndpoint,
+		ConnectTimeout:      f.timeout,
+		EndpointTimeout:     f.endpointTime,
+		Logger:              log,
 
 		MaxConnsPerSecond: f.rate,
 		Scope:             scanScope(f, log),

@@ -75,14 +75,15 @@ func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Log
 		return nil, err
 	}
 	sc, err = scanner.New(scanner.Config{
-		Resolver:          res,
-		Probes:            newProbes(opts, dialPlain, log),
-		MaxConnsPerAddr:   f.maxConns,
-		MaxConnsPerSecond: f.rate,
-		Scope:             &scope.Policy{Allow: f.allow, Deny: f.deny},
-		ConnectTimeout:    f.timeout,
-		EndpointTimeout:   f.endpointTime,
-		Logger:            log,
+		Resolver:            res,
+		Probes:              newProbes(opts, dialPlain, log),
+		MaxConnsPerAddr:     f.maxConns,
+		MaxConnsPerEndpoint: f.maxEndpoint,
+		MaxConnsPerSecond:   f.rate,
+		Scope:               &scope.Policy{Allow: f.allow, Deny: f.deny},
+		ConnectTimeout:      f.timeout,
+		EndpointTimeout:     f.endpointTime,
+		Logger:              log,
 	})
 	return sc, err
 }
