@@ -76,7 +76,8 @@ type TLSResult struct {
 	// the server chose them when offered all remaining ones.
 	Groups []Group `json:"groups,omitempty"`
 	// GroupsTestedWith is the version the groups were enumerated over
-	// (TLS 1.3 when the server speaks it, else TLS 1.2 with ECDHE suites).
+	// (TLS 1.3 when the server speaks it, else the newest older version
+	// with ECDHE suites, or DHE suites in an RFC 7919 group).
 	GroupsTestedWith Version `json:"groups_tested_with,omitempty"`
 	// PreferredGroup is the group chosen when the client offers every group.
 	PreferredGroup string `json:"preferred_group,omitempty"`
@@ -117,7 +118,9 @@ type Suite struct {
 	Name string `json:"name"`
 	// DHBits is the size of the finite-field DH prime for DHE suites.
 	DHBits int `json:"dh_bits,omitempty"`
-	// Group is the ECDHE group the server chose with this suite, when seen.
+	// Group is the group the server chose with this suite, when seen: the
+	// ECDHE curve, the TLS 1.3 group, or for a DHE suite the RFC 7919 group
+	// whose prime the server sent (empty for a prime of its own).
 	Group string `json:"group,omitempty"`
 }
 

@@ -58,6 +58,9 @@ type externalCase struct {
 	nginx   *tlstest.NginxConfig
 	gnutls  *tlstest.GnuTLSConfig
 	groups  *wantGroups // for gnutls, derived from the priority string
+	// dhGroup, when set, is the RFC 7919 group every DHE suite must report
+	// ("none": no group, a prime of the server's own).
+	dhGroup string
 }
 
 // start starts the case's server and returns its address, the versions it
@@ -109,8 +112,17 @@ func TestTLSAgainstExternalServers(t *testing.T) {
 	cases := []externalCase{
 		{name: "openssl-tls10-cbc", openssl: &tlstest.OpenSSLConfig{Versions: vs(tls10), Cipher: legacyCiphers}},
 		{name: "openssl-tls12-rsa-kx", openssl: &tlstest.OpenSSLConfig{Versions: vs(tls12), Cipher: rsaKx}},
-		{name: "openssl-dhe-1024", openssl: &tlstest.OpenSSLConfig{Versions: vs(tls12), Cipher: dhe, DHBits: 1024}},
-		{name: "openssl-dhe-2048", openssl: &tlstest.OpenSSLConfig{Versions: vs(tls12), Cipher: dhe, DHBits: 2048}},
+		{name: "openssl-dhe-1024", openssl: &tlstest.OpenSSLConfig{Versions: vs(tls12), Cipher: dhe, DHBits: 1024}, dhGroup: "none"},
+		{
+			// The prime DHParams writes for 2048 bits is RFC 7919's
+			// ffdhe2048, which OpenSSL 3 serves whatever the client offers
+			// in TLS 1.2: a fixed group, reported alone beside the curves.
+			name: "openssl-dhe-2048",
+			openssl: &tlstest.OpenSSLConfig{Versions: vs(tls12), Cipher: dhe, DHBits: 2048,
+				Groups: "X25519:secp384r1"},
+			groups:  &wantGroups{groups: []string{"x25519", "secp384r1", "ffdhe2048"}, testedOn: tls12},
+			dhGroup: "ffdhe2048",
+		},
 		{name: "openssl-server-preference", openssl: &tlstest.OpenSSLConfig{Versions: vs(tls12), Cipher: prefCiphers, ServerPref: true}},
 		{name: "openssl-client-preference", openssl: &tlstest.OpenSSLConfig{Versions: vs(tls12), Cipher: prefCiphers}},
 		{name: "openssl-tls10-tls12-without-tls11", openssl: &tlstest.OpenSSLConfig{Versions: vs(tls10, tls12), Cipher: tls1012}},
@@ -153,6 +165,9 @@ func TestTLSAgainstExternalServers(t *testing.T) {
 			checkVersions(t, res, want)
 			if groups != nil {
 				checkGroups(t, res, *groups)
+			}
+			if tc.dhGroup != "" {
+				checkDHGroup(t, res, tc.dhGroup)
 			}
 		})
 	}
@@ -244,6 +259,28 @@ func suiteNames(codes []uint16) []string {
 		out[i] = fmt.Sprintf("0x%04X %s", c, iana.SuiteName(c))
 	}
 	return out
+}
+
+// checkDHGroup checks the group every accepted DHE suite reports.
+func checkDHGroup(t *testing.T, res *tlswarden.TLSResult, want string) {
+	t.Helper()
+	if want == "none" {
+		want = ""
+	}
+	n := 0
+	for _, vr := range res.Versions {
+		for _, s := range vr.Suites {
+			if cs, _ := iana.Suite(s.Code); strings.HasPrefix(cs.KeyExchange, "DHE_") {
+				n++
+				if s.Group != want {
+					t.Errorf("%v: %s: group %q, want %q", vr.Version, s.Name, s.Group, want)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("no DHE suite accepted")
+	}
 }
 
 func checkGroups(t *testing.T, res *tlswarden.TLSResult, w wantGroups) {
@@ -379,11 +416,10 @@ func gnutlsWant(t *testing.T, priority string) (map[tlswarden.Version]wantVersio
 		t.Fatalf("gnutls-cli --priority %s --list enables no TLS version:\n%s", priority, out)
 	}
 	groups := &wantGroups{ordered: ordered, testedOn: newest}
+	// Every priority here enables DHE, and GnuTLS negotiates RFC 7919
+	// groups in TLS 1.2 and older too.
 	for _, g := range lists["Groups"] {
-		name := strings.ToLower(strings.TrimPrefix(g, "GROUP-"))
-		if newest == tlswarden.TLS13 || !strings.HasPrefix(name, "ffdhe") {
-			groups.groups = append(groups.groups, name)
-		}
+		groups.groups = append(groups.groups, strings.ToLower(strings.TrimPrefix(g, "GROUP-")))
 	}
 	if ordered {
 		groups.preferred = groups.groups[0]

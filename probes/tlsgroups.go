@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,18 +13,27 @@ import (
 
 // scanGroups enumerates the key-exchange groups: over TLS 1.3
 // HelloRetryRequests when the server speaks TLS 1.3, else over the
-// ServerKeyExchange of the newest older version with ECDHE suites.
+// ServerKeyExchange of the newest older version with ECDHE suites (the
+// curves) and with DHE suites in an RFC 7919 group (the finite-field
+// groups).
 func (r *tlsRun) scanGroups(ctx context.Context, res *tlswarden.TLSResult, scans []*versionScan) {
 	var groups []uint16
-	var err error
+	var errs []error
 	if s := versionScanOf(scans, tlswarden.TLS13); s != nil && s.supported {
 		res.GroupsTestedWith = tlswarden.TLS13
-		groups, err = r.groupsTLS13(ctx, s)
-	} else if s := newestWithECDHE(scans); s != nil {
-		res.GroupsTestedWith = s.version
-		groups, err = r.groupsLegacy(ctx, s)
+		g, err := r.groupsTLS13(ctx, s)
+		groups, errs = g, append(errs, err)
 	} else {
-		return
+		if s := newestWithECDHE(scans); s != nil {
+			res.GroupsTestedWith = s.version
+			g, err := r.groupsLegacy(ctx, s)
+			groups, errs = append(groups, g...), append(errs, err)
+		}
+		if s := newestWithFFDHE(scans); s != nil {
+			res.GroupsTestedWith = max(res.GroupsTestedWith, s.version)
+			g, err := r.groupsFFDHE(ctx, s)
+			groups, errs = append(groups, g...), append(errs, err)
+		}
 	}
 	for _, g := range groups {
 		res.Groups = append(res.Groups, tlswarden.Group{Code: g, Name: iana.GroupName(g)})
@@ -31,7 +41,7 @@ func (r *tlsRun) scanGroups(ctx context.Context, res *tlswarden.TLSResult, scans
 	if len(groups) > 0 {
 		res.PreferredGroup = iana.GroupName(groups[0])
 	}
-	if err != nil {
+	if err := errors.Join(errs...); err != nil {
 		res.GroupsError = err.Error()
 		r.log.Debug("group enumeration incomplete", "err", err)
 	}
@@ -67,6 +77,28 @@ func ecdheSuites(s *versionScan) []uint16 {
 	return codes
 }
 
+// newestWithFFDHE returns the newest of TLS 1.0 to 1.2 at which a DHE
+// suite was answered in an RFC 7919 group.
+func newestWithFFDHE(scans []*versionScan) *versionScan {
+	for _, s := range slices.Backward(scans) {
+		if s.version >= tlswarden.TLS10 && s.version <= tlswarden.TLS12 && len(ffdheSuites(s)) > 0 {
+			return s
+		}
+	}
+	return nil
+}
+
+// ffdheSuites returns the DHE suites of s answered in an RFC 7919 group.
+func ffdheSuites(s *versionScan) []uint16 {
+	var codes []uint16
+	for _, su := range s.suites {
+		if g, ok := iana.Group(su.Group); ok && su.DHBits > 0 && g.FiniteField() {
+			codes = append(codes, su.Code)
+		}
+	}
+	return codes
+}
+
 // groupsTLS13 offers the TLS 1.3 suites found with all remaining groups and
 // no key share; the HelloRetryRequest names the group picked. The suite
 // enumeration's first hello already offered every group, so its group comes
@@ -92,6 +124,37 @@ func (r *tlsRun) groupsLegacy(ctx context.Context, s *versionScan) ([]uint16, er
 		a := r.offerSuites(ctx, s.version, r.legacyHello(s.version, groups), suites)
 		return a, a.ok() && a.kx != nil && a.kx.CurveType == 3
 	})
+}
+
+// groupsFFDHE offers the DHE suites found at s.version with every RFC
+// 7919 group not yet found; the prime of the ServerKeyExchange says which
+// the server picked. The suite enumeration, which offered every group, saw
+// the first. A server that negotiates no group (RFC 7919 is optional in
+// TLS 1.2) sends its one prime whatever is offered: then that group alone
+// is reported, and a server that refuses is done.
+func (r *tlsRun) groupsFFDHE(ctx context.Context, s *versionScan) ([]uint16, error) {
+	suites := ffdheSuites(s)
+	first, _ := iana.Group(s.suites[slices.IndexFunc(s.suites, func(su tlswarden.Suite) bool { return su.Code == suites[0] })].Group)
+	found := []uint16{first.Code}
+	remaining := slices.DeleteFunc(legacyGroupOrder(true), func(c uint16) bool { return c < 256 || c == first.Code })
+	for len(remaining) > 0 {
+		a := r.offerSuites(ctx, s.version, r.legacyHello(s.version, remaining), suites)
+		switch {
+		case a.verdict == verdictRefused || a.verdict == verdictOtherVersion:
+			return found, nil
+		case a.verdict == verdictFailed:
+			return found, fmt.Errorf("finite-field group enumeration: %w", a.err)
+		case a.kx == nil || a.kx.DHBits == 0:
+			return found, fmt.Errorf("finite-field group enumeration: %w", tlsProtocolErrorf("server accepted a DHE suite without DH parameters"))
+		}
+		g, ok := iana.FFDHEGroup(a.kx.DHPrime)
+		if !ok || !slices.Contains(remaining, g) {
+			return found, nil // a fixed group: the one already found, or one not offered
+		}
+		found = append(found, g)
+		remaining = slices.DeleteFunc(remaining, func(c uint16) bool { return c == g })
+	}
+	return found, nil
 }
 
 // enumerateGroups offers the candidates not yet found, records the group

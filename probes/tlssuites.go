@@ -115,6 +115,9 @@ func (s *versionScan) accept(a helloAnswer) {
 		}
 	case a.kx != nil && a.kx.DHBits > 0:
 		suite.DHBits = a.kx.DHBits
+		if g, ok := iana.FFDHEGroup(a.kx.DHPrime); ok {
+			suite.Group = iana.GroupName(g)
+		}
 	case a.kx != nil:
 		suite.Group = skeCurveName(a.kx)
 	}

@@ -88,6 +88,8 @@ func writeVersion(w io.Writer, v *tlswarden.VersionResult) {
 	for _, s := range v.Suites {
 		extra := ""
 		switch {
+		case s.DHBits > 0 && s.Group != "":
+			extra = fmt.Sprintf("DH %d bits, %s", s.DHBits, s.Group)
 		case s.DHBits > 0:
 			extra = fmt.Sprintf("DH %d bits", s.DHBits)
 		case s.Group != "":

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -70,6 +71,8 @@ type KeyExchange struct {
 	Curve uint16
 	// DHBits is the bit length of the DH prime p.
 	DHBits int
+	// DHPrime is the DH prime p, big-endian, as sent (a copy).
+	DHPrime []byte
 }
 
 // Flight is what ReadServerFlight read of the server's reply.
@@ -409,7 +412,7 @@ func parseServerKeyExchange(body []byte, kx kxKind) (*KeyExchange, error) {
 		if n == 0 {
 			return nil, protocolError("ServerKeyExchange DH prime is zero")
 		}
-		return &KeyExchange{DHBits: n}, nil
+		return &KeyExchange{DHBits: n, DHPrime: slices.Clone([]byte(p))}, nil
 	}
 	ke := &KeyExchange{}
 	if !s.ReadUint8(&ke.CurveType) {

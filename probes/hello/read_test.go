@@ -109,7 +109,7 @@ func TestReadServerFlight(t *testing.T) {
 				hs(typeServerKeyExchange, dheSKE(prime2048))...)),
 			opts: ReadOptions{KeyExchange: true},
 			want: &ServerHello{Version: 0x0303, LegacyVersion: 0x0303, Random: plainRandom, CipherSuite: 0x009E},
-			kx:   &KeyExchange{DHBits: 2048},
+			kx:   &KeyExchange{DHBits: 2048, DHPrime: prime2048},
 		},
 		{
 			name: "dhe psk key exchange skips the hint",
@@ -117,7 +117,7 @@ func TestReadServerFlight(t *testing.T) {
 				hs(typeServerKeyExchange, append([]byte{0, 3, 'a', 'b', 'c'}, dheSKE([]byte{0x7F, 1})...))...)),
 			opts: ReadOptions{KeyExchange: true},
 			want: &ServerHello{Version: 0x0303, LegacyVersion: 0x0303, Random: plainRandom, CipherSuite: 0x00AA},
-			kx:   &KeyExchange{DHBits: 15},
+			kx:   &KeyExchange{DHBits: 15, DHPrime: []byte{0x7F, 1}},
 		},
 		{
 			name: "explicit curve",
