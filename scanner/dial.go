@@ -67,7 +67,20 @@ func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.D
 			release()
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
 		}
+		abortOnClose(c)
 		return &slotConn{Conn: c, release: sync.OnceFunc(release)}, nil
+	}
+}
+
+// abortOnClose makes closing c reset the connection (SO_LINGER 0) rather
+// than run the FIN exchange: a probe closes a connection once it has read
+// what it came for, mostly in the middle of a handshake it will not
+// finish, and a reset spares the server the orderly shutdown and this host
+// a TIME_WAIT entry per connection (a large scan opens hundreds of
+// thousands).
+func abortOnClose(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -215,5 +216,41 @@ func TestScanCanceledAndInvalid(t *testing.T) {
 	}
 	if _, err := New(Config{Concurrency: -1, Probes: []tlswarden.Probe{{}}}); err == nil {
 		t.Error("invalid config accepted")
+	}
+}
+
+// TestDialResetsOnClose: closing a scanner connection resets it, so the
+// server reads ECONNRESET, not an orderly end of stream.
+func TestDialResetsOnClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Dial(t.Context(), netip.MustParseAddrPort(ln.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	_ = srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var err2 error
+	buf := make([]byte, 16)
+	for err2 == nil {
+		_, err2 = srv.Read(buf)
+	}
+	if !errors.Is(err2, syscall.ECONNRESET) {
+		t.Errorf("server read %v after the scanner closed, want ECONNRESET", err2)
 	}
 }
