@@ -3,8 +3,10 @@
 package probes_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os/exec"
 	"regexp"
@@ -435,3 +437,40 @@ func code(t *testing.T, hi, lo []byte) uint16 {
 	}
 	return uint16(c)
 }
+
+// TestTLSParallelEnumeration: a server with many suites that follows the
+// client's order has the rest of its suites enumerated in parallel chains,
+// one with its own order sequentially; both give the exact set and order.
+func TestTLSParallelEnumeration(t *testing.T) {
+	const many = "ALL:!aECDSA:!aDSS:!PSK:!SRP:@SECLEVEL=0" // what an RSA certificate can serve
+	for _, serverPref := range []bool{false, true} {
+		t.Run(fmt.Sprintf("server-preference-%v", serverPref), func(t *testing.T) {
+			t.Parallel()
+			cfg := tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12}, Cipher: many, ServerPref: serverPref}
+			want := opensslWant(t, cfg.Versions, cfg.Cipher, "", serverPref, 0)
+			if n := len(want[tlswarden.TLS12].suites); n < 3*splitAfterForTest {
+				t.Fatalf("OpenSSL offers only %d suites for %q", n, many)
+			}
+			addr := tlstest.OpenSSLServer(t, cfg)
+			var logs bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			d := tlstest.NewDialer(addr)
+			obs, err := probes.TLS(probes.TLSConfig{Logger: log}).Run(ctx, tlswarden.Endpoint{Host: "localhost", Addr: addr}, d.Dial)
+			if err != nil || obs.TLS == nil {
+				t.Fatalf("TLS probe: %v", err)
+			}
+			checkVersions(t, obs.TLS, want)
+			if split := strings.Contains(logs.String(), "suites enumerated in parallel"); split == serverPref {
+				t.Errorf("enumerated in parallel: %v; want %v for a server %s", split, !serverPref,
+					map[bool]string{true: "with its own order", false: "following the client"}[serverPref])
+			}
+			t.Logf("%d connections", obs.TLS.Connections)
+		})
+	}
+}
+
+// splitAfterForTest mirrors the probe's splitAfter: a list this long or
+// longer is split.
+const splitAfterForTest = 6

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/iana"
@@ -17,14 +18,24 @@ type helloBuilder func(suites []uint16) *hello.ClientHello
 // the server accepts among candidates, then tests whose order decides.
 func (r *tlsRun) scanSuites(ctx context.Context, v tlswarden.Version, candidates []uint16, build helloBuilder) *versionScan {
 	s := &versionScan{version: v}
-	partial := r.enumerate(ctx, s, candidates, build)
+	partial, split := r.enumerate(ctx, s, candidates, build)
 	switch {
 	case !s.supported:
 		return s
 	case len(s.suites) < 2 || s.err != nil:
 		s.pref = tlswarden.PreferIndeterminate
 		return s
-	case partial && !r.order(ctx, s, build):
+	case split:
+		// Found in parallel after the server followed our order: in our
+		// order they are its order too, which the preference test
+		// confirms. When it does not, the server's order is found anew.
+		sortSuites(s.suites, candidates)
+		if r.preference(ctx, s, candidates, build); s.pref == tlswarden.PreferClient {
+			return s
+		}
+		partial = true
+	}
+	if partial && !r.order(ctx, s, build) {
 		s.pref = tlswarden.PreferIndeterminate
 		return s
 	}
@@ -32,14 +43,31 @@ func (r *tlsRun) scanSuites(ctx context.Context, v tlswarden.Version, candidates
 	return s
 }
 
-// enumerate offers the candidates at s.version, records the suite the server
-// picks, removes it and offers the rest, until the server refuses. In bundle
-// mode only the first few remaining candidates go into each hello and a
-// refused bundle is dropped. It reports whether a suite was picked from such
-// a partial offer, in which case the order found is not the server's.
-func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uint16, build helloBuilder) (partial bool) {
+// Parallel enumeration: a server that accepts many suites at one version
+// would take one connection after the other, each waiting for the last.
+// Once splitAfter suites are found, a hello offering the first two in
+// reverse order tells whether the server follows the client's order; if it
+// does, the candidates left are dealt out to splitChains enumerations run
+// at once, whose finds in our order are the server's order too. That costs
+// the test and a refused hello per extra chain.
+const (
+	splitAfter  = 6
+	splitChains = 3
+)
+
+// enumerate offers the candidates at s.version, records the suite the
+// server picks, removes it and offers the rest, until the server refuses.
+// In bundle mode only the first few remaining candidates go into each hello
+// and a refused bundle is dropped. It reports whether a suite was picked
+// from such a partial offer, in which case the order found is not the
+// server's, and whether the rest was enumerated in parallel (split).
+func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uint16, build helloBuilder) (partial, split bool) {
 	remaining := slices.Clone(candidates)
 	for first := true; len(remaining) > 0; first = false {
+		if len(s.suites) == splitAfter && !partial && r.bundle.Load() == 0 && r.followsClient(ctx, s, build) {
+			r.enumerateChains(ctx, s, remaining, build)
+			return false, true
+		}
 		offer := remaining[:r.bundleSize(len(remaining))]
 		a := r.offerSuites(ctx, s.version, build, offer)
 		if first && a.closed && r.cfg.MaxHelloSuites == 0 && len(offer) > fallbackBundle {
@@ -55,7 +83,7 @@ func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uin
 			// picks the version by the suites left has none of them at this
 			// version.
 			s.answered = true
-			return partial
+			return partial, false
 		case verdictRefused:
 			s.answered = s.answered || !a.closed
 			if len(offer) < len(remaining) {
@@ -65,13 +93,67 @@ func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uin
 			if !s.answered {
 				s.closed, s.err = true, fmt.Errorf("%s ClientHello: %w", s.version, a.err)
 			}
-			return partial
+			return partial, false
 		case verdictFailed:
 			s.err = fmt.Errorf("%s ClientHello: %w", s.version, a.err)
-			return partial
+			return partial, false
 		}
 	}
-	return partial
+	return partial, false
+}
+
+// followsClient offers the first two suites found in reverse order and
+// reports whether the server picks our first: it follows the client's
+// order, at least there.
+func (r *tlsRun) followsClient(ctx context.Context, s *versionScan, build helloBuilder) bool {
+	second, first := s.suites[1].Code, s.suites[0].Code
+	picked, ok := r.pick(ctx, s.version, build, []uint16{second, first})
+	return ok && picked == second
+}
+
+// enumerateChains enumerates the remaining candidates as splitChains
+// enumerations run at once, each offering every splitChains-th candidate,
+// and adds what they find to s.
+func (r *tlsRun) enumerateChains(ctx context.Context, s *versionScan, remaining []uint16, build helloBuilder) {
+	chains := make([]*versionScan, splitChains)
+	var wg sync.WaitGroup
+	for i := range chains {
+		var deal []uint16
+		for j := i; j < len(remaining); j += splitChains {
+			deal = append(deal, remaining[j])
+		}
+		chains[i] = &versionScan{version: s.version, answered: true}
+		if len(deal) == 0 {
+			continue
+		}
+		wg.Go(func() { r.enumerateChain(ctx, chains[i], deal, build) })
+	}
+	wg.Wait()
+	for _, c := range chains {
+		s.suites = append(s.suites, c.suites...)
+		if s.err == nil {
+			s.err = c.err
+		}
+	}
+	r.log.Debug("suites enumerated in parallel", "version", s.version.String(), "chains", splitChains, "suites", len(s.suites))
+}
+
+// enumerateChain is one chain of a parallel enumeration: offer, record,
+// remove, until the server refuses.
+func (r *tlsRun) enumerateChain(ctx context.Context, c *versionScan, deal []uint16, build helloBuilder) {
+	for len(deal) > 0 {
+		a := r.offerSuites(ctx, c.version, build, deal)
+		switch a.verdict {
+		case verdictAccepted:
+			c.accept(a)
+			deal = slices.DeleteFunc(deal, func(code uint16) bool { return code == a.sh.CipherSuite })
+		case verdictFailed:
+			c.err = fmt.Errorf("%s ClientHello: %w", c.version, a.err)
+			return
+		default:
+			return
+		}
+	}
 }
 
 // tryBundle is the fallback for a server that closed the connection on a
