@@ -1,15 +1,18 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tlswarden/tlswarden"
+)
 
 // endpointLabels are on every per-endpoint series: the target as host:port
 // and its owner. org depends on endpoint, so it costs no cardinality, and
 // Alertmanager can route on it without a join.
 var endpointLabels = []string{"endpoint", "org"}
-
-func endpointDesc(name, help string, extra ...string) *prometheus.Desc {
-	return prometheus.NewDesc(name, help, append(append([]string{}, endpointLabels...), extra...), nil)
-}
 
 // postureDescs are the posture collector's metrics; the README's "Metrics
 // and alerts" section lists them with their meaning.
@@ -18,10 +21,9 @@ type postureDescs struct {
 	up, duration *prometheus.Desc
 	// Fleet summaries, in both detail modes.
 	endpoints, byCompliance, byGrade, byMinVersion, byScanResult, failing, lastSuccess *prometheus.Desc
-	// Per endpoint, in full detail only.
-	info, lastScan, lastSuccessful, scanSuccess, scanError, addresses, inconsistent *prometheus.Desc
-	compliant, grade, versionSupported, minVersion, maxVersion, suites, headerScore *prometheus.Desc
-	notBefore, notAfter, chainNotAfter, verified, verifyError                       *prometheus.Desc
+	// Per endpoint, in full detail only: written by Handler in the text
+	// format, not collected through the registry (see endpointFamilies).
+	perEndpoint []*family
 }
 
 // asOf is appended to the HELP of measurements: they come from the last
@@ -41,32 +43,184 @@ func newPostureDescs() postureDescs {
 		failing:      prometheus.NewDesc("tlswarden_endpoints_failing", "Number of endpoints that fail a policy rule (unwaived) at their last successful scan, by rule and severity.", []string{"rule", "severity"}, nil),
 		lastSuccess:  prometheus.NewDesc("tlswarden_last_successful_scan_timestamp_seconds", "When the most recent successful scan of any endpoint finished (Unix time): stops moving when the nightly run stops.", nil, nil),
 
-		info:             endpointDesc("tlswarden_endpoint_info", "Descriptive labels of an endpoint, value 1; join on endpoint and org.", "host", "port", "kind", "profile"),
-		lastScan:         endpointDesc("tlswarden_endpoint_last_scan_timestamp_seconds", "When the endpoint's latest scan finished, successful or not (Unix time)."),
-		lastSuccessful:   endpointDesc("tlswarden_endpoint_last_successful_scan_timestamp_seconds", "When the endpoint's last successful scan finished (Unix time): the age of every measurement exported for it."),
-		scanSuccess:      endpointDesc("tlswarden_endpoint_scan_success", "1 if the endpoint's latest scan scanned every address, else 0 (also when never scanned)."),
-		scanError:        endpointDesc("tlswarden_endpoint_scan_error_info", "Why the endpoint's latest scan failed, value 1; exported only while it fails. reason is a scan status: dns_error, refused, timeout, reset, unreachable, protocol_error, handshake_error, canceled, error.", "reason"),
-		addresses:        endpointDesc("tlswarden_endpoint_addresses", "Number of addresses the endpoint's last successful scan found, by family (ipv4, ipv6).", "family"),
-		inconsistent:     endpointDesc("tlswarden_endpoint_addresses_inconsistent", "1 if the endpoint's addresses disagreed on certificate, versions, suites or grade at its last successful scan (a load-balancer member configured differently), else 0."),
-		compliant:        endpointDesc("tlswarden_endpoint_compliant", "1 if every address of the endpoint complied with the profile at its last successful scan, else 0 (non-compliant or unknown)."+asOf, "profile"),
-		grade:            endpointDesc("tlswarden_endpoint_grade", "TLS grade as a number, higher is better: A+ 8, A 7, A- 6, B 5, C 4, D 3, E 2, F 1, T (trust failure) 0."+asOf),
-		versionSupported: endpointDesc("tlswarden_tls_version_supported", "1 if an address of the endpoint accepted the protocol version, 0 if none did; absent when the version could not be tested."+asOf, "version"),
-		minVersion:       endpointDesc("tlswarden_tls_min_version", "Oldest protocol version accepted by any address, as a number: 1.0, 1.1, 1.2, 1.3 (SSL 3 is 0.3, SSL 2 0.2)."+asOf),
-		maxVersion:       endpointDesc("tlswarden_tls_max_version", "Newest protocol version accepted, as a number like tlswarden_tls_min_version; the lowest over the addresses."+asOf),
-		suites:           endpointDesc("tlswarden_tls_cipher_suites", "Number of distinct cipher suites accepted over all versions, by class (iana: null, anon, export, des, rc4, 3des, cbc, aead, other); the highest over the addresses; a class with none is absent."+asOf, "class"),
-		headerScore:      endpointDesc("tlswarden_http_header_score", "HTTP security-header score (MDN HTTP Observatory algorithm, 0 and up); the lowest over the addresses."+asOf),
-		notBefore:        endpointDesc("tlswarden_certificate_not_before_timestamp_seconds", "Start of validity of the leaf certificate that expires first over the addresses (Unix time). As of the endpoint's last successful scan."),
-		notAfter:         endpointDesc("tlswarden_certificate_not_after_timestamp_seconds", "Expiry of the leaf certificate that expires first over the addresses (Unix time). As of the endpoint's last successful scan."),
-		chainNotAfter:    endpointDesc("tlswarden_certificate_chain_not_after_timestamp_seconds", "Earliest expiry along the served chain, leaf included, self-signed trust anchors left out (Unix time)."+asOf),
-		verified:         endpointDesc("tlswarden_certificate_verified", "1 if the certificate of every address verified (trusted chain, valid dates, hostname matches), else 0."+asOf),
-		verifyError:      endpointDesc("tlswarden_certificate_verify_error_info", "Why the certificate does not verify, value 1 per reason: expired, not_yet_valid, hostname_mismatch, incomplete_chain, unknown_authority, other."+asOf, "reason"),
+		perEndpoint: endpointFamilies(),
 	}
 }
 
-// all lists every desc, for Describe.
+// all lists every desc, for Describe: the per-endpoint families are
+// described too, although they bypass the registry at scrape time, so that
+// the registry refuses any other collector that would export one of their
+// names.
 func (d *postureDescs) all() []*prometheus.Desc {
-	return []*prometheus.Desc{d.up, d.duration, d.endpoints, d.byCompliance, d.byGrade, d.byMinVersion,
-		d.byScanResult, d.failing, d.lastSuccess, d.info, d.lastScan, d.lastSuccessful, d.scanSuccess,
-		d.scanError, d.addresses, d.inconsistent, d.compliant, d.grade, d.versionSupported, d.minVersion,
-		d.maxVersion, d.suites, d.headerScore, d.notBefore, d.notAfter, d.chainNotAfter, d.verified, d.verifyError}
+	out := []*prometheus.Desc{d.up, d.duration, d.endpoints, d.byCompliance, d.byGrade, d.byMinVersion,
+		d.byScanResult, d.failing, d.lastSuccess}
+	for _, f := range d.perEndpoint {
+		out = append(out, f.desc)
+	}
+	return out
+}
+
+// family is one per-endpoint gauge family: its name, HELP, the labels it
+// has after endpoint and org, and which samples an endpoint gives it.
+type family struct {
+	name, help string
+	extra      []string
+	// samples writes the endpoint's samples of the family with
+	// w.sample; it writes none when the endpoint has no such measurement.
+	samples func(w *seriesWriter, e *entry)
+
+	desc   *prometheus.Desc
+	header []byte // # HELP and # TYPE lines
+	prefix []byte // the name and "{"
+}
+
+func (f *family) init() {
+	f.desc = prometheus.NewDesc(f.name, f.help, append(append([]string{}, endpointLabels...), f.extra...), nil)
+	f.header = []byte("# HELP " + f.name + " " + helpEscaper.Replace(f.help) + "\n# TYPE " + f.name + " gauge\n")
+	f.prefix = []byte(f.name + "{")
+}
+
+// helpEscaper escapes a HELP text as the text format wants.
+var helpEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+
+// endpointFamilies are the per-endpoint series, in the order they are
+// written. Measurements (all but the first four) come from the last
+// successful scan: an endpoint without one (e.m nil) has none.
+func endpointFamilies() []*family {
+	fs := []*family{
+		{name: "tlswarden_endpoint_info", help: "Descriptive labels of an endpoint, value 1; join on endpoint and org.",
+			extra: []string{"host", "port", "kind", "profile"}, samples: func(w *seriesWriter, e *entry) {
+				t, profile := &e.state.Target, ""
+				if e.m != nil {
+					profile = e.m.profile
+				}
+				w.sample(1, t.Host, strconv.Itoa(t.Port), string(t.Kind), profile)
+			}},
+		{name: "tlswarden_endpoint_scan_success", help: "1 if the endpoint's latest scan scanned every address, else 0 (also when never scanned).",
+			samples: func(w *seriesWriter, e *entry) {
+				w.sample(bool01(e.state.Latest.ID != 0 && e.state.LatestFailure == ""))
+			}},
+		{name: "tlswarden_endpoint_last_scan_timestamp_seconds", help: "When the endpoint's latest scan finished, successful or not (Unix time).",
+			samples: func(w *seriesWriter, e *entry) {
+				if e.state.Latest.ID != 0 {
+					w.sample(timestamp(e.state.Latest.Finished))
+				}
+			}},
+		{name: "tlswarden_endpoint_scan_error_info", help: "Why the endpoint's latest scan failed, value 1; exported only while it fails. reason is a scan status: dns_error, refused, timeout, reset, unreachable, protocol_error, handshake_error, canceled, error.",
+			extra: []string{"reason"}, samples: func(w *seriesWriter, e *entry) {
+				if e.state.LatestFailure != "" {
+					w.sample(1, string(e.state.LatestFailure))
+				}
+			}},
+		{name: "tlswarden_endpoint_last_successful_scan_timestamp_seconds", help: "When the endpoint's last successful scan finished (Unix time): the age of every measurement exported for it.",
+			samples: measuredBy(func(w *seriesWriter, e *entry) { w.sample(timestamp(e.state.LastSuccess.Finished)) })},
+		{name: "tlswarden_endpoint_addresses", help: "Number of addresses the endpoint's last successful scan found, by family (ipv4, ipv6).",
+			extra: []string{"family"}, samples: measuredBy(func(w *seriesWriter, e *entry) {
+				w.sample(float64(e.m.ipv4), "ipv4")
+				w.sample(float64(e.m.ipv6), "ipv6")
+			})},
+		{name: "tlswarden_endpoint_addresses_inconsistent", help: "1 if the endpoint's addresses disagreed on certificate, versions, suites or grade at its last successful scan (a load-balancer member configured differently), else 0.",
+			samples: measuredBy(func(w *seriesWriter, e *entry) { w.sample(bool01(e.m.inconsistent)) })},
+		{name: "tlswarden_endpoint_compliant", help: "1 if every address of the endpoint complied with the profile at its last successful scan, else 0 (non-compliant or unknown)." + asOf,
+			extra: []string{"profile"}, samples: measuredBy(func(w *seriesWriter, e *entry) {
+				if e.m.evaluated {
+					w.sample(bool01(e.m.compliance == tlswarden.Compliant), e.m.profile)
+				}
+			})},
+		{name: "tlswarden_endpoint_grade", help: "TLS grade as a number, higher is better: A+ 8, A 7, A- 6, B 5, C 4, D 3, E 2, F 1, T (trust failure) 0." + asOf,
+			samples: measuredBy(func(w *seriesWriter, e *entry) {
+				if e.m.grade != "" {
+					w.sample(gradeValues[e.m.grade])
+				}
+			})},
+		{name: "tlswarden_http_header_score", help: "HTTP security-header score (MDN HTTP Observatory algorithm, 0 and up); the lowest over the addresses." + asOf,
+			samples: measuredBy(func(w *seriesWriter, e *entry) {
+				if e.m.headerScored {
+					w.sample(e.m.headerScore)
+				}
+			})},
+		{name: "tlswarden_tls_version_supported", help: "1 if an address of the endpoint accepted the protocol version, 0 if none did; absent when the version could not be tested." + asOf,
+			extra: []string{"version"}, samples: tlsMeasuredBy(func(w *seriesWriter, m *measured) {
+				for i, v := range m.versions {
+					if v >= 0 {
+						w.sample(float64(v), versionLabels[i])
+					}
+				}
+			})},
+		{name: "tlswarden_tls_min_version", help: "Oldest protocol version accepted by any address, as a number: 1.0, 1.1, 1.2, 1.3 (SSL 3 is 0.3, SSL 2 0.2)." + asOf,
+			samples: tlsMeasuredBy(func(w *seriesWriter, m *measured) {
+				if m.minVer >= 0 {
+					w.sample(versionValues[m.minVer])
+				}
+			})},
+		{name: "tlswarden_tls_max_version", help: "Newest protocol version accepted, as a number like tlswarden_tls_min_version; the lowest over the addresses." + asOf,
+			samples: tlsMeasuredBy(func(w *seriesWriter, m *measured) {
+				if m.maxVer >= 0 {
+					w.sample(versionValues[m.maxVer])
+				}
+			})},
+		// A class with no suite is left out: most endpoints accept one or
+		// two of the nine classes, and an absent class reads as 0 in
+		// PromQL with `or vector(0)`, so the series count stays near what
+		// is accepted.
+		{name: "tlswarden_tls_cipher_suites", help: "Number of distinct cipher suites accepted over all versions, by class (iana: null, anon, export, des, rc4, 3des, cbc, aead, other); the highest over the addresses; a class with none is absent." + asOf,
+			extra: []string{"class"}, samples: tlsMeasuredBy(func(w *seriesWriter, m *measured) {
+				for i, n := range m.suites {
+					if n > 0 {
+						w.sample(float64(n), suiteClasses[i])
+					}
+				}
+			})},
+		{name: "tlswarden_certificate_not_before_timestamp_seconds", help: "Start of validity of the leaf certificate that expires first over the addresses (Unix time). As of the endpoint's last successful scan.",
+			samples: certBy(func(w *seriesWriter, c *certMeasure) { w.sample(c.notBefore) })},
+		{name: "tlswarden_certificate_not_after_timestamp_seconds", help: "Expiry of the leaf certificate that expires first over the addresses (Unix time). As of the endpoint's last successful scan.",
+			samples: certBy(func(w *seriesWriter, c *certMeasure) { w.sample(c.notAfter) })},
+		{name: "tlswarden_certificate_chain_not_after_timestamp_seconds", help: "Earliest expiry along the served chain, leaf included, self-signed trust anchors left out (Unix time)." + asOf,
+			samples: certBy(func(w *seriesWriter, c *certMeasure) {
+				if c.chainNotAfter > 0 {
+					w.sample(c.chainNotAfter)
+				}
+			})},
+		{name: "tlswarden_certificate_verified", help: "1 if the certificate of every address verified (trusted chain, valid dates, hostname matches), else 0." + asOf,
+			samples: certBy(func(w *seriesWriter, c *certMeasure) { w.sample(bool01(c.verified)) })},
+		{name: "tlswarden_certificate_verify_error_info", help: "Why the certificate does not verify, value 1 per reason: expired, not_yet_valid, hostname_mismatch, incomplete_chain, unknown_authority, other." + asOf,
+			extra: []string{"reason"}, samples: certBy(func(w *seriesWriter, c *certMeasure) {
+				for _, r := range c.reasons {
+					w.sample(1, r)
+				}
+			})},
+	}
+	for _, f := range fs {
+		f.init()
+	}
+	return fs
+}
+
+// measuredBy limits a family to endpoints with a successful scan.
+func measuredBy(samples func(*seriesWriter, *entry)) func(*seriesWriter, *entry) {
+	return func(w *seriesWriter, e *entry) {
+		if e.m != nil {
+			samples(w, e)
+		}
+	}
+}
+
+// tlsMeasuredBy limits a family to endpoints whose last successful scan
+// tested protocol versions.
+func tlsMeasuredBy(samples func(*seriesWriter, *measured)) func(*seriesWriter, *entry) {
+	return func(w *seriesWriter, e *entry) {
+		if e.m != nil && e.m.tlsMeasured {
+			samples(w, e.m)
+		}
+	}
+}
+
+// certBy limits a family to endpoints whose last successful scan read a
+// certificate.
+func certBy(samples func(*seriesWriter, *certMeasure)) func(*seriesWriter, *entry) {
+	return func(w *seriesWriter, e *entry) {
+		if e.m != nil && e.m.cert != nil {
+			samples(w, e.m.cert)
+		}
+	}
 }

@@ -37,8 +37,11 @@ func newFleet() *fleet {
 
 // add counts one endpoint.
 func (f *fleet) add(e *entry) {
-	st, m := &e.state, e.m
-	org := st.Target.Owner
+	st, m := e.state, e.m
+	// Label values come from the store: replace invalid UTF-8 here, so
+	// that owners differing only in it are counted once, and never fail
+	// the scrape.
+	org := validLabel(st.Target.Owner)
 	f.endpoints[org]++
 	switch {
 	case st.Latest.ID == 0:
@@ -65,7 +68,7 @@ func (f *fleet) addMeasured(org string, m *measured) {
 	if !m.evaluated {
 		compliance = tlswarden.ComplianceUnknown
 	}
-	f.compliance[[3]string{org, m.profile, string(compliance)}]++
+	f.compliance[[3]string{org, validLabel(m.profile), validLabel(string(compliance))}]++
 	grade := m.grade
 	if grade == "" {
 		grade = "none"
@@ -77,7 +80,7 @@ func (f *fleet) addMeasured(org string, m *measured) {
 	}
 	f.minVersions[minVersion]++
 	for _, k := range m.failedRules {
-		f.failing[k]++
+		f.failing[ruleKey{validLabel(k.rule), validLabel(k.severity)}]++
 	}
 }
 

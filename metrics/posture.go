@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -88,12 +87,23 @@ func (c PostureConfig) validate() error {
 // while later scans fail. Because a finished scan never changes, what is
 // derived from its documents is cached by scan ID: a scrape reads the scan
 // states (one query) and only the documents of scans it has not seen.
+//
+// Through the registry it sends its health and the fleet summaries; the
+// per-endpoint series of full detail are written by Handler, from what
+// Collect read at the same gathering, in the text format: a gatherer other
+// than Handler sees no per-endpoint series.
 type PostureCollector struct {
-	src   store.PostureStore
-	cfg   PostureConfig
-	d     postureDescs
-	mu    sync.Mutex // one scrape at a time; guards cache
-	cache map[int64]*measured
+	src store.PostureStore
+	cfg PostureConfig
+	d   postureDescs
+	// gathering serialises Handler's gatherings, so that the entries a
+	// scrape writes are those its own Collect read.
+	gathering sync.Mutex
+	mu        sync.Mutex // one snapshot at a time; guards cache and pending
+	cache     map[int64]*measured
+	// pending are the entries of the last Collect in full detail, nil
+	// when it exported no per-endpoint series.
+	pending []entry
 }
 
 // NewPostureCollector returns a collector over src.
@@ -106,6 +116,7 @@ func NewPostureCollector(src store.PostureStore, cfg PostureConfig) (*PostureCol
 }
 
 // RegisterPosture creates a posture collector over src and registers it.
+// Serve reg with Handler(reg, c) to export the per-endpoint series too.
 func RegisterPosture(reg prometheus.Registerer, src store.PostureStore, cfg PostureConfig) (*PostureCollector, error) {
 	c, err := NewPostureCollector(src, cfg)
 	if err != nil {
@@ -117,16 +128,19 @@ func RegisterPosture(reg prometheus.Registerer, src store.PostureStore, cfg Post
 	return c, nil
 }
 
-// Describe sends the descriptors of every metric the collector can export.
+// Describe sends the descriptors of every metric the collector can export,
+// the per-endpoint ones included.
 func (c *PostureCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.d.all() {
 		ch <- d
 	}
 }
 
-// Collect reads the store and sends the posture metrics. When the store
-// cannot be read it sends tlswarden_posture_collect_success 0 and nothing
-// else, so stale numbers are never served as fresh.
+// Collect reads the store and sends the collector's health and the fleet
+// summaries; in full detail it keeps what it read for Handler to write the
+// per-endpoint series. When the store cannot be read it sends
+// tlswarden_posture_collect_success 0 and nothing else, so stale numbers
+// are never served as fresh.
 func (c *PostureCollector) Collect(ch chan<- prometheus.Metric) {
 	start := time.Now()
 	// A scrape is the root of this call path: the registry hands Collect no
@@ -140,20 +154,50 @@ func (c *PostureCollector) Collect(ch chan<- prometheus.Metric) {
 		success = 0
 	} else {
 		c.emitFleet(ch, entries)
-		if c.cfg.Detail == DetailFull {
-			for i := range entries {
-				c.emitEndpoint(ch, &entries[i])
-			}
-		}
 	}
+	if c.cfg.Detail != DetailFull {
+		entries = nil
+	}
+	c.setPending(entries)
 	ch <- prometheus.MustNewConstMetric(c.d.up, prometheus.GaugeValue, success)
 	ch <- prometheus.MustNewConstMetric(c.d.duration, prometheus.GaugeValue, time.Since(start).Seconds())
+}
+
+func (c *PostureCollector) setPending(entries []entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending = entries
+}
+
+func (c *PostureCollector) takePending() []entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	entries := c.pending
+	c.pending = nil
+	return entries
+}
+
+// gathered runs gather, which gathers a registry c is registered with,
+// and returns the entries c's Collect read at that gathering: nil in
+// summary detail, when the store could not be read, or when gather did not
+// call c. Gatherings through gathered run one at a time.
+func (c *PostureCollector) gathered(gather func()) []entry {
+	c.gathering.Lock()
+	defer c.gathering.Unlock()
+	c.setPending(nil)
+	gather()
+	return c.takePending()
+}
+
+// writeEndpoints writes the per-endpoint families of entries.
+func (c *PostureCollector) writeEndpoints(t *textWriter, entries []entry) error {
+	return writeEndpoints(t, c.d.perEndpoint, entries)
 }
 
 // entry is one enabled target with what its last successful scan measured
 // (nil when it has none).
 type entry struct {
-	state store.ScanState
+	state *store.ScanState
 	m     *measured
 }
 
@@ -178,7 +222,8 @@ func (c *PostureCollector) snapshot(ctx context.Context) ([]entry, error) {
 	}
 	next := make(map[int64]*measured, len(states))
 	entries := make([]entry, 0, len(states))
-	for _, st := range states {
+	for i := range states {
+		st := &states[i]
 		if !st.Target.Enabled {
 			continue
 		}
@@ -229,87 +274,4 @@ func bool01(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// emitEndpoint sends one endpoint's series.
-func (c *PostureCollector) emitEndpoint(ch chan<- prometheus.Metric, e *entry) {
-	d, st := &c.d, &e.state
-	ep, org := st.Target.String(), st.Target.Owner
-	profile := ""
-	if e.m != nil {
-		profile = e.m.profile
-	}
-	gauge(ch, d.info, 1, ep, org, st.Target.Host, strconv.Itoa(st.Target.Port), string(st.Target.Kind), profile)
-	gauge(ch, d.scanSuccess, bool01(st.Latest.ID != 0 && st.LatestFailure == ""), ep, org)
-	if st.Latest.ID != 0 {
-		gauge(ch, d.lastScan, timestamp(st.Latest.Finished), ep, org)
-	}
-	if st.LatestFailure != "" {
-		gauge(ch, d.scanError, 1, ep, org, string(st.LatestFailure))
-	}
-	if e.m == nil {
-		return
-	}
-	gauge(ch, d.lastSuccessful, timestamp(st.LastSuccess.Finished), ep, org)
-	c.emitMeasured(ch, e.m, ep, org)
-}
-
-// emitMeasured sends the measurements of an endpoint's last successful
-// scan.
-func (c *PostureCollector) emitMeasured(ch chan<- prometheus.Metric, m *measured, ep, org string) {
-	d := &c.d
-	gauge(ch, d.addresses, float64(m.ipv4), ep, org, "ipv4")
-	gauge(ch, d.addresses, float64(m.ipv6), ep, org, "ipv6")
-	gauge(ch, d.inconsistent, bool01(m.inconsistent), ep, org)
-	if m.evaluated {
-		gauge(ch, d.compliant, bool01(m.compliance == "compliant"), ep, org, m.profile)
-	}
-	if m.grade != "" {
-		gauge(ch, d.grade, gradeValues[m.grade], ep, org)
-	}
-	if m.headerScored {
-		gauge(ch, d.headerScore, m.headerScore, ep, org)
-	}
-	c.emitTLS(ch, m, ep, org)
-	c.emitCert(ch, m.cert, ep, org)
-}
-
-func (c *PostureCollector) emitTLS(ch chan<- prometheus.Metric, m *measured, ep, org string) {
-	d := &c.d
-	if !m.tlsMeasured {
-		return
-	}
-	for i, v := range m.versions {
-		if v >= 0 {
-			gauge(ch, d.versionSupported, float64(v), ep, org, versionLabels[i])
-		}
-	}
-	if m.minVer >= 0 {
-		gauge(ch, d.minVersion, versionValues[m.minVer], ep, org)
-		gauge(ch, d.maxVersion, versionValues[m.maxVer], ep, org)
-	}
-	// A class with no suite is left out: most endpoints accept one or two
-	// of the nine classes, and an absent class reads as 0 in PromQL with
-	// `or vector(0)`, so the series count stays near what is accepted.
-	for i, n := range m.suites {
-		if n > 0 {
-			gauge(ch, d.suites, float64(n), ep, org, suiteClasses[i])
-		}
-	}
-}
-
-func (c *PostureCollector) emitCert(ch chan<- prometheus.Metric, cm *certMeasure, ep, org string) {
-	d := &c.d
-	if cm == nil {
-		return
-	}
-	gauge(ch, d.notBefore, cm.notBefore, ep, org)
-	gauge(ch, d.notAfter, cm.notAfter, ep, org)
-	if cm.chainNotAfter > 0 {
-		gauge(ch, d.chainNotAfter, cm.chainNotAfter, ep, org)
-	}
-	gauge(ch, d.verified, bool01(cm.verified), ep, org)
-	for _, r := range cm.reasons {
-		gauge(ch, d.verifyError, 1, ep, org, r)
-	}
 }

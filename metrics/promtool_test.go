@@ -12,23 +12,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/internal/tlstest"
 	"github.com/tlswarden/tlswarden/metrics"
 	"github.com/tlswarden/tlswarden/store"
 )
 
-// fullRegistry is what tlswarden serve exports: the standard collectors,
-// the posture and the operational metrics, with some activity.
-func fullRegistry(tb testing.TB, s postureStore) *prometheus.Registry {
+// fullHandler serves what tlswarden serve exports: the standard
+// collectors, the posture and the operational metrics, with some activity.
+func fullHandler(tb testing.TB, s postureStore) http.Handler {
 	tb.Helper()
 	reg, err := metrics.NewRegistry()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := metrics.RegisterPosture(reg, s, metrics.PostureConfig{}); err != nil {
+	posture, err := metrics.RegisterPosture(reg, s, metrics.PostureConfig{})
+	if err != nil {
 		tb.Fatal(err)
 	}
 	ops, err := metrics.NewOperations(reg)
@@ -42,7 +41,7 @@ func fullRegistry(tb testing.TB, s postureStore) *prometheus.Registry {
 	ops.ObserveScan(&r.Report)
 	ops.JobError("scan")
 	ops.ObserveStore("finish_scan", time.Now().Add(-5*time.Millisecond))
-	return reg
+	return metrics.Handler(reg, posture)
 }
 
 // TestPromtoolCheckMetrics lints a real scrape over HTTP with promtool.
@@ -50,7 +49,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	bin := tlstest.RequireBinary(t, "promtool")
 	s := sqliteStore(t)
 	seed(t, s)
-	srv := httptest.NewServer(metrics.Handler(fullRegistry(t, s)))
+	srv := httptest.NewServer(fullHandler(t, s))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)
 	if err != nil {
@@ -85,8 +84,7 @@ func (failingStore) ListScanStates(context.Context) ([]store.ScanState, error) {
 // TestPostureStoreDown checks that a store error gives
 // tlswarden_posture_collect_success 0 and no stale posture.
 func TestPostureStoreDown(t *testing.T) {
-	reg := postureRegistry(t, failingStore{sqliteStore(t)}, metrics.PostureConfig{})
-	got := scrape(t, reg)
+	got := scrape(t, postureHandler(t, failingStore{sqliteStore(t)}, metrics.PostureConfig{}))
 	want := "# HELP tlswarden_posture_collect_success"
 	if !strings.HasPrefix(got, want) || !strings.Contains(got, "tlswarden_posture_collect_success 0") ||
 		strings.Count(got, "# TYPE") != 1 {

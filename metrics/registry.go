@@ -2,12 +2,10 @@ package metrics
 
 import (
 	"fmt"
-	"net/http"
 	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // NewRegistry returns a registry with the Go runtime and process
@@ -41,11 +39,4 @@ func buildInfo() prometheus.Collector {
 	})
 	g.Set(1)
 	return g
-}
-
-// Handler serves the registry's metrics in the Prometheus text format (or
-// OpenMetrics when asked). A collector's error is logged by the caller's
-// collectors and answered with what could be gathered, not a 500.
-func Handler(g prometheus.Gatherer) http.Handler {
-	return promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, EnableOpenMetrics: true})
 }

@@ -271,7 +271,7 @@ func (m *Main) handler() (http.Handler, error) {
 	if m.Worker {
 		// A worker serves its own operations metrics and its liveness only.
 		mux := http.NewServeMux()
-		var mh http.Handler = metrics.Handler(m.registry)
+		var mh http.Handler = metrics.Handler(m.registry, nil)
 		if m.AuthMetrics {
 			h, err := api.New(api.Config{Store: m.backend.store, Logger: m.log})
 			if err != nil {
@@ -291,13 +291,14 @@ func (m *Main) handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	var posture *metrics.PostureCollector
 	if ps, ok := m.backend.store.(store.PostureStore); ok {
-		if _, err := metrics.RegisterPosture(m.registry, ps, metrics.PostureConfig{Detail: m.MetricsDetail, Logger: m.log}); err != nil {
+		if posture, err = metrics.RegisterPosture(m.registry, ps, metrics.PostureConfig{Detail: m.MetricsDetail, Logger: m.log}); err != nil {
 			return nil, err
 		}
 	}
 	mux := http.NewServeMux()
-	var mh http.Handler = metrics.Handler(m.registry)
+	var mh http.Handler = metrics.Handler(m.registry, posture)
 	if m.AuthMetrics {
 		mh = h.Require(store.RoleRead, mh)
 	}
