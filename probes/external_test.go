@@ -443,10 +443,22 @@ func code(t *testing.T, hi, lo []byte) uint16 {
 // one with its own order sequentially; both give the exact set and order.
 func TestTLSParallelEnumeration(t *testing.T) {
 	const many = "ALL:!aECDSA:!aDSS:!PSK:!SRP:@SECLEVEL=0" // what an RSA certificate can serve
-	for _, serverPref := range []bool{false, true} {
-		t.Run(fmt.Sprintf("server-preference-%v", serverPref), func(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		serverPref bool
+		args       []string
+	}{
+		{"client-order", false, nil},
+		{"server-order", true, nil},
+		// Its own order, but ChaCha20 first whenever the client lists it
+		// first: an offer can look client-ordered; the set and the order
+		// must still come out exact.
+		{"server-order-prioritize-chacha", true, []string{"-prioritize_chacha"}},
+	} {
+		serverPref := tc.serverPref
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12}, Cipher: many, ServerPref: serverPref}
+			cfg := tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12}, Cipher: many, ServerPref: serverPref, Args: tc.args}
 			want := opensslWant(t, cfg.Versions, cfg.Cipher, "", serverPref, 0)
 			if n := len(want[tlswarden.TLS12].suites); n < 3*splitAfterForTest {
 				t.Fatalf("OpenSSL offers only %d suites for %q", n, many)
@@ -462,7 +474,7 @@ func TestTLSParallelEnumeration(t *testing.T) {
 				t.Fatalf("TLS probe: %v", err)
 			}
 			checkVersions(t, obs.TLS, want)
-			if split := strings.Contains(logs.String(), "suites enumerated in parallel"); split == serverPref {
+			if split := strings.Contains(logs.String(), "suites enumerated in parallel"); tc.args == nil && split == serverPref {
 				t.Errorf("enumerated in parallel: %v; want %v for a server %s", split, !serverPref,
 					map[bool]string{true: "with its own order", false: "following the client"}[serverPref])
 			}
@@ -473,4 +485,4 @@ func TestTLSParallelEnumeration(t *testing.T) {
 
 // splitAfterForTest mirrors the probe's splitAfter: a list this long or
 // longer is split.
-const splitAfterForTest = 6
+const splitAfterForTest = 10

@@ -26,11 +26,14 @@ func (r *tlsRun) scanSuites(ctx context.Context, v tlswarden.Version, candidates
 		s.pref = tlswarden.PreferIndeterminate
 		return s
 	case split:
-		// Found in parallel after the server followed our order: in our
-		// order they are its order too, which the preference test
-		// confirms. When it does not, the server's order is found anew.
+		// Found in parallel after the server followed our order for a
+		// pair reversed (the first half of the preference test): in our
+		// order they are its order too, once a rotated offer confirms it
+		// is not only taking a hint from our first suite. When it does
+		// not, the server's order is found anew.
 		sortSuites(s.suites, candidates)
-		if r.preference(ctx, s, candidates, build); s.pref == tlswarden.PreferClient {
+		if r.rotatedFollowsClient(ctx, s, build) {
+			s.pref = tlswarden.PreferClient
 			return s
 		}
 		partial = true
@@ -49,9 +52,12 @@ func (r *tlsRun) scanSuites(ctx context.Context, v tlswarden.Version, candidates
 // reverse order tells whether the server follows the client's order; if it
 // does, the candidates left are dealt out to splitChains enumerations run
 // at once, whose finds in our order are the server's order too. That costs
-// the test and a refused hello per extra chain.
+// a refused hello per extra chain: the reversed pair stands in for the
+// first half of the preference test. A server with its own order pays the
+// reversed pair, and is enumerated one connection after the other, as only
+// that finds its order.
 const (
-	splitAfter  = 6
+	splitAfter  = 10
 	splitChains = 3
 )
 
@@ -278,14 +284,25 @@ func (r *tlsRun) preference(ctx context.Context, s *versionScan, candidates []ui
 	case picked != rev[0]:
 		return
 	}
-	if len(found) > 2 {
-		rot := append(slices.Clone(found[1:]), found[0])
-		if picked, ok := r.pick(ctx, s.version, build, rot); !ok || picked != rot[0] {
-			return
-		}
+	if !r.rotatedFollowsClient(ctx, s, build) {
+		return
 	}
 	s.pref = tlswarden.PreferClient
 	sortSuites(s.suites, candidates)
+}
+
+// rotatedFollowsClient offers the suites found (as many as fit a hello)
+// rotated by one and reports whether the server picks our first; with two
+// suites or fewer there is nothing to rotate.
+func (r *tlsRun) rotatedFollowsClient(ctx context.Context, s *versionScan, build helloBuilder) bool {
+	found := suiteCodes(s.suites)
+	found = found[:max(2, r.bundleSize(len(found)))]
+	if len(found) <= 2 {
+		return true
+	}
+	rot := append(slices.Clone(found[1:]), found[0])
+	picked, ok := r.pick(ctx, s.version, build, rot)
+	return ok && picked == rot[0]
 }
 
 // pick offers suites and returns the one the server picks, if it picks one.
