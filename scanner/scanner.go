@@ -237,8 +237,11 @@ type dnsError struct{ err error }
 func (e *dnsError) Error() string { return e.err.Error() }
 func (e *dnsError) Unwrap() error { return e.err }
 
-// scanEndpoint runs the probes in order on one endpoint. A failed probe is
-// recorded and the next one still runs.
+// scanEndpoint runs the probes on one endpoint, all at once: they share
+// the endpoint's connection cap, and a probe's network waits overlap the
+// others' work, so an endpoint takes about as long as its slowest probe. A
+// failed probe is recorded; the others still run. The report lists the
+// probes, and takes the first failure's status, in the configured order.
 func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint) tlswarden.EndpointReport {
 	start := time.Now()
 	er := tlswarden.EndpointReport{Endpoint: ep, Status: tlswarden.StatusOK}
@@ -251,8 +254,15 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint) tlswa
 	defer cancel()
 	var conns atomic.Int64
 	dial := s.dialFunc(ep.Addr, &conns)
-	for _, p := range s.cfg.Probes {
-		ps := s.runProbe(ctx, p, ep, dial, &er)
+	obs := make([]tlswarden.Observation, len(s.cfg.Probes))
+	statuses := make([]tlswarden.ProbeStatus, len(s.cfg.Probes))
+	var wg sync.WaitGroup
+	for i, p := range s.cfg.Probes {
+		wg.Go(func() { obs[i], statuses[i] = s.runProbe(ctx, p, ep, dial) })
+	}
+	wg.Wait()
+	for i, ps := range statuses {
+		er.Merge(obs[i])
 		er.Probes = append(er.Probes, ps)
 		if ps.Status != tlswarden.StatusOK && er.Status == tlswarden.StatusOK {
 			er.Status, er.Error = ps.Status, ps.Error
@@ -264,7 +274,9 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint) tlswa
 	return er
 }
 
-func (s *Scanner) runProbe(ctx context.Context, p tlswarden.Probe, ep tlswarden.Endpoint, dial tlswarden.DialFunc, er *tlswarden.EndpointReport) tlswarden.ProbeStatus {
+// runProbe runs one probe under its own timeout, if it has one, and
+// returns what it observed and how it ended.
+func (s *Scanner) runProbe(ctx context.Context, p tlswarden.Probe, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, tlswarden.ProbeStatus) {
 	start := time.Now()
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -272,13 +284,12 @@ func (s *Scanner) runProbe(ctx context.Context, p tlswarden.Probe, ep tlswarden.
 		defer cancel()
 	}
 	obs, err := safeRun(ctx, p, ep, dial)
-	er.Merge(obs)
 	ps := tlswarden.ProbeStatus{Name: p.Name, Status: tlswarden.StatusOK, DurationMS: time.Since(start).Milliseconds()}
 	if err != nil {
 		ps.Status, ps.Error = StatusOf(err), err.Error()
 		s.log.Debug("probe failed", "endpoint", ep.String(), "probe", p.Name, "status", ps.Status, "err", err)
 	}
-	return ps
+	return obs, ps
 }
 
 // safeRun turns a probe's panic into an error, so one bad server or probe

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -252,5 +253,45 @@ func TestDialResetsOnClose(t *testing.T) {
 	}
 	if !errors.Is(err2, syscall.ECONNRESET) {
 		t.Errorf("server read %v after the scanner closed, want ECONNRESET", err2)
+	}
+}
+
+// TestScanRunsProbesAtOnce: the probes of one endpoint overlap (each waits
+// to see the other started, which run in turn would never do), and the
+// report still lists them, and takes its status, in the configured order.
+func TestScanRunsProbesAtOnce(t *testing.T) {
+	srv := newCountingServer(t)
+	started := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	meet := func(name string, me, other int, fail error, delay time.Duration) tlswarden.Probe {
+		return tlswarden.Probe{Name: name, Run: func(ctx context.Context, _ tlswarden.Endpoint, _ tlswarden.DialFunc) (tlswarden.Observation, error) {
+			close(started[me])
+			select {
+			case <-started[other]:
+			case <-time.After(5 * time.Second):
+				return tlswarden.Observation{}, errors.New(name + ": the other probe never started")
+			}
+			time.Sleep(delay)
+			return tlswarden.Observation{}, fail
+		}}
+	}
+	s, err := New(Config{Probes: []tlswarden.Probe{
+		meet("first", 0, 1, &tlswarden.ProtocolError{Msg: "first failed"}, 100*time.Millisecond),
+		meet("second", 1, 0, context.DeadlineExceeded, 0),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Scan(t.Context(), tlswarden.Target{Host: "127.0.0.1", Port: int(srv.addr.Port())})
+	e := r.Endpoints[0]
+	var names []string
+	for _, p := range e.Probes {
+		names = append(names, p.Name+":"+string(p.Status))
+	}
+	want := []string{"first:" + string(tlswarden.StatusProtocolError), "second:" + string(tlswarden.StatusTimeout)}
+	if !slices.Equal(names, want) {
+		t.Errorf("probes %v, want %v", names, want)
+	}
+	if e.Status != tlswarden.StatusProtocolError || e.Error != "protocol error: first failed" {
+		t.Errorf("endpoint status %s (%s), want the first probe's", e.Status, e.Error)
 	}
 }
