@@ -3,8 +3,9 @@ package tlswarden
 // HTTPResult is what the HTTP probe found on one endpoint: one GET of
 // https://HOST/ pinned to the endpoint's address, the redirects it met, the
 // security headers of the response it ended on (raw and parsed), the
-// cookies set along the way, what the HTML declares in <meta> tags, and
-// what plain HTTP on port 80 of the same address does. Facts only: a nil
+// cookies set along the way, what the HTML declares in <meta> tags, what a
+// CORS preflight to the same URL gets back, and what plain HTTP on port 80
+// of the same address does. Facts only: a nil
 // header field means the header was absent; whether a value is good enough
 // is the policy's call. See docs/report-schema.md.
 type HTTPResult struct {
@@ -53,6 +54,10 @@ type HTTPResult struct {
 
 	// HTML is what the final response's body declares, when it is HTML.
 	HTML *HTMLFacts `json:"html,omitempty"`
+
+	// CORS is the CORS preflight sent to FinalURL; nil when it was not
+	// sent, because the HTTPS fetch failed.
+	CORS *CORSResult `json:"cors,omitempty"`
 
 	// Plain is the plain-HTTP check; nil when it was not run.
 	Plain *PlainHTTPResult `json:"plain_http,omitempty"`
@@ -234,6 +239,36 @@ type HTMLScript struct {
 	Src         string `json:"src"`
 	Integrity   bool   `json:"integrity"`
 	CrossOrigin string `json:"crossorigin,omitempty"`
+}
+
+// CORSResult is the CORS preflight the HTTP probe sends once the HTTPS
+// fetch has succeeded, as the MDN HTTP Observatory does: OPTIONS to the
+// final URL with an Origin of tlswarden's own and
+// Access-Control-Request-Method: GET. Redirects are not followed (browsers
+// do not follow them on a preflight). A preflight that fails is recorded
+// here and does not fail the probe.
+type CORSResult struct {
+	// URL is the URL asked, the HTTPResult's FinalURL.
+	URL string `json:"url"`
+	// Origin is the Origin header sent.
+	Origin string `json:"origin"`
+	// Status is ok when a response arrived; otherwise why none did
+	// (timeout, reset, error, ...), explained by Error.
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// StatusCode is the preflight response's status; browsers act on a
+	// preflight only when it is 2xx.
+	StatusCode int `json:"status_code,omitempty"`
+	// AllowOrigin and AllowCredentials are the preflight response's
+	// Access-Control-Allow-Origin and Access-Control-Allow-Credentials
+	// headers, every value joined with ", " as one field line; nil when
+	// absent.
+	AllowOrigin      *string `json:"allow_origin,omitempty"`
+	AllowCredentials *string `json:"allow_credentials,omitempty"`
+	// GETAllowOrigin is true when the final GET response, which was sent
+	// without an Origin, had Access-Control-Allow-Origin; its values are in
+	// HTTPResult.Headers.
+	GETAllowOrigin bool `json:"get_allow_origin"`
 }
 
 // PlainHTTPResult is what GET http://HOST/ on port 80 of the endpoint's

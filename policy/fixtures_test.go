@@ -91,8 +91,12 @@ func goodCert() *tlswarden.CertResult {
 	}
 }
 
+// corsOrigin is the Origin the fixtures' CORS preflight sent.
+const corsOrigin = "https://cors-check.tlswarden.invalid"
+
 // goodHTTP is an HTTPS response with a two-year HSTS header, a strict
-// CSP and the usual headers, and port 80 redirecting to HTTPS.
+// CSP and the usual headers, a CORS preflight refused with 405, and port
+// 80 redirecting to HTTPS.
 func goodHTTP() *tlswarden.HTTPResult {
 	none := ""
 	return &tlswarden.HTTPResult{
@@ -104,6 +108,7 @@ func goodHTTP() *tlswarden.HTTPResult {
 		}},
 		XContentTypeOptions: &tlswarden.XContentTypeOptions{Value: "nosniff", Nosniff: true},
 		ReferrerPolicy:      &tlswarden.ReferrerPolicy{Tokens: []string{"no-referrer"}, Policy: "no-referrer", Valid: true},
+		CORS:                &tlswarden.CORSResult{URL: "https://www.example.nhs.uk/", Origin: corsOrigin, Status: tlswarden.StatusOK, StatusCode: 405},
 		Plain: &tlswarden.PlainHTTPResult{
 			URL: "http://www.example.nhs.uk/", Listening: true, Status: tlswarden.StatusOK, StatusCode: 301,
 			Redirects: []tlswarden.HTTPRedirect{{URL: "http://www.example.nhs.uk/", StatusCode: 301,

@@ -112,15 +112,28 @@ func cookieResult(c *tlswarden.HTTPCookie, hsts bool) obsResult {
 	return ok("cookies-secure-with-httponly-sessions-and-samesite", 5)
 }
 
-// obsCORS can only see Access-Control-Allow-Origin on the plain GET: the
-// probe sends no Origin and no preflight, so an echoed origin (the -50
-// case) cannot be detected and the test is not evaluated unless the
-// server allows every origin.
+// obsCORS judges the CORS preflight as the Observatory does: no
+// Access-Control-Allow-Origin is "not implemented"; "*" is public access;
+// the Origin sent echoed back with Access-Control-Allow-Credentials: true
+// (any case) lets any site make credentialed requests, -50; any other
+// value is restricted. Only a 2xx preflight counts, as in browsers and in
+// the Observatory's client, which drops other responses. The GET carries
+// no Origin, so it cannot show an echo: the test reads the preflight only.
 func obsCORS(e *tlswarden.EndpointReport) obsResult {
-	if acao := e.HTTP.Headers["access-control-allow-origin"]; len(acao) > 0 && strings.TrimSpace(acao[0]) == "*" {
+	c := e.HTTP.CORS
+	switch {
+	case c == nil:
+		return unknown("not_evaluated: no CORS preflight was sent")
+	case c.Status != tlswarden.StatusOK:
+		return unknown("not_evaluated: the CORS preflight ended with " + string(c.Status))
+	case c.StatusCode < 200 || c.StatusCode > 299 || c.AllowOrigin == nil:
+		return ok("cross-origin-resource-sharing-not-implemented", 0)
+	case strings.TrimSpace(*c.AllowOrigin) == "*":
 		return ok("cross-origin-resource-sharing-implemented-with-public-access", 0)
+	case *c.AllowOrigin == c.Origin && c.AllowCredentials != nil && strings.EqualFold(strings.TrimSpace(*c.AllowCredentials), "true"):
+		return bad("cross-origin-resource-sharing-implemented-with-universal-access", -50)
 	}
-	return unknown("not_evaluated: needs a CORS preflight with an Origin header")
+	return ok("cross-origin-resource-sharing-implemented-with-restricted-access", 0)
 }
 
 // obsRedirection judges what plain HTTP on port 80 does. Redirects to

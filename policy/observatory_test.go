@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -21,8 +22,16 @@ func TestScoreHeaders(t *testing.T) {
 		{"strict site gets its bonuses", nil, 120, "A+", map[string]string{
 			"content-security-policy":       "csp-implemented-with-no-unsafe-default-src-none",
 			"x-frame-options":               "x-frame-options-implemented-via-csp",
-			"cross-origin-resource-sharing": "not_evaluated: needs a CORS preflight with an Origin header",
+			"cross-origin-resource-sharing": "cross-origin-resource-sharing-not-implemented",
 		}},
+		{"credentialed CORS for any origin", func(h *tlswarden.HTTPResult) {
+			h.CORS.StatusCode, h.CORS.AllowOrigin, h.CORS.AllowCredentials = 204, str(corsOrigin), str("true")
+		}, 50, "C", map[string]string{ // 100 - 50: the +15 of bonuses need 90 without them
+			"cross-origin-resource-sharing": "cross-origin-resource-sharing-implemented-with-universal-access",
+		}},
+		{"CORS preflight timed out", func(h *tlswarden.HTTPResult) {
+			h.CORS = &tlswarden.CORSResult{URL: h.FinalURL, Origin: corsOrigin, Status: tlswarden.StatusTimeout, Error: "OPTIONS: context deadline exceeded"}
+		}, 120, "A+", map[string]string{"cross-origin-resource-sharing": "not_evaluated: the CORS preflight ended with timeout"}},
 		{"bare site", func(h *tlswarden.HTTPResult) {
 			h.HSTS, h.CSP, h.XContentTypeOptions, h.ReferrerPolicy = nil, nil, nil, nil
 		}, 30, "D", map[string]string{"strict-transport-security": "hsts-not-implemented", "x-frame-options": "x-frame-options-not-implemented"}},
@@ -82,6 +91,57 @@ func TestScoreHeaders(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.results, got, cmpEmptyMap); diff != "" {
 				t.Errorf("results (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestObservatoryCORS judges preflight answers as the Observatory's
+// cross-origin-resource-sharing test does.
+func TestObservatoryCORS(t *testing.T) {
+	str := func(s string) *string { return &s }
+	preflight := func(code int, acao, acac *string) *tlswarden.CORSResult {
+		return &tlswarden.CORSResult{URL: "https://www.example.nhs.uk/", Origin: corsOrigin, Status: tlswarden.StatusOK,
+			StatusCode: code, AllowOrigin: acao, AllowCredentials: acac}
+	}
+	tests := []struct {
+		name string
+		cors *tlswarden.CORSResult
+		want obsResult
+	}{
+		{"no preflight sent", nil, unknown("not_evaluated: no CORS preflight was sent")},
+		{"preflight reset", &tlswarden.CORSResult{Origin: corsOrigin, Status: tlswarden.StatusReset, Error: "EOF"},
+			unknown("not_evaluated: the CORS preflight ended with reset")},
+		{"no CORS headers", preflight(200, nil, nil), ok("cross-origin-resource-sharing-not-implemented", 0)},
+		{"OPTIONS refused", preflight(405, nil, nil), ok("cross-origin-resource-sharing-not-implemented", 0)},
+		{"a refused preflight does not count, whatever it says", preflight(403, str(corsOrigin), str("true")),
+			ok("cross-origin-resource-sharing-not-implemented", 0)},
+		{"a redirected preflight does not count", preflight(301, str("*"), nil), ok("cross-origin-resource-sharing-not-implemented", 0)},
+		{"any origin", preflight(204, str(" * "), nil), ok("cross-origin-resource-sharing-implemented-with-public-access", 0)},
+		{"any origin, credentials (browsers refuse them with *)", preflight(204, str("*"), str("true")),
+			ok("cross-origin-resource-sharing-implemented-with-public-access", 0)},
+		{"another origin", preflight(204, str("https://app.example.nhs.uk"), str("true")),
+			ok("cross-origin-resource-sharing-implemented-with-restricted-access", 0)},
+		{"ours echoed without credentials", preflight(204, str(corsOrigin), nil),
+			ok("cross-origin-resource-sharing-implemented-with-restricted-access", 0)},
+		{"ours echoed, credentials false", preflight(204, str(corsOrigin), str("false")),
+			ok("cross-origin-resource-sharing-implemented-with-restricted-access", 0)},
+		{"ours echoed twice is no origin", preflight(204, str(corsOrigin+", "+corsOrigin), str("true")),
+			ok("cross-origin-resource-sharing-implemented-with-restricted-access", 0)},
+		{"ours echoed in another case", preflight(204, str(strings.ToUpper(corsOrigin)), str("true")),
+			ok("cross-origin-resource-sharing-implemented-with-restricted-access", 0)},
+		{"ours echoed with credentials", preflight(200, str(corsOrigin), str("true")),
+			bad("cross-origin-resource-sharing-implemented-with-universal-access", -50)},
+		{"credentials in any case", preflight(299, str(corsOrigin), str(" TRUE")),
+			bad("cross-origin-resource-sharing-implemented-with-universal-access", -50)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := goodHTTP()
+			h.CORS = tc.cors
+			got := obsCORS(endpoint(nil, nil, h))
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(obsResult{})); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -27,8 +27,9 @@ const HTTPProbeName = "http"
 type HTTPConfig struct {
 	// Timeout bounds each request, from connecting to the last body byte
 	// read (default 10s, as the MDN HTTP Observatory waits). A run makes at
-	// most MaxRedirects+1 requests over HTTPS and as many over plain HTTP;
-	// the scanner's endpoint deadline bounds them all.
+	// most MaxRedirects+1 GETs and one CORS preflight over HTTPS, and
+	// MaxRedirects+1 GETs over plain HTTP; the scanner's endpoint deadline
+	// bounds them all.
 	Timeout time.Duration
 	// MaxBodyBytes caps the body bytes read from each response (default
 	// 256 KiB); the rest is not read.
@@ -42,6 +43,9 @@ type HTTPConfig struct {
 	// UserAgent is sent with every request (default
 	// "tlswarden/VERSION (+https://github.com/tlswarden/tlswarden)").
 	UserAgent string
+	// CORSOrigin is the Origin the CORS preflight sends (default
+	// DefaultCORSOrigin). It must be an origin: scheme://host[:port].
+	CORSOrigin string
 	// SkipPlainHTTP turns off the plain-HTTP check.
 	SkipPlainHTTP bool
 	// PlainPort is the port of the plain-HTTP check (default 80).
@@ -72,6 +76,9 @@ func (c *HTTPConfig) validate() error {
 	if c.MaxBodyBytes < 0 || c.MaxHeaderBytes < 0 {
 		errs = append(errs, errors.New("http probe byte caps must not be negative"))
 	}
+	if c.CORSOrigin != "" && !isOrigin(c.CORSOrigin) {
+		errs = append(errs, fmt.Errorf("http probe CORS origin %q must be scheme://host[:port], without path, query or fragment", c.CORSOrigin))
+	}
 	if c.PlainPort < 0 || c.PlainPort > 65535 {
 		errs = append(errs, errors.New("http probe plain port must be between 1 and 65535 (0 means 80)"))
 	}
@@ -93,6 +100,9 @@ func (c HTTPConfig) withDefaults() HTTPConfig {
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = defaultUserAgent()
+	}
+	if c.CORSOrigin == "" {
+		c.CORSOrigin = DefaultCORSOrigin
 	}
 	if c.PlainPort == 0 {
 		c.PlainPort = defaultPlainPort
@@ -124,9 +134,10 @@ func defaultUserAgent() string {
 // hostname, or the address for IP targets), follows redirects only on the
 // same host and port over HTTPS, and records the redirects, the security
 // headers of the response it ends on, the cookies set on the way and the
-// HTML's meta policies; then it asks plain HTTP on port 80 of the same
-// address whether it redirects to HTTPS. An invalid configuration makes
-// every run fail with that error.
+// HTML's meta policies; sends a CORS preflight to the URL it ended on;
+// then it asks plain HTTP on port 80 of the same address whether it
+// redirects to HTTPS. An invalid configuration makes every run fail with
+// that error.
 func HTTP(cfg HTTPConfig) tlswarden.Probe {
 	err := cfg.validate()
 	p := &httpProbe{cfg: cfg.withDefaults()}
@@ -155,8 +166,9 @@ type httpRun struct {
 	conns atomic.Int64
 }
 
-// run fetches over HTTPS, then checks plain HTTP. Only the HTTPS fetch can
-// fail the probe; every connection is closed when run returns.
+// run fetches over HTTPS and sends the CORS preflight, then checks plain
+// HTTP. Only the HTTPS fetch can fail the probe; every connection is
+// closed when run returns.
 func (p *httpProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -176,6 +188,9 @@ func (p *httpProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 func (r *httpRun) logResult(res *tlswarden.HTTPResult) {
 	attrs := []any{"endpoint", r.ep.String(), "probe", HTTPProbeName, "status_code", res.StatusCode,
 		"redirects", len(res.Redirects), "redirect_stop", res.RedirectStop, "connections", res.Connections}
+	if c := res.CORS; c != nil {
+		attrs = append(attrs, "cors_status", c.Status, "cors_error", c.Error, "cors_status_code", c.StatusCode)
+	}
 	if pl := res.Plain; pl != nil {
 		attrs = append(attrs, "plain_status", pl.Status, "plain_error", pl.Error, "plain_https_same_host", pl.FirstRedirectHTTPSSameHost)
 	}
@@ -192,6 +207,9 @@ func endpointHost(ep tlswarden.Endpoint) string {
 }
 
 // fetchHTTPS runs the HTTPS redirect chain and records its facts in res.
+// When the chain ends without error, the CORS preflight follows on the
+// same transport, so that it reuses the kept-alive connection (or dials
+// through dial, like the GETs).
 func (r *httpRun) fetchHTTPS(ctx context.Context, dial tlswarden.DialFunc, res *tlswarden.HTTPResult) error {
 	start := originURL("https", r.host, r.ep.Addr.Port())
 	res.URL = start.String()
@@ -207,6 +225,7 @@ func (r *httpRun) fetchHTTPS(ctx context.Context, dial tlswarden.DialFunc, res *
 	if err != nil {
 		return fmt.Errorf("https: %w", err)
 	}
+	res.CORS = r.preflight(ctx, tr, c.last)
 	return nil
 }
 

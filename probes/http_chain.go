@@ -95,6 +95,10 @@ func (r *httpRun) nextHop(cur *url.URL, loc string, rule hopRule, visited map[st
 	return next, ""
 }
 
+// acceptHTML is the Accept header of every GET and of the CORS preflight
+// (the Observatory's session sends its own Accept on both).
+const acceptHTML = "text/html,application/xhtml+xml,*/*;q=0.8"
+
 // get sends one GET and reads at most MaxBodyBytes of the body, all within
 // Timeout. When the body cannot be read to its end or the cap, the
 // response is returned with the error, so its header still counts.
@@ -106,7 +110,7 @@ func (r *httpRun) get(ctx context.Context, rt http.RoundTripper, u *url.URL) (*f
 		return nil, fmt.Errorf("GET %s: %w", u, err)
 	}
 	req.Header.Set("User-Agent", r.cfg.UserAgent)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	req.Header.Set("Accept", acceptHTML)
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		return nil, ctxError(ctx, fmt.Errorf("GET %s: %w", u, err))

@@ -239,6 +239,9 @@ func TestHTTPHeaders(t *testing.T) {
 			want.URL = "https://localhost:" + strconv.Itoa(int(ep.Addr.Port())) + "/"
 			want.FinalURL, want.StatusCode, want.Proto = want.URL, 200, "HTTP/1.1"
 			want.BodyBytes, want.Connections = int64(len(tt.served.body)), 1
+			// The same handler answers the CORS preflight, on the same
+			// connection.
+			want.CORS = &tlswarden.CORSResult{URL: want.URL, Origin: DefaultCORSOrigin, Status: tlswarden.StatusOK, StatusCode: 200}
 			if diff := cmp.Diff(&want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -246,18 +249,19 @@ func TestHTTPHeaders(t *testing.T) {
 	}
 }
 
-// TestHTTPPinnedToEndpoint checks that the request goes to the endpoint's
-// address with the hostname as SNI and Host, or with the address as Host
-// (and no SNI) for an IP target, over HTTP/2 when the server offers it.
+// TestHTTPPinnedToEndpoint checks that the requests (the GET and the CORS
+// preflight) go to the endpoint's address with the hostname as SNI and
+// Host, or with the address as Host (and no SNI) for an IP target, over
+// HTTP/2 when the server offers it.
 func TestHTTPPinnedToEndpoint(t *testing.T) {
-	type seen struct{ sni, host, ua, proto string }
+	type seen struct{ method, sni, host, ua, proto string }
 	var (
 		mu  sync.Mutex
 		got []seen
 	)
 	srv := httpsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		got = append(got, seen{r.TLS.ServerName, r.Host, r.UserAgent(), r.Proto})
+		got = append(got, seen{r.Method, r.TLS.ServerName, r.Host, r.UserAgent(), r.Proto})
 		mu.Unlock()
 	}), true)
 	addr := addrOf(t, srv)
@@ -278,8 +282,10 @@ func TestHTTPPinnedToEndpoint(t *testing.T) {
 		t.Errorf("IP target url %q", res.URL)
 	}
 	want := []seen{
-		{"www.example.test", "www.example.test:" + port, defaultUserAgent(), "HTTP/2.0"},
-		{"", "127.0.0.1:" + port, "custom/1", "HTTP/2.0"},
+		{"GET", "www.example.test", "www.example.test:" + port, defaultUserAgent(), "HTTP/2.0"},
+		{"OPTIONS", "www.example.test", "www.example.test:" + port, defaultUserAgent(), "HTTP/2.0"},
+		{"GET", "", "127.0.0.1:" + port, "custom/1", "HTTP/2.0"},
+		{"OPTIONS", "", "127.0.0.1:" + port, "custom/1", "HTTP/2.0"},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(seen{})); diff != "" {
 		t.Errorf("requests seen by the server (-want +got):\n%s", diff)
@@ -449,6 +455,11 @@ func TestHTTPHostileServers(t *testing.T) {
 			if r.BodyBytes != 64<<10 || !r.BodyTruncated || r.HSTS == nil {
 				t.Errorf("body %d bytes, truncated %v, hsts %v; want 65536, true, present", r.BodyBytes, r.BodyTruncated, r.HSTS)
 			}
+			// The connection of a body left unread is not reused: the
+			// preflight, whose endless body is not read at all, has its own.
+			if r.CORS == nil || r.CORS.StatusCode != 200 || r.Connections != 2 {
+				t.Errorf("preflight %+v over %d connections, want 200 over a second one", r.CORS, r.Connections)
+			}
 		}},
 		{"gigantic header is refused", bigHeader, tlswarden.StatusError, "server response headers exceeded 65536 bytes", func(t *testing.T, r *tlswarden.HTTPResult) {
 			if r.StatusCode != 0 || r.Headers != nil {
@@ -605,6 +616,21 @@ func TestHTTPConfig(t *testing.T) {
 	want := "http probe config: http probe timeout must not be negative\nhttp probe plain port must be between 1 and 65535 (0 means 80)"
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %q", err, want)
+	}
+	for _, origin := range []string{"cors-check.example", "https://a.example/", "https://a.example?x", "https://u@a.example", "mailto:x@a.example"} {
+		p := HTTP(HTTPConfig{CORSOrigin: origin})
+		_, err := p.Run(t.Context(), tlswarden.Endpoint{Addr: netip.MustParseAddrPort("127.0.0.1:1")}, func(context.Context) (net.Conn, error) {
+			t.Fatal("an invalid configuration dialed")
+			return nil, nil
+		})
+		if err == nil || !strings.Contains(err.Error(), "CORS origin") {
+			t.Errorf("CORS origin %q: error %v, want it refused", origin, err)
+		}
+	}
+	for _, origin := range []string{DefaultCORSOrigin, "http://a.example:8080", "https://[2001:db8::1]"} {
+		if !isOrigin(origin) {
+			t.Errorf("isOrigin(%q) = false", origin)
+		}
 	}
 }
 

@@ -227,7 +227,7 @@ func TestHTTPRedirectsStayOnTheAddress(t *testing.T) {
 			t.Errorf("User-Agent %q, want %q", got, ua)
 		}
 	}
-	if len(uas) != 4 {
-		t.Errorf("server saw %d requests, want 4 (two HTTPS, two plain)", len(uas))
+	if len(uas) != 5 {
+		t.Errorf("server saw %d requests, want 5 (two HTTPS, the CORS preflight, two plain)", len(uas))
 	}
 }
