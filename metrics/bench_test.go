@@ -105,11 +105,12 @@ func BenchmarkScrape10kPostgres(b *testing.B) {
 
 // benchScrape measures a scrape of an estate of 10,000 endpoints (20,000
 // addresses) through metrics.Handler: cold is the first scrape after a
-// start (every scan's documents decoded), warm every later one (scan
-// states only), in full and summary detail, plain and gzipped. Besides
-// time and allocations it reports the body's size and the peak of the heap
-// (the process's heap objects, garbage not yet collected included) over
-// the scrapes.
+// start, without Prime (every scan's postures read and measured), prime
+// is Prime alone (what serve does at start, so that the first scrape is
+// warm), warm every later scrape (scan states only), in full and summary
+// detail, plain and gzipped. Besides time and allocations it reports the
+// body's size and the peak of the heap (the process's heap objects,
+// garbage not yet collected included) over the scrapes.
 func benchScrape(b *testing.B, s postureStore) {
 	b.Run("cold", func(b *testing.B) {
 		measure(b, func() int {
@@ -119,6 +120,18 @@ func benchScrape(b *testing.B, s postureStore) {
 				b.Fatal(err)
 			}
 			return scrapeHTTP(b, metrics.Handler(reg, c), false)
+		})
+	})
+	b.Run("prime", func(b *testing.B) {
+		measure(b, func() int {
+			c, err := metrics.NewPostureCollector(s, metrics.PostureConfig{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n, err := c.Prime(b.Context()); err != nil || n != 10_000 {
+				b.Fatalf("Prime: %d targets with measurements, %v", n, err)
+			}
+			return 0
 		})
 	})
 	for _, tc := range []struct {

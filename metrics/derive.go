@@ -1,8 +1,9 @@
 package metrics
 
 import (
+	"bytes"
+	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/iana"
@@ -19,7 +20,7 @@ var versionValues = []float64{0.2, 0.3, 1.0, 1.1, 1.2, 1.3}
 
 // suiteClasses are the class label values of tlswarden_tls_cipher_suites:
 // iana.CipherSuite.Class's vocabulary, worst first.
-var suiteClasses = []string{"null", "anon", "export", "des", "rc4", "3des", "cbc", "aead", "other"}
+var suiteClasses = [...]string{"null", "anon", "export", "des", "rc4", "3des", "cbc", "aead", "other"}
 
 // gradeValues encodes a grade letter as the number tlswarden_endpoint_grade
 // takes: higher is better, T (a trust failure) is the lowest.
@@ -77,33 +78,44 @@ type ruleKey struct {
 	severity string
 }
 
-// measure derives the metrics' view of one scan's endpoints.
-func measure(eps []store.ScanEndpoint) *measured {
+// measure derives the metrics' view of one scan's endpoints. scratch
+// holds what measure needs only while it runs; it is reused from one call
+// to the next.
+func measure(eps []store.EndpointPosture, scratch *measureScratch) *measured {
 	m := &measured{minVer: -1, maxVer: -1, suites: make([]int, len(suiteClasses))}
 	for i := range m.versions {
 		m.versions[i] = -1
 	}
-	rules := map[ruleKey]bool{}
-	var sigs []string
+	first := true
 	for i := range eps {
 		e := &eps[i]
-		m.countAddress(e.Report.Endpoint)
-		m.addTLS(e.Report.TLS)
-		m.addCert(e.Report.Cert)
-		m.addEvaluation(e.Profile, e.Evaluation, rules)
-		if e.Report.Status == tlswarden.StatusOK {
-			sigs = append(sigs, signature(e))
+		m.countAddress(e.Addr)
+		m.addTLS(e.TLS, scratch)
+		m.addCert(e.Cert)
+		m.addEvaluation(e.Evaluation)
+		if e.Status != tlswarden.StatusOK {
+			continue
 		}
-	}
-	m.inconsistent = len(slices.Compact(slices.Sorted(slices.Values(sigs)))) > 1
-	for k := range rules {
-		m.failedRules = append(m.failedRules, k)
+		// The addresses disagree when any signature differs from the
+		// first's.
+		scratch.sig = appendSignature(scratch.sig[:0], e)
+		if first {
+			scratch.first, first = append(scratch.first[:0], scratch.sig...), false
+		} else if !bytes.Equal(scratch.sig, scratch.first) {
+			m.inconsistent = true
+		}
 	}
 	return m
 }
 
-func (m *measured) countAddress(ep tlswarden.Endpoint) {
-	if ep.Addr.Addr().Unmap().Is4() {
+// measureScratch is the memory measure reuses from call to call.
+type measureScratch struct {
+	first, sig []byte   // signatures
+	seen       []uint16 // suites counted, of one address
+}
+
+func (m *measured) countAddress(addr netip.AddrPort) {
+	if addr.Addr().Unmap().Is4() {
 		m.ipv4++
 	} else {
 		m.ipv6++
@@ -113,17 +125,17 @@ func (m *measured) countAddress(ep tlswarden.Endpoint) {
 // addTLS folds one address's versions and suites in: a version counts as
 // accepted when any address accepts it, the minimum is the lowest any
 // accepts, the maximum the lowest maximum, and suite counts the highest.
-func (m *measured) addTLS(r *tlswarden.TLSResult) {
+func (m *measured) addTLS(r *store.TLSPosture, scratch *measureScratch) {
 	if r == nil {
 		return
 	}
 	m.tlsMeasured = true
-	counts := make([]int, len(suiteClasses))
-	seen := map[uint16]bool{}
+	var counts [len(suiteClasses)]int
+	seen := scratch.seen[:0]
 	lo, hi := -1, -1
 	for _, vr := range r.Versions {
 		i := slices.Index(tlswarden.AllVersions, vr.Version)
-		if i < 0 || vr.Error != "" {
+		if i < 0 || vr.Failed {
 			continue
 		}
 		m.versions[i] = max(m.versions[i], 0)
@@ -135,8 +147,9 @@ func (m *measured) addTLS(r *tlswarden.TLSResult) {
 			lo = i
 		}
 		hi = max(hi, i)
-		countSuites(vr.Suites, seen, counts)
+		seen = countSuites(vr.Suites, seen, &counts)
 	}
+	scratch.seen = seen
 	if lo >= 0 {
 		m.minVer = minIndex(m.minVer, lo)
 		m.maxVer = minIndex(m.maxVer, hi)
@@ -154,27 +167,29 @@ func minIndex(a, b int) int {
 	return a
 }
 
-// countSuites counts each distinct suite once by its IANA class.
-func countSuites(suites []tlswarden.Suite, seen map[uint16]bool, counts []int) {
-	for _, s := range suites {
-		if seen[s.Code] {
+// countSuites counts each suite not yet seen by its IANA class, and
+// returns seen with them.
+func countSuites(suites []uint16, seen []uint16, counts *[len(suiteClasses)]int) []uint16 {
+	for _, code := range suites {
+		if slices.Contains(seen, code) {
 			continue
 		}
-		seen[s.Code] = true
+		seen = append(seen, code)
 		class := "other"
-		if cs, ok := iana.Suite(s.Code); ok {
+		if cs, ok := iana.Suite(code); ok {
 			class = cs.Class()
 		}
-		counts[slices.Index(suiteClasses, class)]++
+		counts[slices.Index(suiteClasses[:], class)]++
 	}
+	return seen
 }
 
 // addCert folds one address's certificate in: the leaf that expires first
 // is reported, verified only when every address verifies, with every
 // address's reasons.
-func (m *measured) addCert(r *tlswarden.CertResult) {
-	leaf := r.Leaf()
-	if leaf == nil || leaf.ParseError != "" {
+func (m *measured) addCert(r *store.CertPosture) {
+	leaf := certLeaf(r)
+	if leaf == nil || leaf.ParseFailed {
 		return
 	}
 	c := &certMeasure{notBefore: unix(leaf.NotBefore.Unix()), notAfter: unix(leaf.NotAfter.Unix()),
@@ -192,6 +207,15 @@ func (m *measured) addCert(r *tlswarden.CertResult) {
 	m.cert.reasons = slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(old.reasons), c.reasons...))))
 }
 
+// certLeaf returns the first certificate served, or nil when there is
+// none.
+func certLeaf(r *store.CertPosture) *store.ChainCertPosture {
+	if r == nil || len(r.Chain) == 0 {
+		return nil
+	}
+	return &r.Chain[0]
+}
+
 func unix(s int64) float64 { return float64(s) }
 
 func minPositive(a, b float64) float64 {
@@ -204,10 +228,10 @@ func minPositive(a, b float64) float64 {
 // chainNotAfter is the earliest expiry along the served chain, leaving out
 // self-signed certificates: a trust anchor's own expiry does not break the
 // chain (clients trust the anchor's key, not its dates).
-func chainNotAfter(chain []tlswarden.Certificate) float64 {
+func chainNotAfter(chain []store.ChainCertPosture) float64 {
 	var earliest float64
 	for _, c := range chain {
-		if c.ParseError != "" || c.SelfSigned || c.NotAfter.IsZero() {
+		if c.ParseFailed || c.SelfSigned || c.NotAfter.IsZero() {
 			continue
 		}
 		earliest = minPositive(earliest, unix(c.NotAfter.Unix()))
@@ -218,8 +242,8 @@ func chainNotAfter(chain []tlswarden.Certificate) float64 {
 // certReasons says why a certificate does not verify, in the bounded
 // vocabulary of tlswarden_certificate_verify_error_info: its dates, its
 // name, and when the path to a trusted root fails for another reason, why.
-func certReasons(r *tlswarden.CertResult) []string {
-	leaf := r.Leaf()
+func certReasons(r *store.CertPosture) []string {
+	leaf := certLeaf(r)
 	var out []string
 	if leaf.Expired {
 		out = append(out, reasonExpired)
@@ -239,7 +263,7 @@ func certReasons(r *tlswarden.CertResult) []string {
 
 // untrustedReason tells a chain missing an intermediate from one ending in
 // a root nobody trusts.
-func untrustedReason(r *tlswarden.CertResult) string {
+func untrustedReason(r *store.CertPosture) string {
 	switch {
 	case r.ChainComplete:
 		return reasonOther
@@ -251,53 +275,52 @@ func untrustedReason(r *tlswarden.CertResult) string {
 
 // addEvaluation folds one address's judgement in: the worst compliance,
 // the worst grade, the lowest header score, every failed rule.
-func (m *measured) addEvaluation(profile string, ee *tlswarden.EndpointEvaluation, rules map[ruleKey]bool) {
+func (m *measured) addEvaluation(ee *store.EvaluationPosture) {
 	if ee == nil {
 		return
 	}
 	if !m.evaluated {
-		m.evaluated, m.profile, m.compliance = true, profile, ee.Compliance
+		m.evaluated, m.profile, m.compliance = true, ee.Profile, ee.Compliance
 	}
 	m.compliance = m.compliance.Worse(ee.Compliance)
-	if g := ee.Grade; g != nil && g.Letter != "" {
-		if _, known := gradeValues[g.Letter]; known && (m.grade == "" || gradeValues[g.Letter] < gradeValues[m.grade]) {
-			m.grade = g.Letter
+	if g := ee.Grade; ee.Graded && g != "" {
+		if _, known := gradeValues[g]; known && (m.grade == "" || gradeValues[g] < gradeValues[m.grade]) {
+			m.grade = g
 		}
 	}
-	if h := ee.Headers; h != nil && h.Error == "" && h.Grade != "" {
+	if h := ee.Headers; h != nil && !h.Failed && h.Grade != "" {
 		if !m.headerScored || float64(h.Score) < m.headerScore {
 			m.headerScore = float64(h.Score)
 		}
 		m.headerScored = true
 	}
-	for _, f := range ee.Findings {
-		if f.Outcome == tlswarden.RuleFail && !f.Waived {
-			rules[ruleKey{f.RuleID, f.Severity.String()}] = true
+	for _, f := range ee.Failed {
+		if k := (ruleKey{f.RuleID, f.Severity.String()}); !f.Waived && !slices.Contains(m.failedRules, k) {
+			m.failedRules = append(m.failedRules, k)
 		}
 	}
 }
 
-// signature sums up what an address serves, so that addresses of one
-// endpoint that disagree can be told apart: the leaf, the versions and
-// suites accepted, the grade.
-func signature(e *store.ScanEndpoint) string {
-	var b strings.Builder
-	if leaf := e.Report.Cert.Leaf(); leaf != nil {
-		b.WriteString(leaf.SHA256)
+// appendSignature appends what sums up what an address serves, so that
+// addresses of one endpoint that disagree can be told apart: the leaf, the
+// versions and suites accepted, the grade.
+func appendSignature(b []byte, e *store.EndpointPosture) []byte {
+	if certLeaf(e.Cert) != nil {
+		b = append(b, e.Cert.LeafSHA256...)
 	}
-	if r := e.Report.TLS; r != nil {
+	if r := e.TLS; r != nil {
 		for _, vr := range r.Versions {
 			if !vr.Supported {
 				continue
 			}
-			b.WriteString("|" + vr.Version.String())
-			for _, s := range vr.Suites {
-				b.WriteString("," + iana.SuiteName(s.Code))
+			b = append(append(b, '|'), vr.Version.String()...)
+			for _, code := range vr.Suites {
+				b = append(append(b, ','), iana.SuiteName(code)...)
 			}
 		}
 	}
-	if ev := e.Evaluation; ev != nil && ev.Grade != nil {
-		b.WriteString("|" + ev.Grade.Letter)
+	if ev := e.Evaluation; ev != nil && ev.Graded {
+		b = append(append(b, '|'), ev.Grade...)
 	}
-	return b.String()
+	return b
 }

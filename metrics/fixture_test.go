@@ -30,7 +30,12 @@ type postureStore interface {
 
 // sqliteStore opens a migrated SQLite store in a temporary directory.
 func sqliteStore(tb testing.TB) postureStore {
-	s, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), "tlswarden.db"))
+	return sqliteStoreAt(tb, filepath.Join(tb.TempDir(), "tlswarden.db"))
+}
+
+// sqliteStoreAt opens a migrated SQLite store on the file at path.
+func sqliteStoreAt(tb testing.TB, path string) postureStore {
+	s, err := sqlite.Open(tb.Context(), path)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -42,8 +42,8 @@ type PostureConfig struct {
 	Detail Detail
 	// Timeout bounds one scrape's store reads; 30 seconds when zero.
 	Timeout time.Duration
-	// Batch is how many scans' documents are read per store call; 500 when
-	// zero. It bounds the memory a scrape needs after a restart.
+	// Batch is how many scans' endpoint postures are read per store call;
+	// 500 when zero. It bounds the memory a scrape needs after a restart.
 	Batch int
 	// Logger receives store errors; slog.Default() when nil.
 	Logger *slog.Logger
@@ -84,9 +84,12 @@ func (c PostureConfig) validate() error {
 // replica reports the same numbers, also right after a restart.
 //
 // Measurements come from each endpoint's last successful scan and stay
-// while later scans fail. Because a finished scan never changes, what is
-// derived from its documents is cached by scan ID: a scrape reads the scan
-// states (one query) and only the documents of scans it has not seen.
+// while later scans fail. They are derived from the endpoints' postures
+// (store.EndpointPosture), which the store keeps apart from the documents
+// they come from; and because a finished scan never changes, what is
+// derived is cached by scan ID: a scrape reads the scan states (one query)
+// and only the postures of scans it has not seen. Prime fills the cache
+// before the first scrape.
 //
 // Through the registry it sends its health and the fleet summaries; the
 // per-endpoint series of full detail are written by Handler, from what
@@ -163,6 +166,24 @@ func (c *PostureCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.d.duration, prometheus.GaugeValue, time.Since(start).Seconds())
 }
 
+// Prime reads the store as a scrape does and caches what it derives, so
+// that the first scrape after a start costs what any later one does; a
+// scrape that arrives meanwhile waits for it and then reads only the scan
+// states. Its reads are bounded by Timeout, as a scrape's are. It returns
+// how many enabled targets have measurements.
+func (c *PostureCollector) Prime(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	entries, err := c.snapshot(ctx)
+	n := 0
+	for _, e := range entries {
+		if e.m != nil {
+			n++
+		}
+	}
+	return n, err
+}
+
 func (c *PostureCollector) setPending(entries []entry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -212,7 +233,7 @@ func (c *PostureCollector) snapshot(ctx context.Context) ([]entry, error) {
 	}
 	var missing []int64
 	for _, st := range states {
-		if id := st.LastSuccess.ID; id != 0 && c.cache[id] == nil {
+		if id := st.LastSuccess.ID; id != 0 && st.Target.Enabled && c.cache[id] == nil {
 			missing = append(missing, id)
 		}
 	}
@@ -241,12 +262,13 @@ func (c *PostureCollector) snapshot(ctx context.Context) ([]entry, error) {
 	return entries, nil
 }
 
-// measureScans reads the documents of the given scans in batches and
-// derives their measurements.
+// measureScans reads the endpoint postures of the given scans in batches
+// and derives their measurements.
 func (c *PostureCollector) measureScans(ctx context.Context, ids []int64) (map[int64]*measured, error) {
 	out := make(map[int64]*measured, len(ids))
+	var scratch measureScratch
 	for batch := range slices.Chunk(ids, c.cfg.Batch) {
-		eps, err := c.src.ListScanEndpoints(ctx, batch)
+		eps, err := c.src.ListEndpointPostures(ctx, batch)
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +277,7 @@ func (c *PostureCollector) measureScans(ctx context.Context, ids []int64) (map[i
 			for n < len(eps) && eps[n].ScanID == eps[0].ScanID {
 				n++
 			}
-			out[eps[0].ScanID] = measure(eps[:n])
+			out[eps[0].ScanID] = measure(eps[:n], &scratch)
 			eps = eps[n:]
 		}
 	}

@@ -2,6 +2,9 @@ package metrics_test
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -10,7 +13,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +24,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/tlswarden/tlswarden/metrics"
+	"github.com/tlswarden/tlswarden/store"
 )
 
 // scrape serves one scrape through h and returns it parsed and normalised
@@ -115,6 +121,84 @@ func TestPosture(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPostureFromDocuments checks that scans finished before the store
+// kept their postures (schema version 4) give the same exposition: the
+// store derives their postures from the documents.
+func TestPostureFromDocuments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tlswarden.db")
+	s := sqliteStoreAt(t, path)
+	seed(t, s)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.ExecContext(t.Context(), "DELETE FROM scan_postures")
+	if n, _ := res.RowsAffected(); err != nil || n == 0 {
+		t.Fatalf("forget the kept postures: %d rows, %v", n, err)
+	}
+	golden(t, "posture_full.txt", scrape(t, postureHandler(t, s, metrics.PostureConfig{})))
+}
+
+// TestPosturePrime checks that Prime caches what the first scrape would
+// read, that a scrape arriving while it runs waits for it rather than
+// reading the postures itself, and that a disabled target's scan is never
+// read.
+func TestPosturePrime(t *testing.T) {
+	s := &countingStore{postureStore: sqliteStore(t), entered: make(chan struct{}), hold: make(chan struct{})}
+	seed(t, s)
+	off := addTarget(t, s, "disabled.example.org", "org-a")
+	addScan(t, s, off.ID, result("disabled.example.org", base, modern("192.0.2.9:443")))
+	off.Enabled = false
+	if _, err := s.UpdateTarget(t.Context(), off); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	c, err := metrics.RegisterPosture(reg, s, metrics.PostureConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := metrics.Handler(reg, c)
+	primed := make(chan error, 1)
+	go func() {
+		n, err := c.Prime(t.Context())
+		if err == nil && n != 3 {
+			err = fmt.Errorf("%d targets with measurements, want 3", n)
+		}
+		primed <- err
+	}()
+	<-s.entered // Prime is reading the postures
+	scraped := make(chan string, 1)
+	go func() { scraped <- scrape(t, h) }()
+	time.Sleep(50 * time.Millisecond) // the scrape reaches the collector and waits
+	close(s.hold)
+	if err := <-primed; err != nil {
+		t.Fatalf("Prime: %v", err)
+	}
+	golden(t, "posture_full.txt", <-scraped)
+	golden(t, "posture_full.txt", scrape(t, h))
+	if n := s.reads.Load(); n != 1 {
+		t.Errorf("the postures were read %d times, want once (by Prime)", n)
+	}
+}
+
+// countingStore counts ListEndpointPostures calls and holds the first one
+// until hold is closed, after closing entered.
+type countingStore struct {
+	postureStore
+	reads   atomic.Int32
+	entered chan struct{}
+	hold    chan struct{}
+}
+
+func (c *countingStore) ListEndpointPostures(ctx context.Context, scanIDs []int64) ([]store.EndpointPosture, error) {
+	if c.reads.Add(1) == 1 {
+		close(c.entered)
+		<-c.hold
+	}
+	return c.postureStore.ListEndpointPostures(ctx, scanIDs)
 }
 
 // golden compares got with testdata/name, rewriting it when

@@ -12,8 +12,9 @@
 //     error that wraps ctx.Err(), and a write that did not complete has left
 //     nothing behind.
 //   - A write happens whole or not at all. FinishScan stores the scan's
-//     report, evaluation, findings and events in one transaction;
-//     ImportTargets applies every row or none.
+//     report, evaluation, findings, events and endpoint postures (see
+//     EndpointPosture) in one transaction; ImportTargets applies every row
+//     or none.
 //   - A row that does not exist gives an error wrapping ErrNotFound (creating
 //     a scan of a missing target does too). A write that would give two
 //     targets one host and port, or two endpoint reports of one scan one

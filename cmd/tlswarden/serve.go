@@ -72,6 +72,8 @@ type Main struct {
 	tempDir    string
 	demoDone   chan struct{}
 	stopDemo   context.CancelFunc
+	primed     chan struct{} // closed when the posture cache is primed
+	stopPrime  context.CancelFunc
 }
 
 // NewMain returns a Main that writes to stdout and stderr, with the
@@ -296,6 +298,7 @@ func (m *Main) handler() (http.Handler, error) {
 		if posture, err = metrics.RegisterPosture(m.registry, ps, metrics.PostureConfig{Detail: m.MetricsDetail, Logger: m.log}); err != nil {
 			return nil, err
 		}
+		m.primePosture(posture)
 	}
 	mux := http.NewServeMux()
 	var mh http.Handler = metrics.Handler(m.registry, posture)
@@ -305,6 +308,24 @@ func (m *Main) handler() (http.Handler, error) {
 	mux.Handle("GET /metrics", mh)
 	mux.Handle("/", h)
 	return mux, nil
+}
+
+// primePosture measures the estate's posture in the background, so that
+// the first scrape after a start costs what the next ones do (a scrape
+// arriving meanwhile waits for it); Close stops it.
+func (m *Main) primePosture(c *metrics.PostureCollector) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopPrime, m.primed = cancel, make(chan struct{})
+	go func() {
+		defer close(m.primed)
+		start := time.Now()
+		n, err := c.Prime(ctx)
+		if err != nil {
+			m.log.Warn("posture metrics: priming failed; the first scrape reads the store", "err", err)
+			return
+		}
+		m.log.Info("posture metrics primed", "targets", n, "duration", time.Since(start).Round(time.Millisecond))
+	}()
 }
 
 // openWrites reports whether API writes go without a token: only in a
@@ -427,6 +448,11 @@ func (m *Main) Close() error {
 		errs = append(errs, m.server.Shutdown(ctx))
 		cancel()
 		m.server = nil
+	}
+	if m.stopPrime != nil {
+		m.stopPrime()
+		<-m.primed
+		m.stopPrime = nil
 	}
 	if m.queue != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Jobs.DrainTimeout+30*time.Second)

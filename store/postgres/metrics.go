@@ -5,9 +5,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/store"
+	"github.com/tlswarden/tlswarden/store/internal/rows"
 )
 
 var _ store.PostureStore = (*Store)(nil)
@@ -28,7 +30,13 @@ const (
 			  AND EXISTS (SELECT 1 FROM endpoint_reports e WHERE e.scan_id = s.id AND e.status = 'ok')
 			ORDER BY s.started_at DESC, s.id DESC LIMIT 1) g ON true
 		ORDER BY t.host, t.port`
-	selectScanEndpointDocs = `SELECT e.scan_id, e.ordinal, e.profile, e.report::text, e.evaluation::text
+	countTargets   = `SELECT count(*) FROM targets`
+	selectPostures = `SELECT p.scan_id, p.endpoints FROM scan_postures p
+		WHERE p.scan_id = ANY($1::bigint[])
+		ORDER BY p.scan_id`
+	// selectEndpointDocs reads the documents of scans finished before
+	// postures were kept.
+	selectEndpointDocs = `SELECT e.scan_id, e.ordinal, e.profile, e.report::text, e.evaluation::text
 		FROM endpoint_reports e
 		WHERE e.scan_id = ANY($1::bigint[])
 		ORDER BY e.scan_id, e.ordinal`
@@ -37,11 +45,17 @@ const (
 // ListScanStates returns every target with its latest and latest
 // successful scans.
 func (s *Store) ListScanStates(ctx context.Context) ([]store.ScanState, error) {
+	// A state is some 500 bytes: sized from a count, the slice is made
+	// once rather than grown, and copied, a dozen times.
+	var n int
+	if err := s.pool.QueryRow(ctx, countTargets).Scan(&n); err != nil {
+		return nil, wrap(ctx, err, "list scan states")
+	}
 	rows, err := s.pool.Query(ctx, selectScanStates)
 	if err != nil {
 		return nil, wrap(ctx, err, "list scan states")
 	}
-	states, err := pgx.CollectRows(rows, scanScanState)
+	states, err := pgx.AppendRows(make([]store.ScanState, 0, n), rows, scanScanState)
 	return states, wrap(ctx, err, "list scan states")
 }
 
@@ -97,29 +111,36 @@ func scanScanState(row pgx.CollectableRow) (store.ScanState, error) {
 	return st, nil
 }
 
-// ListScanEndpoints returns the endpoint documents of the given scans.
-func (s *Store) ListScanEndpoints(ctx context.Context, scanIDs []int64) ([]store.ScanEndpoint, error) {
-	if scanIDs == nil {
-		scanIDs = []int64{}
+// ListEndpointPostures returns the postures of the given scans'
+// endpoints: those FinishScan kept, and for the other scans (finished
+// before it kept them) those derived from their documents.
+func (s *Store) ListEndpointPostures(ctx context.Context, scanIDs []int64) ([]store.EndpointPosture, error) {
+	// The two reads need no common snapshot: a scan's postures and
+	// documents are written together and never change.
+	var ps rows.Postures
+	var id int64
+	var kept pgtype.DriverBytes // decoded before the next row overwrites it
+	err := s.forEachRow(ctx, selectPostures, scanIDs, []any{&id, &kept}, func() error { return ps.AddKept(id, kept) })
+	if missing := ps.Missing(scanIDs); err == nil && len(missing) > 0 {
+		var ordinal int
+		var profile string
+		var report, evaluation []byte
+		err = s.forEachRow(ctx, selectEndpointDocs, missing, []any{&id, &ordinal, &profile, &report, &evaluation},
+			func() error { return ps.AddDerived(id, ordinal, profile, report, evaluation) })
 	}
-	rows, err := s.pool.Query(ctx, selectScanEndpointDocs, scanIDs)
 	if err != nil {
-		return nil, wrap(ctx, err, "list scan endpoints")
+		return nil, wrap(ctx, err, "list endpoint postures")
 	}
-	eps, err := pgx.CollectRows(rows, scanScanEndpoint)
-	return eps, wrap(ctx, err, "list scan endpoints")
+	return ps.List(), nil
 }
 
-func scanScanEndpoint(row pgx.CollectableRow) (store.ScanEndpoint, error) {
-	var e store.ScanEndpoint
-	var report string
-	var evaluation *string
-	if err := row.Scan(&e.ScanID, &e.Ordinal, &e.Profile, &report, &evaluation); err != nil {
-		return e, err
+// forEachRow runs a query of scans and calls fn after scanning each row
+// into dest.
+func (s *Store) forEachRow(ctx context.Context, query string, scanIDs []int64, dest []any, fn func() error) error {
+	res, err := s.pool.Query(ctx, query, scanIDs)
+	if err != nil {
+		return err
 	}
-	var eval []byte
-	if evaluation != nil {
-		eval = []byte(*evaluation)
-	}
-	return e, store.DecodeScanEndpoint(&e, []byte(report), eval)
+	_, err = pgx.ForEachRow(res, dest, fn)
+	return err
 }

@@ -91,6 +91,13 @@ func dropStaleSchemas(ctx context.Context, pool *pgxpool.Pool) error {
 // newDB gives each test a schema of its own, dropped when the test ends;
 // each store opened on it has its own pool with search_path set to it.
 func newDB(tb testing.TB) func() store.Store {
+	schema := newSchema(tb)
+	return func() store.Store { return open(tb, schema) }
+}
+
+// newSchema creates a schema of its own for a test, dropped when the test
+// ends.
+func newSchema(tb testing.TB) string {
 	pool := adminPool(tb)
 	// rand.Text is base32: letters and digits, safe in an identifier.
 	schema := fmt.Sprintf("%s%d_%s", schemaPrefix, time.Now().Unix(), strings.ToLower(rand.Text()[:12]))
@@ -102,7 +109,7 @@ func newDB(tb testing.TB) func() store.Store {
 			tb.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	return func() store.Store { return open(tb, schema) }
+	return schema
 }
 
 func open(tb testing.TB, schema string) store.Store {
@@ -122,5 +129,14 @@ func open(tb testing.TB, schema string) store.Store {
 }
 
 func TestStore(t *testing.T) { storetest.Run(t, newDB) }
+
+// TestPostureFallback forgets kept postures through the admin pool.
+func TestPostureFallback(t *testing.T) {
+	schema := newSchema(t)
+	storetest.PostureFallback(t, open(t, schema), func(ids []int64) error {
+		_, err := adminPool(t).Exec(t.Context(), "DELETE FROM "+schema+".scan_postures WHERE scan_id = ANY($1)", ids)
+		return err
+	})
+}
 
 func BenchmarkStoreScan10k(b *testing.B) { storetest.BenchmarkScan10k(b, newDB) }

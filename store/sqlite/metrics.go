@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/store"
+	"github.com/tlswarden/tlswarden/store/internal/rows"
 )
 
 var _ store.PostureStore = (*Store)(nil)
@@ -31,7 +33,13 @@ const (
 		LEFT JOIN scans l ON l.id = t.latest_scan_id
 		LEFT JOIN scans g ON g.id = t.success_id
 		ORDER BY t.host, t.port`
-	selectScanEndpointDocs = `SELECT e.scan_id, e.ordinal, e.profile, e.report, e.evaluation
+	countTargets   = `SELECT count(*) FROM targets`
+	selectPostures = `SELECT p.scan_id, p.endpoints FROM scan_postures p
+		WHERE p.scan_id IN (SELECT value FROM json_each(?1))
+		ORDER BY p.scan_id`
+	// selectEndpointDocs reads the documents of scans finished before
+	// postures were kept.
+	selectEndpointDocs = `SELECT e.scan_id, e.ordinal, e.profile, e.report, e.evaluation
 		FROM endpoint_reports e
 		WHERE e.scan_id IN (SELECT value FROM json_each(?1))
 		ORDER BY e.scan_id, e.ordinal`
@@ -40,8 +48,14 @@ const (
 // ListScanStates returns every target with its latest and latest
 // successful scans.
 func (s *Store) ListScanStates(ctx context.Context) ([]store.ScanState, error) {
+	// A state is some 500 bytes: sized from a count, the slice is made
+	// once rather than grown, and copied, a dozen times.
+	var n int
+	if err := s.r.QueryRowContext(ctx, countTargets).Scan(&n); err != nil {
+		return nil, wrap(ctx, err, "list scan states")
+	}
 	rows, err := s.r.QueryContext(ctx, selectScanStates)
-	states, err := collect(rows, err, scanScanState)
+	states, err := collectInto(make([]store.ScanState, 0, n), rows, err, scanScanState)
 	return states, wrap(ctx, err, "list scan states")
 }
 
@@ -103,22 +117,74 @@ func latestFailure(latest store.Scan, endpointStatus string) tlswarden.Status {
 	return tlswarden.Status(endpointStatus)
 }
 
-// ListScanEndpoints returns the endpoint documents of the given scans.
-func (s *Store) ListScanEndpoints(ctx context.Context, scanIDs []int64) ([]store.ScanEndpoint, error) {
-	ids, err := json.Marshal(scanIDs)
-	if err != nil {
-		return nil, fmt.Errorf("encode scan ids: %w", err)
+// ListEndpointPostures returns the postures of the given scans'
+// endpoints: those FinishScan kept, and for the other scans (finished
+// before it kept them) those derived from their documents.
+func (s *Store) ListEndpointPostures(ctx context.Context, scanIDs []int64) ([]store.EndpointPosture, error) {
+	// The two reads need no common snapshot: a scan's postures and
+	// documents are written together and never change.
+	var ps rows.Postures
+	err := s.keptPostures(ctx, &ps, scanIDs)
+	if missing := ps.Missing(scanIDs); err == nil && len(missing) > 0 {
+		err = s.derivedPostures(ctx, &ps, missing)
 	}
-	rows, err := s.r.QueryContext(ctx, selectScanEndpointDocs, string(ids))
-	eps, err := collect(rows, err, scanScanEndpoint)
-	return eps, wrap(ctx, err, "list scan endpoints")
+	if err != nil {
+		return nil, wrap(ctx, err, "list endpoint postures")
+	}
+	return ps.List(), nil
 }
 
-func scanScanEndpoint(row rowScanner) (store.ScanEndpoint, error) {
-	var e store.ScanEndpoint
-	var report, evaluation []byte
-	if err := row.Scan(&e.ScanID, &e.Ordinal, &e.Profile, &report, &evaluation); err != nil {
-		return e, err
+func (s *Store) keptPostures(ctx context.Context, ps *rows.Postures, scanIDs []int64) error {
+	res, err := s.r.QueryContext(ctx, selectPostures, idList(scanIDs))
+	if err != nil {
+		return err
 	}
-	return e, store.DecodeScanEndpoint(&e, report, evaluation)
+	defer res.Close()
+	var id int64
+	var kept sql.RawBytes // decoded before the next row overwrites it
+	for res.Next() {
+		if err := res.Scan(&id, &kept); err != nil {
+			return err
+		}
+		if err := ps.AddKept(id, kept); err != nil {
+			return err
+		}
+	}
+	return res.Err()
+}
+
+func (s *Store) derivedPostures(ctx context.Context, ps *rows.Postures, scanIDs []int64) error {
+	res, err := s.r.QueryContext(ctx, selectEndpointDocs, idList(scanIDs))
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	var scanID int64
+	var ordinal int
+	var profile string
+	var report, evaluation sql.RawBytes
+	for res.Next() {
+		if err := res.Scan(&scanID, &ordinal, &profile, &report, &evaluation); err != nil {
+			return err
+		}
+		if err := ps.AddDerived(scanID, ordinal, profile, report, evaluation); err != nil {
+			return err
+		}
+	}
+	return res.Err()
+}
+
+// idList binds IDs as the JSON array json_each reads.
+func idList(ids []int64) string {
+	if len(ids) == 0 {
+		return "[]"
+	}
+	b := []byte{'['}
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
 }

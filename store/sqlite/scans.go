@@ -35,6 +35,7 @@ const (
 	finishScan = `UPDATE scans SET finished_at = ?2, status = ?3, error = ?4, profile = ?5, compliance = ?6,
 		report = ?7, evaluation = ?8
 		WHERE id = ?1 AND finished_at IS NULL RETURNING started_at`
+	insertPostures        = `INSERT INTO scan_postures (scan_id, endpoints) VALUES (?1, ?2)`
 	setLatest             = `UPDATE targets SET latest_scan_id = ?2 WHERE id = ?1`
 	pruneScans            = `DELETE FROM scans WHERE started_at < ?1 AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.latest_scan_id = scans.id)`
 	selectEndpointReports = `SELECT report, evaluation FROM endpoint_reports WHERE scan_id = ?1 ORDER BY ordinal`
@@ -111,8 +112,8 @@ func (s *Store) PruneScans(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 // FinishScan records how a scan ended, in one write transaction: the scan
-// row, then its endpoint reports, findings and events by multi-row inserts,
-// then the target's latest scan.
+// row and its postures, then its endpoint reports, findings and events by
+// multi-row inserts, then the target's latest scan.
 func (s *Store) FinishScan(ctx context.Context, scanID int64, r store.ScanResult) error {
 	r, err := r.Normalize()
 	if err != nil {
@@ -126,6 +127,9 @@ func (s *Store) FinishScan(ctx context.Context, scanID int64, r store.ScanResult
 		targetID, isLatest, err := markFinished(ctx, tx, scanID, sc)
 		if err != nil {
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, insertPostures, scanID, sc.Postures); err != nil {
+			return fmt.Errorf("store postures: %w", err)
 		}
 		if err := insertAll(ctx, tx, scanID, eps, fs, eventRows(targetID, scanID, r.Events)); err != nil {
 			return err

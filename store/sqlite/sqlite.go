@@ -166,11 +166,15 @@ func wrap(ctx context.Context, err error, format string, args ...any) error {
 
 // collect reads every row with scan and closes rows; err is the query's.
 func collect[T any](rows *sql.Rows, err error, scan func(rowScanner) (T, error)) ([]T, error) {
+	return collectInto(nil, rows, err, scan)
+}
+
+// collectInto is collect appending to out.
+func collectInto[T any](out []T, rows *sql.Rows, err error, scan func(rowScanner) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {

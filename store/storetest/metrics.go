@@ -1,10 +1,11 @@
 package storetest
 
 import (
+	"context"
+	"errors"
+	"slices"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/store"
@@ -59,23 +60,85 @@ func testScanStates(t *testing.T, newDB NewDB) {
 		t.Errorf("last success finished %v, want %v", f, day(1).Add(time.Hour))
 	}
 
-	eps, err := ps.ListScanEndpoints(ctx, []int64{good.ID, partial.ID, 1 << 40})
-	check(t, "ListScanEndpoints", err)
+	eps, err := ps.ListEndpointPostures(ctx, []int64{good.ID, partial.ID, 1 << 40})
+	check(t, "ListEndpointPostures", err)
 	if len(eps) != 4 {
-		t.Fatalf("ListScanEndpoints: %d endpoints, want 4", len(eps))
+		t.Fatalf("ListEndpointPostures: %d endpoints, want 4", len(eps))
 	}
 	want := result(day(0).Add(time.Hour), 2, 0)
-	diff(t, "endpoint report", want.Report.Endpoints[1], eps[1].Report, cmpopts.EquateEmpty())
-	diff(t, "endpoint evaluation", &want.Evaluation.Endpoints[1], eps[1].Evaluation, cmpopts.EquateEmpty())
-	if eps[0].ScanID != good.ID || eps[2].ScanID != partial.ID || eps[3].Ordinal != 1 || eps[0].Profile != "nhs-internet-first" {
+	wantEP := store.PostureOf(&want.Report.Endpoints[1], &want.Evaluation.Endpoints[1], "nhs-internet-first")
+	wantEP.ScanID, wantEP.Ordinal = good.ID, 1
+	diff(t, "endpoint posture", wantEP, eps[1])
+	if eps[0].ScanID != good.ID || eps[2].ScanID != partial.ID || eps[3].Ordinal != 1 || eps[3].Status != tlswarden.StatusRefused {
 		t.Errorf("endpoints out of order or mislabelled: %+v", eps)
 	}
-	none, err := ps.ListScanEndpoints(ctx, nil)
-	check(t, "ListScanEndpoints(nil)", err)
+	none, err := ps.ListEndpointPostures(ctx, nil)
+	check(t, "ListEndpointPostures(nil)", err)
 	if len(none) != 0 {
-		t.Errorf("ListScanEndpoints(nil) = %d endpoints", len(none))
+		t.Errorf("ListEndpointPostures(nil) = %d endpoints", len(none))
 	}
 	if _, err := ps.ListScanStates(canceled(t)); err == nil {
 		t.Errorf("ListScanStates with a canceled context: no error")
 	}
+	if _, err := ps.ListEndpointPostures(canceled(t), []int64{good.ID}); !errors.Is(err, context.Canceled) {
+		t.Errorf("ListEndpointPostures with a canceled context: %v, want context.Canceled", err)
+	}
+}
+
+// PostureFallback checks that ListEndpointPostures reads the postures of
+// scans finished before the store kept them (schema version 4) from their
+// documents, as FinishScan would have derived them, in order among those
+// it kept. s is a new store on an empty database; forget deletes what
+// FinishScan kept of the given scans' postures, as only the
+// implementation's own SQL can, so that they look as if finished before
+// the migration.
+func PostureFallback(t *testing.T, s store.Store, forget func(scanIDs []int64) error) {
+	ctx := t.Context()
+	check(t, "Migrate", s.Migrate(ctx))
+	ps, ok := s.(store.PostureStore)
+	if !ok {
+		t.Fatalf("%T does not implement store.PostureStore", s)
+	}
+	tgt := createTarget(t, s, "a.example.org", "org-a")
+	judgedScan := result(day(0).Add(time.Hour), 3, 2)
+	unjudged := result(day(1).Add(time.Hour), 1, 0)
+	unjudged.Evaluation = nil
+	ids := []int64{
+		scanWith(t, s, tgt.ID, day(0), judgedScan).ID,
+		scanWith(t, s, tgt.ID, day(1), unjudged).ID,
+		scanWith(t, s, tgt.ID, day(2), result(day(2).Add(time.Hour), 2, 1)).ID,
+		createScan(t, s, tgt.ID, day(3)).ID, // running: skipped
+	}
+	var want []store.EndpointPosture
+	for _, id := range ids[:3] {
+		r, err := s.GetScanResult(ctx, id)
+		check(t, "GetScanResult", err)
+		for i := range r.Report.Endpoints {
+			var ee *tlswarden.EndpointEvaluation
+			profile := ""
+			if r.Evaluation != nil {
+				ee, profile = &r.Evaluation.Endpoints[i], r.Evaluation.Profile.Name
+			}
+			p := store.PostureOf(&r.Report.Endpoints[i], ee, profile)
+			p.ScanID, p.Ordinal = id, i
+			want = append(want, p)
+		}
+	}
+	kept, err := ps.ListEndpointPostures(ctx, ids)
+	check(t, "ListEndpointPostures", err)
+	diff(t, "kept postures", want, kept)
+	if kept[0].Evaluation == nil || len(kept[0].Evaluation.Failed) == 0 || kept[3].Evaluation != nil {
+		t.Errorf("postures lack their evaluation's or have one they should not: %+v", kept)
+	}
+
+	check(t, "forget", forget([]int64{ids[0], ids[2]}))
+	mixed, err := ps.ListEndpointPostures(ctx, ids)
+	check(t, "ListEndpointPostures after forgetting", err)
+	diff(t, "postures derived from the documents", want, mixed)
+	check(t, "forget", forget(ids))
+	reversed := slices.Clone(ids)
+	slices.Reverse(reversed)
+	derived, err := ps.ListEndpointPostures(ctx, reversed)
+	check(t, "ListEndpointPostures of forgotten scans", err)
+	diff(t, "postures derived from the documents", want, derived)
 }

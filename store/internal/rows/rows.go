@@ -21,6 +21,9 @@ type Scan struct {
 	Compliance tlswarden.Compliance
 	Report     []byte // the Report without its endpoints, as JSON
 	Evaluation []byte // the Evaluation without its endpoints; nil if none
+	// Postures is each endpoint's store.EndpointPosture, in order, in
+	// EncodePostures's encoding: the scan's row in scan_postures.
+	Postures []byte
 }
 
 // Endpoint is one row of the endpoint_reports table.
@@ -50,6 +53,7 @@ func Split(r store.ScanResult) (Scan, []Endpoint, []Finding, error) {
 		return sc, nil, nil, err
 	}
 	eps := make([]Endpoint, len(r.Report.Endpoints))
+	postures := make([]store.EndpointPosture, len(eps))
 	var fs []Finding
 	for i := range eps {
 		var ee *tlswarden.EndpointEvaluation
@@ -62,7 +66,9 @@ func Split(r store.ScanResult) (Scan, []Endpoint, []Finding, error) {
 		if fs, err = appendFindings(fs, i, ee); err != nil {
 			return sc, nil, nil, err
 		}
+		postures[i] = store.PostureOf(&r.Report.Endpoints[i], ee, eps[i].Profile)
 	}
+	sc.Postures = EncodePostures(postures)
 	return sc, eps, fs, nil
 }
 
