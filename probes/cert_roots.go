@@ -88,6 +88,17 @@ func rawSubject(der []byte) ([]byte, bool) {
 	return subject, ok
 }
 
+// sameDirLink reports whether e is a symbolic link to another entry of
+// dir, as c_rehash's hash links (5ad8a5d6.0 -> Some_CA.pem) are: the file
+// it names is read under its own name.
+func sameDirLink(dir string, e fs.DirEntry) bool {
+	if e.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	target, err := os.Readlink(filepath.Join(dir, e.Name()))
+	return err == nil && !strings.Contains(target, "/")
+}
+
 // pemCertificates returns the DER of every CERTIFICATE block in b.
 func pemCertificates(b []byte) [][]byte {
 	var out [][]byte
@@ -167,6 +178,9 @@ func readSystemRoots(file, dirs string) ([][]byte, error) {
 			continue
 		}
 		for _, e := range entries {
+			if sameDirLink(dir, e) {
+				continue
+			}
 			if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
 				ders = append(ders, pemCertificates(b)...)
 			}

@@ -138,14 +138,22 @@ func TestReadSystemRoots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A hash link to b.pem (skipped: b.pem is read under its own name) and
+	// a link out of the directory to the bundle (read).
+	if err := os.Symlink("b.pem", filepath.Join(certDir, "0badc0de.0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(bundle, filepath.Join(certDir, "bundle-link.pem")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, file, dirs string
 		want             [][]byte
 		wantErr          bool
 	}{
 		{name: "bundle only", file: bundle, want: [][]byte{a.DER}},
-		{name: "bundle and directory", file: bundle, dirs: certDir, want: [][]byte{a.DER, b.DER, c.DER}},
-		{name: "directories, one missing", file: filepath.Join(dir, "absent.pem"), dirs: filepath.Join(dir, "nope") + ":" + certDir, want: [][]byte{b.DER, c.DER}},
+		{name: "bundle and directory", file: bundle, dirs: certDir, want: [][]byte{a.DER, a.DER, b.DER, c.DER}},
+		{name: "directories, one missing", file: filepath.Join(dir, "absent.pem"), dirs: filepath.Join(dir, "nope") + ":" + certDir, want: [][]byte{a.DER, b.DER, c.DER}},
 		{name: "bundle is a directory", file: certDir, dirs: filepath.Join(dir, "nope"), wantErr: true},
 	}
 	for _, tt := range tests {
