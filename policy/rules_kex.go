@@ -87,6 +87,8 @@ func checkECDHBits(in *Input) Result {
 		return fail("accepts curves below %d bits: %s", in.Params.MinECDHBits, strings.Join(weak, ", "))
 	case tr.GroupsError != "":
 		return notEvaluated("the group enumeration stopped early: %s", tr.GroupsError)
+	case tr.GroupsTestedWith == 0 && len(names) > 0:
+		return notEvaluated("the key-exchange groups were not enumerated, only seen with suites: %s", strings.Join(names, ", "))
 	case len(names) == 0 && usesECDHE(tr):
 		return notEvaluated("the key-exchange groups were not enumerated")
 	case len(names) == 0:

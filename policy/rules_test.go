@@ -118,6 +118,14 @@ func kexCases() []ruleCase {
 			return endpoint(tlsResult(accepts(tlswarden.TLS12, "", "TLS_RSA_WITH_AES_128_GCM_SHA256")), goodCert(), goodHTTP())
 		}, na, ""},
 		{"groups cut short", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) { e.TLS.GroupsError = "i/o timeout" }), ne, "stopped early"},
+		{"groups not enumerated, one seen with a suite", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) {
+			e.TLS.Groups, e.TLS.GroupsTestedWith = nil, 0
+			e.TLS.Versions[len(e.TLS.Versions)-1].Suites[0].Group = "x25519"
+		}), ne, "only seen with suites: x25519"},
+		{"a weak curve seen with a suite fails even unenumerated", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) {
+			e.TLS.Groups, e.TLS.GroupsTestedWith = nil, 0
+			e.TLS.Versions[len(e.TLS.Versions)-1].Suites[0].Group = "secp224r1"
+		}), fail_, "secp224r1"},
 		{"hybrid accepted", &rulePQCHybrid, "", good(nil), pass_, "X25519MLKEM768"},
 		{"no hybrid", &rulePQCHybrid, "", withTLS(v12ECDHE, v13), fail_, "no post-quantum"},
 		{"no TLS 1.3, no hybrid", &rulePQCHybrid, "", withTLS(v12ECDHE), fail_, "no TLS 1.3"},

@@ -28,6 +28,11 @@ type TLSConfig struct {
 	// server closes the connection on the large hello but answers a small
 	// one.
 	MaxHelloSuites int
+	// NoGroups skips the key-exchange group enumeration: the result's
+	// Groups stay empty, and only the group each suite was answered with
+	// is reported (per suite, and the first TLS 1.3 group as
+	// PreferredGroup).
+	NoGroups bool
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -126,7 +131,11 @@ func (r *tlsRun) run(ctx context.Context) (tlswarden.Observation, error) {
 	for _, s := range scans {
 		res.Versions = append(res.Versions, s.result())
 	}
-	r.scanGroups(ctx, res, scans)
+	if r.cfg.NoGroups {
+		r.firstGroupOnly(res, scans)
+	} else {
+		r.scanGroups(ctx, res, scans)
+	}
 	res.Connections = int(r.conns.Load())
 	obs := tlswarden.Observation{TLS: res}
 	if err := nothingTested(scans); err != nil {

@@ -374,6 +374,37 @@ func TestTLSGroups(t *testing.T) {
 
 // TestTLSScripted covers what Go cannot serve: SSLv2, SSLv3, DHE with its
 // prime size, and a server whose newest version is below the TLS 1.0 hello.
+// TestTLSNoGroups: without group enumeration the same versions and suites
+// are found, no groups are listed, the TLS 1.3 preferred group still comes
+// from suite enumeration, and exactly the enumeration's connections are
+// saved.
+func TestTLSNoGroups(t *testing.T) {
+	c := newCerts(t)
+	addr := tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{c.rsa}})
+	vs := []tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13}
+	full, err := runTLS(t, addr, "localhost", TLSConfig{Versions: vs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lean, err := runTLS(t, addr, "localhost", TLSConfig{Versions: vs, NoGroups: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(full.Versions, lean.Versions); diff != "" {
+		t.Errorf("versions differ without groups (-full +lean):\n%s", diff)
+	}
+	if len(lean.Groups) != 0 || lean.GroupsTestedWith != 0 || lean.PreferredGroup != full.PreferredGroup {
+		t.Errorf("without groups: groups %v, tested with %v, preferred %q; want none, 0, %q",
+			lean.Groups, lean.GroupsTestedWith, lean.PreferredGroup, full.PreferredGroup)
+	}
+	// The enumeration takes one connection per group but the first (named
+	// by suite enumeration), and one refused.
+	if saved := full.Connections - lean.Connections; saved != len(full.Groups) {
+		t.Errorf("%d connections saved of %d, want %d (one per group after the first, and the refusal)",
+			saved, full.Connections, len(full.Groups))
+	}
+}
+
 func TestTLSScripted(t *testing.T) {
 	fs := &fakeServer{
 		suites: map[tlswarden.Version][]uint16{

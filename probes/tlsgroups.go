@@ -47,6 +47,14 @@ func (r *tlsRun) scanGroups(ctx context.Context, res *tlswarden.TLSResult, scans
 	}
 }
 
+// firstGroupOnly reports, without enumerating, the group the server chose
+// when TLS 1.3 suite enumeration offered every group.
+func (r *tlsRun) firstGroupOnly(res *tlswarden.TLSResult, scans []*versionScan) {
+	if s := versionScanOf(scans, tlswarden.TLS13); s != nil && s.supported && s.firstGroup != 0 {
+		res.PreferredGroup = iana.GroupName(s.firstGroup)
+	}
+}
+
 func versionScanOf(scans []*versionScan, v tlswarden.Version) *versionScan {
 	for _, s := range scans {
 		if s.version == v {

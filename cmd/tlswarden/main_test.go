@@ -274,3 +274,41 @@ func TestTableFindings(t *testing.T) {
 		}
 	}
 }
+
+// TestScanNoGroups: --no-groups scans without group enumeration: versions
+// and suites are there, groups are not, and fewer connections are made.
+func TestScanNoGroups(t *testing.T) {
+	conns := func(args ...string) (n int, groups int) {
+		t.Helper()
+		_, stdout, stderr := runCmd(t, "", append([]string{"scan", "--json", "--progress=false", "--no-http", "--demo"}, args...)...)
+		sc := bufio.NewScanner(strings.NewReader(stdout))
+		sc.Buffer(nil, 1<<20)
+		reports := 0
+		for sc.Scan() {
+			var r tlswarden.Report
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				t.Fatalf("line is not a JSON report: %v\n%s", err, sc.Text())
+			}
+			reports++
+			for _, e := range r.Endpoints {
+				if e.TLS == nil {
+					t.Fatalf("%s: no TLS result; stderr:\n%s", r.Target, stderr)
+				}
+				n += e.TLS.Connections
+				groups += len(e.TLS.Groups)
+			}
+		}
+		if reports == 0 {
+			t.Fatalf("no reports; stderr:\n%s", stderr)
+		}
+		return n, groups
+	}
+	fullConns, fullGroups := conns()
+	leanConns, leanGroups := conns("--no-groups")
+	if fullGroups == 0 || leanGroups != 0 {
+		t.Errorf("groups listed: %d with enumeration, %d without; want some, then none", fullGroups, leanGroups)
+	}
+	if leanConns >= fullConns {
+		t.Errorf("TLS connections: %d without group enumeration, %d with; want fewer", leanConns, fullConns)
+	}
+}

@@ -27,6 +27,7 @@ type scanningFlags struct {
 	rate         float64
 	httpPort     int
 	noHTTP       bool
+	noGroups     bool
 }
 
 func (f *scanningFlags) register(fs *flag.FlagSet) {
@@ -39,12 +40,14 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.rate, "rate", 0, "open at most `N` connections per second in all (0: no limit)")
 	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
 	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")
+	fs.BoolVar(&f.noGroups, "no-groups", false, "skip the key-exchange group enumeration (the group each suite was answered with is still reported)")
 }
 
 // probeOptions returns the flags' probe settings, trusting roots as well as
 // --ca-file.
 func (f *scanningFlags) probeOptions(roots []*x509.Certificate, userAgent string) probeOptions {
-	return probeOptions{timeout: f.timeout, caFile: f.caFile, roots: roots, noHTTP: f.noHTTP, httpPort: f.httpPort, userAgent: userAgent}
+	return probeOptions{timeout: f.timeout, caFile: f.caFile, roots: roots, noHTTP: f.noHTTP, noGroups: f.noGroups,
+		httpPort: f.httpPort, userAgent: userAgent}
 }
 
 // probeOptions are the probe settings that scan, serve and worker share.
@@ -53,6 +56,7 @@ type probeOptions struct {
 	caFile    string
 	roots     []*x509.Certificate // trusted besides --ca-file, replacing the system roots
 	noHTTP    bool
+	noGroups  bool
 	httpPort  int
 	userAgent string // empty: the HTTP probe's default
 }
@@ -62,7 +66,7 @@ type probeOptions struct {
 // so that it shares the address's connection cap and scope check.
 func newProbes(o probeOptions, dialPlain func(context.Context, netip.AddrPort) (net.Conn, error), log *slog.Logger) []tlswarden.Probe {
 	list := []tlswarden.Probe{
-		probes.TLS(probes.TLSConfig{Timeout: o.timeout, Logger: log}),
+		probes.TLS(probes.TLSConfig{Timeout: o.timeout, NoGroups: o.noGroups, Logger: log}),
 		probes.Cert(probes.CertConfig{Roots: o.roots, CAFile: o.caFile, Timeout: 3 * o.timeout, Logger: log}),
 	}
 	if !o.noHTTP {
