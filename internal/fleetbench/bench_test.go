@@ -13,13 +13,17 @@ import (
 	"time"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/probes"
 )
 
 // BenchmarkFleet scans the fleet (200 endpoints on 127.0.0.1) and then
 // runs nmap's ssl-enum-ciphers on the same ports, once per iteration, so
 // that each ratio compares two runs made under the same load; it reports
 // the medians, and every difference between the suites nmap found and
-// ours. Only the scans are timed.
+// ours. Only the scans are timed. It does so twice: for versions and suites
+// with their preference, what the target is set for (the TLS probe with
+// NoGroups, as `scan --no-groups`), and with every key-exchange group
+// enumerated too (the command's default).
 func BenchmarkFleet(b *testing.B) {
 	eps := startFleet(b)
 	ts := targets(eps)
@@ -27,6 +31,18 @@ func BenchmarkFleet(b *testing.B) {
 	// lazy set-up (nginx workers' TLS contexts, DH keys), and otherwise
 	// only the first timed scan, always ours, would meet them.
 	scanOnce(b, []tlswarden.Probe{tlsProbe()}, ts, false)
+	for _, mode := range []struct {
+		name  string
+		probe tlswarden.Probe
+	}{
+		{"versions-suites", probes.TLS(probes.TLSConfig{Timeout: cliTimeout, NoGroups: true})},
+		{"with-groups", tlsProbe()},
+	} {
+		b.Run(mode.name, func(b *testing.B) { benchmarkFleet(b, eps, ts, mode.probe) })
+	}
+}
+
+func benchmarkFleet(b *testing.B, eps []endpoint, ts []tlswarden.Target, probe tlswarden.Probe) {
 	logLoad(b, "before the scans")
 	var (
 		run          *scanRun
@@ -38,7 +54,7 @@ func BenchmarkFleet(b *testing.B) {
 		b.StopTimer()
 		m := startMeter(b)
 		b.StartTimer()
-		run = scanOnce(b, []tlswarden.Probe{tlsProbe()}, ts, true)
+		run = scanOnce(b, []tlswarden.Probe{probe}, ts, true)
 		b.StopTimer()
 		ours = append(ours, m.stop(b))
 		var cpu time.Duration

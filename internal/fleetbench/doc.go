@@ -8,7 +8,9 @@
 // scan them with the real scanner and probes at the command's defaults, and
 // time the Debian peers on the same servers in the same run:
 //
-//   - BenchmarkFleet: endpoints per second, connections per endpoint, peak
+//   - BenchmarkFleet: for versions and suites (the TLS probe with
+//     NoGroups), then with every group enumerated too: endpoints per
+//     second, connections per endpoint, peak
 //     heap and peak RSS of the scanning process; then nmap's
 //     ssl-enum-ciphers on the same ports, its wall time, the ratio, and
 //     every difference between the suites nmap found and ours.
@@ -19,10 +21,10 @@
 //     endpoints, for the peak RSS.
 //
 // Run them with -v, which keeps every logged difference; with -benchtime
-// 3x the fleet is scanned three times, each scan followed by an nmap run,
+// 5x the fleet is scanned five times, each scan followed by an nmap run,
 // and the medians are reported:
 //
-//	go test -v -run '^$' -bench . -benchtime 3x -timeout 30m ./internal/fleetbench
+//	go test -v -run '^$' -bench . -benchtime 5x -timeout 30m ./internal/fleetbench
 //	TLSWARDEN_BENCH_10K=1 go test -v -run '^$' -bench TenThousand -benchtime 1x -timeout 30m ./internal/fleetbench
 //
 // Wall times depend on what else the machine does; each benchmark logs the
