@@ -24,12 +24,12 @@ func (r *tlsRun) scanGroups(ctx context.Context, res *tlswarden.TLSResult, scans
 		g, err := r.groupsTLS13(ctx, s)
 		groups, errs = g, append(errs, err)
 	} else {
-		if s := newestWithECDHE(scans); s != nil {
+		if s := newestLegacyWith(scans, ecdheSuites); s != nil {
 			res.GroupsTestedWith = s.version
 			g, err := r.groupsLegacy(ctx, s)
 			groups, errs = append(groups, g...), append(errs, err)
 		}
-		if s := newestWithFFDHE(scans); s != nil {
+		if s := newestLegacyWith(scans, ffdheSuites); s != nil {
 			res.GroupsTestedWith = max(res.GroupsTestedWith, s.version)
 			g, err := r.groupsFFDHE(ctx, s)
 			groups, errs = append(groups, g...), append(errs, err)
@@ -64,17 +64,18 @@ func versionScanOf(scans []*versionScan, v tlswarden.Version) *versionScan {
 	return nil
 }
 
-// newestWithECDHE returns the newest of TLS 1.0 to 1.2 with an ECDHE suite
-// whose curve was seen (SSLv3 hellos carry no supported_groups).
-func newestWithECDHE(scans []*versionScan) *versionScan {
+// newestLegacyWith returns the newest of TLS 1.0 to 1.2 at which suites
+// finds a suite (SSLv3 hellos carry no supported_groups), or nil.
+func newestLegacyWith(scans []*versionScan, suites func(*versionScan) []uint16) *versionScan {
 	for _, s := range slices.Backward(scans) {
-		if s.version >= tlswarden.TLS10 && s.version <= tlswarden.TLS12 && len(ecdheSuites(s)) > 0 {
+		if s.version >= tlswarden.TLS10 && s.version <= tlswarden.TLS12 && len(suites(s)) > 0 {
 			return s
 		}
 	}
 	return nil
 }
 
+// ecdheSuites returns the ECDHE suites of s answered on a named curve.
 func ecdheSuites(s *versionScan) []uint16 {
 	var codes []uint16
 	for _, su := range s.suites {
@@ -83,17 +84,6 @@ func ecdheSuites(s *versionScan) []uint16 {
 		}
 	}
 	return codes
-}
-
-// newestWithFFDHE returns the newest of TLS 1.0 to 1.2 at which a DHE
-// suite was answered in an RFC 7919 group.
-func newestWithFFDHE(scans []*versionScan) *versionScan {
-	for _, s := range slices.Backward(scans) {
-		if s.version >= tlswarden.TLS10 && s.version <= tlswarden.TLS12 && len(ffdheSuites(s)) > 0 {
-			return s
-		}
-	}
-	return nil
 }
 
 // ffdheSuites returns the DHE suites of s answered in an RFC 7919 group.
