@@ -128,13 +128,13 @@ func (r *tlsRun) run(ctx context.Context) (tlswarden.Observation, error) {
 	wg.Wait()
 	settleClosed(scans)
 	res := &tlswarden.TLSResult{}
-	for _, s := range scans {
-		res.Versions = append(res.Versions, s.result())
-	}
 	if r.cfg.NoGroups {
 		r.firstGroupOnly(res, scans)
 	} else {
-		r.scanGroups(ctx, res, scans)
+		r.scanGroups(ctx, res, scans) // settles the TLS 1.3 preference too
+	}
+	for _, s := range scans {
+		res.Versions = append(res.Versions, s.result())
 	}
 	res.Connections = int(r.conns.Load())
 	obs := tlswarden.Observation{TLS: res}
@@ -178,6 +178,9 @@ type versionScan struct {
 	// firstGroup is the group of the first TLS 1.3 HelloRetryRequest, when
 	// every group was offered.
 	firstGroup uint16
+	// prefDeferred marks a TLS 1.3 scan whose preference test rides on the
+	// group enumeration's hellos (see groupsTLS13).
+	prefDeferred bool
 }
 
 func (s *versionScan) result() tlswarden.VersionResult {

@@ -100,7 +100,10 @@ func ffdheSuites(s *versionScan) []uint16 {
 // groupsTLS13 offers the TLS 1.3 suites found with all remaining groups and
 // no key share; the HelloRetryRequest names the group picked. The suite
 // enumeration's first hello already offered every group, so its group comes
-// first without another connection.
+// first without another connection. When the suites' preference test was
+// deferred to here, the first two hellos offer the suites in its two
+// orders (reversed, then rotated) and their HelloRetryRequests, which name
+// the suite picked too, answer it.
 func (r *tlsRun) groupsTLS13(ctx context.Context, s *versionScan) ([]uint16, error) {
 	suites := suiteCodes(s.suites)
 	candidates := tls13GroupOrder()
@@ -108,10 +111,45 @@ func (r *tlsRun) groupsTLS13(ctx context.Context, s *versionScan) ([]uint16, err
 	if slices.Contains(candidates, s.firstGroup) {
 		found = append(found, s.firstGroup)
 	}
-	return enumerateGroups(found, candidates, func(groups []uint16) (helloAnswer, bool) {
-		a := r.offerSuites(ctx, tlswarden.TLS13, r.tls13Hello(groups), suites)
+	var orders [][]uint16
+	if s.prefDeferred {
+		orders = [][]uint16{r.reversedFound(s), r.rotatedFound(s)}
+	}
+	var answers []helloAnswer
+	groups, err := enumerateGroups(found, candidates, func(groups []uint16) (helloAnswer, bool) {
+		offer := suites
+		if n := len(answers); n < len(orders) {
+			offer = orders[n]
+		}
+		a := r.offerSuites(ctx, tlswarden.TLS13, r.tls13Hello(groups), offer)
+		answers = append(answers, a)
 		return a, a.ok() && a.sh.KeyShareGroup != 0
 	})
+	if s.prefDeferred {
+		r.settleTLS13Preference(ctx, s, answers)
+	}
+	return groups, err
+}
+
+// settleTLS13Preference judges the deferred preference test from the group
+// enumeration's first answers, sending what they could not answer (the
+// enumeration ended first) as hellos of its own.
+func (r *tlsRun) settleTLS13Preference(ctx context.Context, s *versionScan, answers []helloAnswer) {
+	s.prefDeferred = false
+	build, candidates := r.tls13Hello(nil), tls13SuiteOrder()
+	if len(answers) == 0 || !answers[0].ok() {
+		r.preference(ctx, s, candidates, build)
+		return
+	}
+	var rotated *bool
+	if rot := r.rotatedFound(s); len(rot) <= 2 {
+		follows := true
+		rotated = &follows
+	} else if len(answers) > 1 && answers[1].ok() {
+		follows := answers[1].sh.CipherSuite == rot[0]
+		rotated = &follows
+	}
+	r.judgePreference(ctx, s, candidates, build, answers[0].sh.CipherSuite, true, rotated)
 }
 
 // groupsLegacy offers the ECDHE suites found at s.version with all

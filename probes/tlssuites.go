@@ -42,6 +42,12 @@ func (r *tlsRun) scanSuites(ctx context.Context, v tlswarden.Version, candidates
 		s.pref = tlswarden.PreferIndeterminate
 		return s
 	}
+	if v == tlswarden.TLS13 && !r.cfg.NoGroups {
+		// The group enumeration's hellos offer these suites anyway: they
+		// carry the preference test, at no connection of its own.
+		s.prefDeferred = true
+		return s
+	}
 	r.preference(ctx, s, candidates, build)
 	return s
 }
@@ -269,22 +275,40 @@ func (r *tlsRun) top(ctx context.Context, v tlswarden.Version, build helloBuilde
 // listed in the order offered. In bundle mode only as many suites as fit a
 // hello take part.
 func (r *tlsRun) preference(ctx context.Context, s *versionScan, candidates []uint16, build helloBuilder) {
+	picked, ok := r.pick(ctx, s.version, build, r.reversedFound(s))
+	r.judgePreference(ctx, s, candidates, build, picked, ok, nil)
+}
+
+// reversedFound returns the suites found (as many as fit a hello), in
+// reverse order: the first offer of the preference test.
+func (r *tlsRun) reversedFound(s *versionScan) []uint16 {
 	found := suiteCodes(s.suites)
-	found = found[:max(2, r.bundleSize(len(found)))] // the best ones, if they do not fit one hello
-	rev := slices.Clone(found)
+	rev := slices.Clone(found[:max(2, r.bundleSize(len(found)))])
 	slices.Reverse(rev)
+	return rev
+}
+
+// judgePreference sets s.pref from the suite picked from the reversed
+// offer (ok false: none was) and, when the answer could be the client's
+// order, from the rotated offer: rotated, when not nil, is its answer
+// already had, else it is sent now.
+func (r *tlsRun) judgePreference(ctx context.Context, s *versionScan, candidates []uint16, build helloBuilder, picked uint16, ok bool, rotated *bool) {
+	rev := r.reversedFound(s)
 	s.pref = tlswarden.PreferIndeterminate
-	picked, ok := r.pick(ctx, s.version, build, rev)
 	switch {
 	case !ok:
 		return
-	case picked == found[0]:
+	case picked == rev[len(rev)-1]:
 		s.pref = tlswarden.PreferServer
 		return
 	case picked != rev[0]:
 		return
 	}
-	if !r.rotatedFollowsClient(ctx, s, build) {
+	if rotated == nil {
+		follows := r.rotatedFollowsClient(ctx, s, build)
+		rotated = &follows
+	}
+	if !*rotated {
 		return
 	}
 	s.pref = tlswarden.PreferClient
@@ -295,14 +319,20 @@ func (r *tlsRun) preference(ctx context.Context, s *versionScan, candidates []ui
 // rotated by one and reports whether the server picks our first; with two
 // suites or fewer there is nothing to rotate.
 func (r *tlsRun) rotatedFollowsClient(ctx context.Context, s *versionScan, build helloBuilder) bool {
-	found := suiteCodes(s.suites)
-	found = found[:max(2, r.bundleSize(len(found)))]
-	if len(found) <= 2 {
+	rot := r.rotatedFound(s)
+	if len(rot) <= 2 {
 		return true
 	}
-	rot := append(slices.Clone(found[1:]), found[0])
 	picked, ok := r.pick(ctx, s.version, build, rot)
 	return ok && picked == rot[0]
+}
+
+// rotatedFound returns the suites found (as many as fit a hello), rotated
+// by one: the second offer of the preference test.
+func (r *tlsRun) rotatedFound(s *versionScan) []uint16 {
+	found := suiteCodes(s.suites)
+	found = found[:max(2, r.bundleSize(len(found)))]
+	return append(slices.Clone(found[1:]), found[0])
 }
 
 // pick offers suites and returns the one the server picks, if it picks one.
