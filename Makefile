@@ -24,11 +24,20 @@ unit:
 
 # Runs every Fuzz target briefly; run one long with e.g.
 #   go test -run '^$$' -fuzz '^FuzzReadServerFlight$$' -fuzztime 10m ./probes/hello
+# A failure prints the fuzzer's output. One with a failing input (written
+# under the package's testdata/fuzz) fails the target; one without (the
+# fuzzing engine itself stumbling on a loaded machine) is run once more.
 fuzz-smoke:
-	@for pkg in $$($(GO) list ./...); do \
+	@out=$$(mktemp); trap 'rm -f $$out' EXIT; \
+	for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || exit 1; \
+	    if ! $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >$$out 2>&1; then \
+	      cat $$out; \
+	      if grep -q 'Failing input written' $$out; then exit 1; fi; \
+	      echo "fuzz $$f stopped without a failing input; once more"; \
+	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    fi; \
 	  done; \
 	done
 
