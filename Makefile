@@ -24,7 +24,8 @@ unit:
 
 # Runs every Fuzz target briefly; run one long with e.g.
 #   go test -run '^$$' -fuzz '^FuzzReadServerFlight$$' -fuzztime 10m ./probes/hello
-# A failure prints the fuzzer's output. One with a failing input (written
+# Minimizing a new input is bounded like the run (the default, 60 s, can
+# keep a 3 s run going for a minute). A failure prints the fuzzer's output. One with a failing input (written
 # under the package's testdata/fuzz) fails the target; one without (the
 # fuzzing engine itself stumbling on a loaded machine) is run once more.
 fuzz-smoke:
@@ -32,11 +33,11 @@ fuzz-smoke:
 	for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-	    if ! $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >$$out 2>&1; then \
+	    if ! $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZTIME) $$pkg >$$out 2>&1; then \
 	      cat $$out; \
 	      if grep -q 'Failing input written' $$out; then exit 1; fi; \
 	      echo "fuzz $$f stopped without a failing input; once more"; \
-	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZTIME) $$pkg || exit 1; \
 	    fi; \
 	  done; \
 	done
