@@ -63,9 +63,10 @@ const (
 // through zcrypto with SNI set to the endpoint's hostname, requesting a
 // stapled OCSP response and SCTs, and records the chain as served and what
 // follows from it; then a second handshake without SNI records which leaf
-// the server falls back to. An invalid configuration (or an unreadable
-// CAFile) makes every run fail with that error. It starts a goroutine that
-// loads the trust store and warms zlint up, once per process.
+// the server falls back to. An invalid configuration makes every run fail
+// with that error, an unreadable CAFile every run that got a certificate.
+// It starts a goroutine that loads the trust store and warms zlint up, once
+// per process.
 func Cert(cfg CertConfig) tlswarden.Probe {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaultCertTimeout
@@ -102,9 +103,8 @@ type certProbe struct {
 // handshake without SNI. Its own Timeout applies even when the caller set
 // none.
 func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
-	roots, err := p.roots()
-	if err != nil {
-		return tlswarden.Observation{}, err
+	if err := p.cfg.validate(); err != nil {
+		return tlswarden.Observation{}, fmt.Errorf("certificate probe config: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
@@ -114,6 +114,12 @@ func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 			hsErr = &tlswarden.ProtocolError{Msg: "handshake completed without a server certificate"}
 		}
 		return tlswarden.Observation{}, hsErr
+	}
+	// The trust store, loading since the probe was made, is needed only
+	// now: its reading overlaps the handshake.
+	roots, err := p.roots()
+	if err != nil {
+		return tlswarden.Observation{}, err
 	}
 	res, factsErr := p.describe(hs, ep, roots)
 	if unparsable(res) {
@@ -248,9 +254,6 @@ func collect(tc *tls.Conn) handshakeResult {
 // loadRoots builds the trust store from Roots and CAFile, or reads the
 // system's when both are empty.
 func (p *certProbe) loadRoots() (*rootStore, error) {
-	if err := p.cfg.validate(); err != nil {
-		return nil, fmt.Errorf("certificate probe config: %w", err)
-	}
 	if len(p.cfg.Roots) == 0 && p.cfg.CAFile == "" {
 		s, err := systemRoots()
 		if err != nil {

@@ -137,6 +137,8 @@ func TestScanBadInput(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, "", "unknown command"},
 		{"unknown profile", []string{"scan", "--profile", "nosuch", "127.0.0.1:1"}, "", `no built-in profile or file "nosuch"`},
 		{"invalid profile file", []string{"scan", "--profile", badProfile, "127.0.0.1:1"}, "", "bad.yaml:3: unknown rule"},
+		{"missing CA file", []string{"scan", "--ca-file", file + ".missing", "127.0.0.1:1"}, "", "--ca-file: open "},
+		{"CA file without certificates", []string{"scan", "--ca-file", file, "127.0.0.1:1"}, "", "--ca-file: no PEM certificate in"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/tlswarden/tlswarden"
@@ -93,4 +94,21 @@ func newResolver(server string, log *slog.Logger) (*resolve.Resolver, error) {
 		return nil, fmt.Errorf("resolver: %w", err)
 	}
 	return r, nil
+}
+
+// checkCAFile fails when --ca-file names a file that cannot be read or
+// holds no PEM certificate, so that a typo stops the command at once
+// instead of failing the certificate probe of every endpoint.
+func checkCAFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--ca-file: %w", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return fmt.Errorf("--ca-file: no PEM certificate in %s", path)
+	}
+	return nil
 }

@@ -168,6 +168,9 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := checkCAFile(f.caFile); err != nil {
+		return nil, err
+	}
 	var sc *scanner.Scanner
 	dialPlain := func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) }
 	opts := f.probeOptions(f.roots, f.userAgent)

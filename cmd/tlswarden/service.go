@@ -67,6 +67,9 @@ func (f *scanFlagsSvc) register(fs *flag.FlagSet) {
 // as well as --ca-file and replace the system's roots (the demo trusts its
 // testbed's CA).
 func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Logger) (*scanner.Scanner, error) {
+	if err := checkCAFile(f.caFile); err != nil {
+		return nil, err
+	}
 	var sc *scanner.Scanner
 	dialPlain := func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) }
 	opts := f.probeOptions(roots, "")
