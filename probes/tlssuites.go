@@ -279,11 +279,18 @@ func (r *tlsRun) preference(ctx context.Context, s *versionScan, candidates []ui
 	r.judgePreference(ctx, s, candidates, build, picked, ok, nil)
 }
 
-// reversedFound returns the suites found (as many as fit a hello), in
-// reverse order: the first offer of the preference test.
-func (r *tlsRun) reversedFound(s *versionScan) []uint16 {
+// preferenceSet returns the suites found that take part in the preference
+// test, in the order found: as many as fit a hello, two at least. The
+// result is the caller's.
+func (r *tlsRun) preferenceSet(s *versionScan) []uint16 {
 	found := suiteCodes(s.suites)
-	rev := slices.Clone(found[:max(2, r.bundleSize(len(found)))])
+	return found[:max(2, r.bundleSize(len(found)))]
+}
+
+// reversedFound returns the preference set in reverse order: the first
+// offer of the preference test.
+func (r *tlsRun) reversedFound(s *versionScan) []uint16 {
+	rev := r.preferenceSet(s)
 	slices.Reverse(rev)
 	return rev
 }
@@ -327,12 +334,11 @@ func (r *tlsRun) rotatedFollowsClient(ctx context.Context, s *versionScan, build
 	return ok && picked == rot[0]
 }
 
-// rotatedFound returns the suites found (as many as fit a hello), rotated
-// by one: the second offer of the preference test.
+// rotatedFound returns the preference set rotated by one: the second offer
+// of the preference test.
 func (r *tlsRun) rotatedFound(s *versionScan) []uint16 {
-	found := suiteCodes(s.suites)
-	found = found[:max(2, r.bundleSize(len(found)))]
-	return append(slices.Clone(found[1:]), found[0])
+	set := r.preferenceSet(s)
+	return append(set[1:], set[0])
 }
 
 // pick offers suites and returns the one the server picks, if it picks one.
