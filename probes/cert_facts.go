@@ -96,6 +96,14 @@ func leafFacts(r *tlswarden.CertResult, leaf *x509.Certificate, rest []*x509.Cer
 	r.ChainOrderCorrect = chainOrdered(leaf, rest)
 	v := verifyLeaf(leaf, intermediates, anchorsFor(roots, leaf, intermediates), now)
 	r.ChainComplete, r.Trusted, r.VerificationError = v.complete, v.trusted, v.err
+	if problem := leafUsageProblem(leaf); problem != "" {
+		// A path to a root proves the certificate genuine, not that it
+		// may stand for a TLS server: a CA certificate served as the
+		// leaf (a reversed chain) verifies, as Go's and zcrypto's path
+		// builders do not check the leaf's key usage.
+		r.Trusted = false
+		r.VerificationError = strings.TrimPrefix(r.VerificationError+"; "+problem, "; ")
+	}
 	r.HostnameMatchedBy = matchHost(leaf, r.HostnameChecked)
 	r.HostnameMatches = r.HostnameMatchedBy != ""
 	r.SCTs.Embedded = len(leaf.SignedCertificateTimestampList)
@@ -259,6 +267,40 @@ func verifyLeaf(leaf *x509.Certificate, intermediates []*x509.Certificate, roots
 		}
 	}
 	return v
+}
+
+// leafUsageProblem says why a leaf may not authenticate a TLS server, or
+// returns "" when it may: a CA certificate is not an end entity (RFC 5280
+// 4.2.1.9, CA/B BR 7.1.2.7.8); a key usage extension must allow a TLS key
+// exchange (digitalSignature for signed key exchanges and TLS 1.3,
+// keyEncipherment for RSA key transport, keyAgreement for static ECDH;
+// RFC 5280 4.2.1.3, RFC 5246 7.4.2); an extended key usage extension must
+// list serverAuth or anyExtendedKeyUsage (RFC 5280 4.2.1.12).
+func leafUsageProblem(leaf *x509.Certificate) string {
+	const tlsUsages = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageKeyAgreement
+	switch {
+	case leaf.BasicConstraintsValid && leaf.IsCA:
+		return "the leaf is a CA certificate (basicConstraints cA), not a server's"
+	case leaf.KeyUsage != 0 && leaf.KeyUsage&tlsUsages == 0:
+		return "the leaf's key usage does not allow TLS server authentication (no digitalSignature, keyEncipherment or keyAgreement)"
+	case !ekuAllowsServerAuth(leaf):
+		return "the leaf's extended key usage does not include serverAuth"
+	}
+	return ""
+}
+
+// ekuAllowsServerAuth reports whether the leaf has no extended key usage
+// extension or one that allows serverAuth.
+func ekuAllowsServerAuth(leaf *x509.Certificate) bool {
+	if len(leaf.ExtKeyUsage) == 0 && len(leaf.UnknownExtKeyUsage) == 0 {
+		return true
+	}
+	for _, u := range leaf.ExtKeyUsage {
+		if u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
 }
 
 // anchorsFor returns the anchors of roots (the system's when nil) that a
