@@ -32,7 +32,7 @@ func TestCertProbeLeafUsage(t *testing.T) {
 		Subject:   pkix.Name{CommonName: "localhost"},
 		DNSNames:  []string{"localhost"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		KeyUsage:  x509.KeyUsageCRLSign,
+		KeyUsage: x509.KeyUsageCRLSign,
 	}, tlstest.ECDSA256)
 	roots := []*x509.Certificate{ca.Cert.Cert}
 
