@@ -59,6 +59,9 @@ func (s *Server) requestScan(w http.ResponseWriter, r *http.Request) error {
 	if body.RequestedBy == "" {
 		body.RequestedBy = "api"
 	}
+	if err := store.CheckText("requested_by", body.RequestedBy, store.MaxRequestedByLen); err != nil {
+		return err
+	}
 	if s.cfg.Scans == nil {
 		return &Error{Status: http.StatusServiceUnavailable, Msg: "this server does not run scans"}
 	}

@@ -17,3 +17,13 @@ func (q *Queue) RunSchedule(ctx context.Context, overrides bool, at time.Time) e
 		Args:   ScheduleScansArgs{Overrides: overrides},
 	})
 }
+
+// InsertScanJob inserts a scan job with the given arguments as they are,
+// without RequestScan's checks: a job written by an older version.
+func (q *Queue) InsertScanJob(ctx context.Context, args ScanTargetArgs) (int64, error) {
+	res, err := q.client.Insert(ctx, args, scanOpts(args.TargetID))
+	if err != nil {
+		return 0, err
+	}
+	return res.Job.ID, nil
+}

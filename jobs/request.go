@@ -41,13 +41,17 @@ type Request struct {
 // RequestScan asks for a scan of the target now. When a scan of it is
 // already queued (say, scheduled later tonight, or waiting to retry) that
 // job is made available at once instead; when one is running, the request
-// joins it. It fails with store.ErrNotFound when the target does not exist.
+// joins it. It fails with store.ErrNotFound when the target does not exist
+// and with a *store.ValidationError when requestedBy is not a valid
+// requested_by (see store.CheckText).
 func (q *Queue) RequestScan(ctx context.Context, targetID int64, requestedBy string) (Request, error) {
 	if _, err := q.cfg.Store.GetTarget(ctx, targetID); err != nil {
 		return Request{}, fmt.Errorf("request scan: %w", err)
 	}
-	if len(requestedBy) > store.MaxRequestedByLen {
-		requestedBy = requestedBy[:store.MaxRequestedByLen]
+	// Checked here, not only when the scan is stored: a job whose scan
+	// can never be stored would hold the target's unique slot.
+	if err := store.CheckText("requested_by", requestedBy, store.MaxRequestedByLen); err != nil {
+		return Request{}, fmt.Errorf("request scan: %w", err)
 	}
 	args := ScanTargetArgs{TargetID: targetID, Trigger: store.TriggerRequest, RequestedBy: requestedBy}
 	res, err := q.client.Insert(ctx, args, scanOpts(targetID))

@@ -43,6 +43,12 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanTargetArgs]) e
 	// stopped or crashed attempt left behind.
 	w.abandonRunning(ctx, t, log)
 	sc, err := st.CreateScan(ctx, store.Scan{TargetID: t.ID, Trigger: job.Args.Trigger, RequestedBy: job.Args.RequestedBy})
+	if errors.Is(err, store.ErrInvalid) {
+		// Arguments the store refuses never become valid: retrying would
+		// only keep the target's unique slot and swallow the requests
+		// that join it.
+		return river.JobCancel(fmt.Errorf("create scan: %w", err))
+	}
 	if err != nil {
 		return fmt.Errorf("create scan: %w", err)
 	}

@@ -21,7 +21,7 @@ const (
 	TriggerRequest  Trigger = "request"  // someone asked through the API or CLI
 )
 
-// MaxRequestedByLen bounds Scan.RequestedBy.
+// MaxRequestedByLen bounds Scan.RequestedBy, in characters.
 const MaxRequestedByLen = 100
 
 // Scan is one scan of one target.
@@ -59,8 +59,8 @@ func (s Scan) Normalize(now time.Time) (Scan, error) {
 	default:
 		return s, invalid("trigger", "unknown trigger %q", s.Trigger)
 	}
-	if len(s.RequestedBy) > MaxRequestedByLen {
-		return s, invalid("requested_by", "longer than %d bytes", MaxRequestedByLen)
+	if err := CheckText("requested_by", s.RequestedBy, MaxRequestedByLen); err != nil {
+		return s, err
 	}
 	if s.Started.IsZero() {
 		s.Started = now

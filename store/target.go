@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/tlswarden/tlswarden"
 )
@@ -181,13 +180,7 @@ func NormalizeHost(host string) (string, error) {
 
 func normalizeOwner(owner string) (string, error) {
 	owner = strings.TrimSpace(owner)
-	if len(owner) > MaxOwnerLen {
-		return "", invalid("owner", "longer than %d bytes", MaxOwnerLen)
-	}
-	if strings.ContainsFunc(owner, unicode.IsControl) {
-		return "", invalid("owner", "contains a control character")
-	}
-	return owner, nil
+	return owner, CheckText("owner", owner, MaxOwnerLen)
 }
 
 func normalizeTags(tags []string) ([]string, error) {
