@@ -132,6 +132,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/scans", s.listScans)
 	s.handle("GET /api/v1/scans/{id}", s.getScan)
 	s.handle("GET /api/v1/scans/{id}/result", s.getScanResult)
+	s.handle("GET /api/v1/scans/{id}/evaluation", s.evaluateScan)
 	s.handle("GET /api/v1/scans/{id}/endpoints", s.listScanEndpoints)
 	s.handle("GET /api/v1/scans/{id}/endpoints/{n}", s.getEndpointReport)
 	s.handle("GET /api/v1/scan-requests/{id}", s.getScanRequest)

@@ -5,6 +5,7 @@
 // Usage:
 //
 //	tlswarden scan [flags] HOST[:PORT]...
+//	tlswarden evaluate [--profile P] REPORT.json...
 //	tlswarden serve [--demo] [flags]
 //	tlswarden worker [flags]
 //	tlswarden migrate [flags]
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runScan(ctx, args[1:], stdin, stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "evaluate":
+		return runEvaluate(ctx, args[1:], stdin, stdout, stderr)
 	case "worker":
 		return runWorker(ctx, args[1:], stdout, stderr)
 	case "migrate":
@@ -79,6 +82,7 @@ func usage(w io.Writer) {
 
 Commands:
   scan HOST[:PORT]...   scan endpoints once, print what they accept and judge them
+  evaluate REPORT.json  judge saved reports again (another profile, waivers), without scanning
   serve [--demo]        run the service: API, nightly scans, workers, history
                         (--demo: scan a built-in testbed of misconfigured endpoints)
   worker                run scan workers only, sharing a Postgres with serve
