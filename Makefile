@@ -5,9 +5,9 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 3s
 export CGO_ENABLED ?= 0
 
-.PHONY: test vet staticcheck unit fuzz-smoke build demo bench
+.PHONY: test vet staticcheck unit race fuzz-smoke build demo bench
 
-test: vet staticcheck unit fuzz-smoke
+test: vet staticcheck unit race fuzz-smoke
 
 build:
 	$(GO) build -trimpath -o bin/tlswarden ./cmd/tlswarden
@@ -21,6 +21,13 @@ staticcheck:
 
 unit:
 	$(GO) test -count=1 -timeout 15m ./...
+
+# The race detector over the packages that run things concurrently. It needs
+# cgo (and so gcc, which .ci/run installs). -short leaves out the largest
+# fleets, which the unit run above covers without the detector's slowdown.
+RACE_PKGS ?= ./scanner/... ./probes/... ./jobs/... ./metrics/... ./store/... ./api/...
+race:
+	CGO_ENABLED=1 $(GO) test -race -short -count=1 -timeout 15m $(RACE_PKGS)
 
 # Runs every Fuzz target briefly; run one long with e.g.
 #   go test -run '^$$' -fuzz '^FuzzReadServerFlight$$' -fuzztime 10m ./probes/hello

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/testenv"
 	"github.com/tlswarden/tlswarden/internal/tlstest"
 	"github.com/tlswarden/tlswarden/probes"
 )
@@ -378,6 +379,6 @@ func raiseFileLimit(t *testing.T) {
 		}
 	}
 	if lim.Cur < 4096 {
-		t.Skipf("open-file limit %d is too low for the fleet", lim.Cur)
+		testenv.Missing(t, "open-file limit %d is too low for the fleet", lim.Cur)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/internal/dnstest"
+	"github.com/tlswarden/tlswarden/internal/testenv"
 	"github.com/tlswarden/tlswarden/resolve"
 )
 
@@ -14,9 +15,7 @@ import (
 func TestScanEveryAddressIsAnEndpoint(t *testing.T) {
 	srv4 := newCountingServer(t)
 	ln6, err := net.Listen("tcp", "[::1]:0")
-	if err != nil {
-		t.Skipf("no IPv6 loopback: %v", err)
-	}
+	testenv.Need(t, "IPv6 loopback", err)
 	ln6.Close()
 	dns := dnstest.New(t)
 	dns.Add("www.example.test. 300 IN CNAME lb.example.test.",

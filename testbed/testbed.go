@@ -29,8 +29,13 @@ type Testbed struct {
 	Endpoints []Endpoint
 	// CA is the testbed's certificate authority: trust it to see the
 	// endpoints whose only fault is elsewhere come out compliant.
-	CA      *x509.Certificate
-	servers []*http.Server
+	CA *x509.Certificate
+	// PlainHTTP is the testbed's own plain-HTTP listener, which redirects
+	// to HTTPS. The demo points the plain-HTTP check at its port rather
+	// than at port 80, so that whatever else listens on 127.0.0.1:80 (a
+	// developer's web server) cannot change what the demo reports.
+	PlainHTTP netip.AddrPort
+	servers   []*http.Server
 }
 
 type spec struct {
@@ -99,7 +104,42 @@ func Start(ctx context.Context, log *slog.Logger) (*Testbed, error) {
 		tb.Endpoints = append(tb.Endpoints, ep)
 		tb.servers = append(tb.servers, srv)
 	}
+	addr, srv, err := servePlain(ctx, log)
+	if err != nil {
+		tb.Close()
+		return nil, fmt.Errorf("testbed: start the plain-HTTP redirect: %w", err)
+	}
+	tb.PlainHTTP = addr
+	tb.servers = append(tb.servers, srv)
 	return tb, nil
+}
+
+// servePlain starts the plain-HTTP listener every testbed endpoint shares
+// (they share 127.0.0.1): it redirects each request to HTTPS on the same
+// host, as a well-run site does.
+func servePlain(ctx context.Context, log *slog.Logger) (netip.AddrPort, *http.Server, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return netip.AddrPort{}, nil, err
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			host, _, err := net.SplitHostPort(r.Host)
+			if err != nil {
+				host = r.Host
+			}
+			http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("testbed plain-HTTP listener stopped", "err", err)
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort(), srv, nil
 }
 
 func serve(ctx context.Context, s spec, c *certs, log *slog.Logger) (Endpoint, *http.Server, error) {

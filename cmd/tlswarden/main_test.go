@@ -81,6 +81,17 @@ func TestScanDemoJSON(t *testing.T) {
 	if legacy == nil || modern == nil {
 		t.Fatalf("did not find the legacy and modern endpoints in the reports")
 	}
+	// The plain-HTTP check goes to the testbed's own redirecting listener,
+	// never to 127.0.0.1:80, where a developer's web server may answer.
+	for _, r := range byPort {
+		h := r.Endpoints[0].HTTP
+		if h == nil || h.Plain == nil {
+			t.Fatalf("report for %s has no plain-HTTP result", r.Target)
+		}
+		if p := h.Plain; strings.Contains(p.URL, "127.0.0.1/") || !p.Listening || !p.FirstRedirectHTTPSSameHost {
+			t.Errorf("%s: plain-HTTP check %+v, want the testbed's listener redirecting to HTTPS", r.Target, p)
+		}
+	}
 	for _, v := range legacy.Versions {
 		if v.Version == tlswarden.TLS10 && !suiteCodes(v)[0x000A] {
 			t.Errorf("legacy endpoint: TLS 1.0 suites %v lack TLS_RSA_WITH_3DES_EDE_CBC_SHA", v.Suites)

@@ -101,6 +101,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		defer tb.Close()
 		f.roots = append(f.roots, tb.CA)
+		f.httpPort = int(tb.PlainHTTP.Port())
 		for _, ep := range tb.Endpoints {
 			t := tlswarden.Target{Host: ep.Addr.Addr().String(), Port: int(ep.Addr.Port()), Kind: tlswarden.KindHTTPS}
 			targets = append(targets, t)

@@ -188,6 +188,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 		roots = []*x509.Certificate{m.testbed.CA}
+		m.Scan.httpPort = int(m.testbed.PlainHTTP.Port())
 		m.Scan.allow = append(m.Scan.allow, netip.MustParsePrefix("127.0.0.1/32"))
 	}
 	if err := m.startQueue(ctx, roots); err != nil {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tlswarden/tlswarden/internal/testenv"
 )
 
 // process is a server started by the benchmark.
@@ -139,11 +141,7 @@ func lookPath(tb testing.TB, name string) string {
 	if err == nil {
 		return p
 	}
-	msg := fmt.Sprintf("%s not found (apt-get install %s): %v", name, debianPackage[name], err)
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
+	testenv.Need(tb, fmt.Sprintf("%s (apt-get install %s)", name, debianPackage[name]), err)
 	return ""
 }
 

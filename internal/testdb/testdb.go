@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tlswarden/tlswarden/internal/testenv"
 	"github.com/tlswarden/tlswarden/jobs"
 	"github.com/tlswarden/tlswarden/store"
 	"github.com/tlswarden/tlswarden/store/postgres"
@@ -146,12 +147,7 @@ func PostgresURL(tb testing.TB) string {
 			admin.err = admin.pool.Ping(ctx)
 		}
 	})
-	if admin.err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("Postgres at TEST_DATABASE_URL or %s: %v", DefaultURL, admin.err)
-		}
-		tb.Skipf("Postgres not available (set TEST_DATABASE_URL): %v", admin.err)
-	}
+	testenv.Need(tb, "Postgres at TEST_DATABASE_URL or "+DefaultURL, admin.err)
 	// rand.Text is base32: letters and digits, safe in an identifier.
 	schema := "testdb_" + strings.ToLower(rand.Text()[:16])
 	if _, err := admin.pool.Exec(tb.Context(), "CREATE SCHEMA "+schema); err != nil {

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tlswarden/tlswarden/internal/testenv"
 )
 
 // GnuTLSConfig configures a gnutls-serv. Its zero value serves GnuTLS's
@@ -65,7 +67,7 @@ func GnuTLSServer(t testing.TB, cfg GnuTLSConfig) netip.AddrPort {
 	t.Helper()
 	bin := RequireBinary(t, "gnutls-serv")
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "tlstest: gnutls-serv listens on every interface, so it runs in a private network namespace, which needs root")
+		testenv.Missing(t, "tlstest: gnutls-serv listens on every interface, so it runs in a private network namespace, which needs root")
 	}
 	dir := t.TempDir()
 	cert := cfg.Cert
@@ -92,7 +94,7 @@ func GnuTLSServer(t testing.TB, cfg GnuTLSConfig) netip.AddrPort {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	p, err := startProcess(t, "gnutls-serv", cmd)
 	if errors.Is(err, syscall.EPERM) {
-		skipOrFail(t, "tlstest: gnutls-serv listens on every interface, so it runs in a private network namespace, which this process may not create: %v", err)
+		testenv.Missing(t, "tlstest: gnutls-serv listens on every interface, so it runs in a private network namespace, which this process may not create: %v", err)
 	}
 	if err != nil {
 		t.Fatalf("tlstest: %v", err)

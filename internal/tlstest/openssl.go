@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/testenv"
 )
 
 // The servers in this file, nginx.go and gnutls.go run Debian's binaries
@@ -40,27 +41,7 @@ const startupTimeout = 10 * time.Second
 // binary fails the test instead.
 func RequireBinary(t testing.TB, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin"} {
-		if p, err2 := exec.LookPath(filepath.Join(dir, name)); err2 == nil {
-			return p
-		}
-	}
-	skipOrFail(t, "tlstest: %s is not installed (%v); on Debian, .ci/run installs it", name, err)
-	return ""
-}
-
-// skipOrFail skips the test, or fails it when CI is set to true.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-		t.Fatalf(format+" (CI=true: not skipping)", args...)
-		return
-	}
-	t.Skipf(format, args...)
+	return testenv.Binary(t, name)
 }
 
 // OpenSSLConfig configures an `openssl s_server`. Its zero value serves

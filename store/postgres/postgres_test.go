@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tlswarden/tlswarden/internal/testenv"
 	"github.com/tlswarden/tlswarden/store"
 	"github.com/tlswarden/tlswarden/store/postgres"
 	"github.com/tlswarden/tlswarden/store/storetest"
@@ -50,12 +51,7 @@ func adminPool(tb testing.TB) *pgxpool.Pool {
 			admin.err = dropStaleSchemas(ctx, admin.pool)
 		}
 	})
-	if admin.err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("CI=true and PostgreSQL (TEST_DATABASE_URL, or the local default) did not answer: %v", admin.err)
-		}
-		tb.Skipf("PostgreSQL not available (set TEST_DATABASE_URL): %v", admin.err)
-	}
+	testenv.Need(tb, "PostgreSQL at TEST_DATABASE_URL (or the local default)", admin.err)
 	return admin.pool
 }
 
