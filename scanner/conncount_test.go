@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tlswarden/tlswarden/internal/testenv"
 )
 
 // connCounter counts, on the server side, how many connections are open at
@@ -83,9 +85,7 @@ func (c *connCounter) stats() (accepted, maxOpen int, times []time.Time) {
 func listenCounted(t *testing.T, addr string) (*connCounter, net.Listener) {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("listen %s: %v", addr, err)
-	}
+	testenv.Need(t, "a listener on "+addr, err)
 	c := &connCounter{}
 	cl := c.listen(ln)
 	var wg sync.WaitGroup
