@@ -41,7 +41,7 @@ func (gr *grader) capProtocols() {
 // capSuites applies the cipher suite and key exchange caps.
 func (gr *grader) capSuites() {
 	list, _ := acceptedSuites(gr.tr, anyVersion)
-	var export, anon, null, short, rc4Old, rc4New, block64 bool
+	var export, anon, null, short, rc4Old, rc4New bool
 	for _, o := range list {
 		if !o.ok {
 			continue
@@ -53,7 +53,6 @@ func (gr *grader) capSuites() {
 		short = short || !s.Null() && s.KeyBits() < 112
 		rc4New = rc4New || s.RC4() && modern
 		rc4Old = rc4Old || s.RC4() && !modern
-		block64 = block64 || s.Block64() && modern
 	}
 	gr.when(export, "F", "export suites accepted")
 	gr.when(anon, "F", "anonymous (unauthenticated) suites accepted")
@@ -61,13 +60,23 @@ func (gr *grader) capSuites() {
 	gr.when(short, "F", "ciphers below 112 bits accepted")
 	gr.when(rc4New, "C", "RC4 accepted with TLS 1.1 or later")
 	gr.when(rc4Old && !rc4New, "B", "RC4 accepted")
-	gr.when(block64, "C", "64-bit block ciphers (3DES, Sweet32) accepted with TLS 1.1 or later")
+	gr.capBlock64()
 	gr.capNegotiated(list)
 	switch k := gr.g.KeyExchange; {
 	case k > 0 && k <= 40:
 		gr.limit("F", "key exchange below 1024 bits")
 	case k > 0 && k <= 80:
 		gr.limit("B", "key exchange below 2048 bits")
+	}
+}
+
+// capBlock64 caps at C a server that gives the reference client a 64-bit
+// block cipher (3DES, Sweet32) with TLS 1.1 or later; one that merely
+// accepts it after every suite the client prefers is not capped.
+func (gr *grader) capBlock64() {
+	c, ok := referenceChoice(gr.tr)
+	if ok && c.suite.Block64() {
+		gr.limit("C", "a modern client gets the 64-bit block cipher %s with %s (%s; Sweet32)", c.suite.Name, c.version, c.how)
 	}
 }
 
