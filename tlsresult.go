@@ -84,8 +84,31 @@ type TLSResult struct {
 	// GroupsError is set when the group enumeration stopped early (a
 	// timeout, garbage): Groups then lists only those found before.
 	GroupsError string `json:"groups_error,omitempty"`
+	// GroupsByVersion lists the group enumerations, one per protocol
+	// generation: over TLS 1.3, and over the newest of TLS 1.2 and older
+	// with ECDHE suites (the curves) or DHE suites in an RFC 7919 group,
+	// whether or not the server speaks TLS 1.3. A server may accept weaker
+	// curves with its older versions than with TLS 1.3, which Groups
+	// (the TLS 1.3 enumeration when there is one) does not show. Oldest
+	// version first; empty without group enumeration.
+	GroupsByVersion []GroupScan `json:"groups_by_version,omitempty"`
 	// Connections is the number of TCP connections the probe opened.
 	Connections int `json:"connections"`
+}
+
+// GroupScan is the key-exchange groups enumerated over one protocol
+// version.
+type GroupScan struct {
+	Version Version `json:"version"`
+	// Groups lists the groups accepted at Version, in the order the server
+	// chose them when offered all remaining ones (over TLS 1.2 and older:
+	// the curves, then the RFC 7919 groups).
+	Groups []Group `json:"groups"`
+	// Preferred is the group chosen when every group was offered.
+	Preferred string `json:"preferred,omitempty"`
+	// Error is set when this enumeration stopped early: Groups is then
+	// partial.
+	Error string `json:"error,omitempty"`
 }
 
 // Supported reports whether the server accepted version v.

@@ -50,24 +50,48 @@ func tlsResult(vs ...tlswarden.VersionResult) *tlswarden.TLSResult {
 	return tr
 }
 
+// groups adds groups to the TLS 1.3 enumeration (which the old fields
+// hold too).
 func groups(tr *tlswarden.TLSResult, names ...string) *tlswarden.TLSResult {
+	gs := groupsOver(tr, tlswarden.TLS13)
 	for _, n := range names {
 		tr.Groups = append(tr.Groups, tlswarden.Group{Name: n})
+		gs.Groups = append(gs.Groups, tlswarden.Group{Name: n})
 	}
 	tr.GroupsTestedWith = tlswarden.TLS13
+	return tr
+}
+
+// groupsOver returns the group enumeration over v, added if missing.
+func groupsOver(tr *tlswarden.TLSResult, v tlswarden.Version) *tlswarden.GroupScan {
+	for i := range tr.GroupsByVersion {
+		if tr.GroupsByVersion[i].Version == v {
+			return &tr.GroupsByVersion[i]
+		}
+	}
+	tr.GroupsByVersion = append(tr.GroupsByVersion, tlswarden.GroupScan{Version: v})
+	return &tr.GroupsByVersion[len(tr.GroupsByVersion)-1]
+}
+
+// legacyGroups adds curves to the TLS 1.2 enumeration.
+func legacyGroups(tr *tlswarden.TLSResult, names ...string) *tlswarden.TLSResult {
+	gs := groupsOver(tr, tlswarden.TLS12)
+	for _, n := range names {
+		gs.Groups = append(gs.Groups, tlswarden.Group{Name: n})
+	}
 	return tr
 }
 
 // modernTLS is what a well-configured server accepts: TLS 1.2 with ECDHE
 // AEAD suites and TLS 1.3.
 func modernTLS() *tlswarden.TLSResult {
-	return groups(tlsResult(
+	return legacyGroups(groups(tlsResult(
 		accepts(tlswarden.TLS12, tlswarden.PreferServer,
 			"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
 			"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
 		accepts(tlswarden.TLS13, tlswarden.PreferClient,
 			"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"),
-	), "X25519MLKEM768", "x25519", "secp256r1", "secp384r1")
+	), "X25519MLKEM768", "x25519", "secp256r1", "secp384r1"), "x25519", "secp256r1", "secp384r1")
 }
 
 // goodCert is a trusted 90-day ECDSA P-256 certificate issued 30 days

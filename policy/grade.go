@@ -125,7 +125,7 @@ func (gr *grader) kexBits() int {
 			bits = min(bits, o.suite.DHBits)
 		}
 	}
-	if gr.tr.GroupsError != "" {
+	if groupsError(gr.tr) != "" {
 		gr.incomplete("group enumeration stopped early: a weaker group may have been missed")
 	}
 	for _, n := range usedGroups(gr.tr) {

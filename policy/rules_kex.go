@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tlswarden/tlswarden"
@@ -85,12 +86,14 @@ func checkECDHBits(in *Input) Result {
 	switch {
 	case len(weak) > 0:
 		return fail("accepts curves below %d bits: %s", in.Params.MinECDHBits, strings.Join(weak, ", "))
-	case tr.GroupsError != "":
-		return notEvaluated("the group enumeration stopped early: %s", tr.GroupsError)
+	case groupsError(tr) != "":
+		return notEvaluated("the group enumeration stopped early: %s", groupsError(tr))
 	case tr.GroupsTestedWith == 0 && len(names) > 0:
 		return notEvaluated("the key-exchange groups were not enumerated, only seen with suites: %s", strings.Join(names, ", "))
 	case len(names) == 0 && usesECDHE(tr):
 		return notEvaluated("the key-exchange groups were not enumerated")
+	case legacyCurvesHidden(tr):
+		return notEvaluated("only the TLSv1.3 groups were enumerated; the curves of the older versions' ECDHE suites were not (a report from before groups_by_version)")
 	case len(names) == 0:
 		return notApplicable("no ECDHE key exchange accepted")
 	}
@@ -111,12 +114,43 @@ func usedGroups(tr *tlswarden.TLSResult) []string {
 	for _, g := range tr.Groups {
 		add(g.Name)
 	}
+	for _, gs := range tr.GroupsByVersion {
+		for _, g := range gs.Groups {
+			add(g.Name)
+		}
+	}
 	for _, vr := range tr.Versions {
 		for _, s := range vr.Suites {
 			add(s.Group)
 		}
 	}
 	return out
+}
+
+// groupsError says why a group enumeration, of any version, stopped
+// early; empty when none did.
+func groupsError(tr *tlswarden.TLSResult) string {
+	if tr.GroupsError != "" {
+		return tr.GroupsError
+	}
+	for _, gs := range tr.GroupsByVersion {
+		if gs.Error != "" {
+			return gs.Version.String() + ": " + gs.Error
+		}
+	}
+	return ""
+}
+
+// legacyCurvesHidden reports a report from before the groups were
+// enumerated per version, whose TLS 1.3 enumeration stood for every
+// version although older versions accepted ECDHE suites, whose curves can
+// be weaker (OpenSSL allows secp224r1 with TLS 1.2, not with TLS 1.3).
+func legacyCurvesHidden(tr *tlswarden.TLSResult) bool {
+	if len(tr.GroupsByVersion) > 0 || tr.GroupsTestedWith != tlswarden.TLS13 {
+		return false
+	}
+	list, _ := acceptedSuites(tr, upToTLS12)
+	return slices.ContainsFunc(list, func(o offered) bool { return o.ok && strings.HasPrefix(o.info.KeyExchange, "ECDHE") })
 }
 
 // usesECDHE reports whether the server accepted TLS 1.3 or an ECDHE suite.

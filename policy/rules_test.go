@@ -113,17 +113,25 @@ func kexCases() []ruleCase {
 		{"DHE size unknown", &ruleDHMinBits, "", withTLS(dhe(0)), ne, "not recorded"},
 		{"curves fine", &ruleECDHMinBits, "", good(nil), pass_, ""},
 		{"secp224r1", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) { groups(e.TLS, "secp224r1") }), fail_, "secp224r1 (224 bits)"},
-		{"ECDHE without group facts", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) { e.TLS.Groups = nil }), ne, "not enumerated"},
+		{"ECDHE without group facts", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) { e.TLS.Groups, e.TLS.GroupsByVersion = nil, nil }), ne, "not enumerated"},
+		{"secp224r1 over TLS 1.2 only", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) { legacyGroups(e.TLS, "secp224r1") }), fail_, "secp224r1 (224 bits)"},
+		{"TLS 1.2 groups cut short", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) { groupsOver(e.TLS, tlswarden.TLS12).Error = "i/o timeout" }), ne, "TLSv1.2: i/o timeout"},
+		{"a report with the TLS 1.3 groups only, and ECDHE over TLS 1.2", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) { e.TLS.GroupsByVersion = nil }), ne, "before groups_by_version"},
+		{"a report with the TLS 1.3 groups only, and no ECDHE over TLS 1.2", &ruleECDHMinBits, "", func() *tlswarden.EndpointReport {
+			tr := groups(tlsResult(accepts(tlswarden.TLS12, "", "TLS_RSA_WITH_AES_128_GCM_SHA256"), v13), "x25519")
+			tr.GroupsByVersion = nil
+			return endpoint(tr, goodCert(), goodHTTP())
+		}, pass_, ""},
 		{"no ECDHE", &ruleECDHMinBits, "", func() *tlswarden.EndpointReport {
 			return endpoint(tlsResult(accepts(tlswarden.TLS12, "", "TLS_RSA_WITH_AES_128_GCM_SHA256")), goodCert(), goodHTTP())
 		}, na, ""},
 		{"groups cut short", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) { e.TLS.GroupsError = "i/o timeout" }), ne, "stopped early"},
 		{"groups not enumerated, one seen with a suite", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) {
-			e.TLS.Groups, e.TLS.GroupsTestedWith = nil, 0
+			e.TLS.Groups, e.TLS.GroupsTestedWith, e.TLS.GroupsByVersion = nil, 0, nil
 			e.TLS.Versions[len(e.TLS.Versions)-1].Suites[0].Group = "x25519"
 		}), ne, "only seen with suites: x25519"},
 		{"a weak curve seen with a suite fails even unenumerated", &ruleECDHMinBits, "", good(func(e *tlswarden.EndpointReport) {
-			e.TLS.Groups, e.TLS.GroupsTestedWith = nil, 0
+			e.TLS.Groups, e.TLS.GroupsTestedWith, e.TLS.GroupsByVersion = nil, 0, nil
 			e.TLS.Versions[len(e.TLS.Versions)-1].Suites[0].Group = "secp224r1"
 		}), fail_, "secp224r1"},
 		{"hybrid accepted", &rulePQCHybrid, "", good(nil), pass_, "X25519MLKEM768"},

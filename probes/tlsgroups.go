@@ -1,50 +1,104 @@
 package probes
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/iana"
 )
 
-// scanGroups enumerates the key-exchange groups: over TLS 1.3
-// HelloRetryRequests when the server speaks TLS 1.3, else over the
-// ServerKeyExchange of the newest older version with ECDHE suites (the
-// curves) and with DHE suites in an RFC 7919 group (the finite-field
-// groups).
+// scanGroups enumerates the key-exchange groups once per protocol
+// generation, the enumerations at once: over TLS 1.3 HelloRetryRequests
+// when the server speaks TLS 1.3, and over the ServerKeyExchange of the
+// newest older version with ECDHE suites (the curves) and with DHE suites
+// in an RFC 7919 group (the finite-field groups), whether or not it speaks
+// TLS 1.3: a server may accept weaker curves over TLS 1.2 than over 1.3.
+// The old fields (Groups, GroupsTestedWith, ...) keep the TLS 1.3
+// enumeration when there is one, else the older one.
 func (r *tlsRun) scanGroups(ctx context.Context, res *tlswarden.TLSResult, scans []*versionScan) {
-	var groups []uint16
-	var errs []error
+	var tls13, ec, ff groupRun
+	var wg sync.WaitGroup
+	enum := func(dst *groupRun, s *versionScan, groups func(context.Context, *versionScan) ([]uint16, error)) {
+		if s != nil {
+			wg.Go(func() { g, err := groups(ctx, s); *dst = groupRun{s.version, g, err} })
+		}
+	}
 	if s := versionScanOf(scans, tlswarden.TLS13); s != nil && s.supported {
-		res.GroupsTestedWith = tlswarden.TLS13
-		g, err := r.groupsTLS13(ctx, s)
-		groups, errs = g, append(errs, err)
-	} else {
-		if s := newestLegacyWith(scans, ecdheSuites); s != nil {
-			res.GroupsTestedWith = s.version
-			g, err := r.groupsLegacy(ctx, s)
-			groups, errs = append(groups, g...), append(errs, err)
+		enum(&tls13, s, r.groupsTLS13)
+	}
+	enum(&ec, newestLegacyWith(scans, ecdheSuites), r.groupsLegacy)
+	enum(&ff, newestLegacyWith(scans, ffdheSuites), r.groupsFFDHE)
+	wg.Wait()
+	legacy := []groupRun{ec, ff}
+	if ec.version == ff.version || ec.version == 0 || ff.version == 0 {
+		legacy = []groupRun{ec.merge(ff)}
+	}
+	for _, g := range append(legacy, tls13) {
+		if g.version != 0 {
+			res.GroupsByVersion = append(res.GroupsByVersion, g.result())
 		}
-		if s := newestLegacyWith(scans, ffdheSuites); s != nil {
-			res.GroupsTestedWith = max(res.GroupsTestedWith, s.version)
-			g, err := r.groupsFFDHE(ctx, s)
-			groups, errs = append(groups, g...), append(errs, err)
-		}
 	}
-	for _, g := range groups {
-		res.Groups = append(res.Groups, tlswarden.Group{Code: g, Name: iana.GroupName(g)})
+	slices.SortFunc(res.GroupsByVersion, func(a, b tlswarden.GroupScan) int { return cmp.Compare(a.Version, b.Version) })
+	main := tls13
+	if main.version == 0 {
+		main = ec.merge(ff)
 	}
-	if len(groups) > 0 {
-		res.PreferredGroup = iana.GroupName(groups[0])
-	}
-	if err := errors.Join(errs...); err != nil {
-		res.GroupsError = err.Error()
+	main.setLegacyFields(res)
+	if err := errors.Join(ec.err, ff.err, tls13.err); err != nil {
 		r.log.Debug("group enumeration incomplete", "err", err)
 	}
+}
+
+// groupRun is one group enumeration: the version it ran over, the groups
+// found in the order found, and why it stopped early.
+type groupRun struct {
+	version tlswarden.Version
+	groups  []uint16
+	err     error
+}
+
+// merge joins the curves' and the finite-field groups' enumerations
+// (either may not have run) under the newer version of the two.
+func (g groupRun) merge(o groupRun) groupRun {
+	return groupRun{max(g.version, o.version), append(slices.Clip(g.groups), o.groups...), errors.Join(g.err, o.err)}
+}
+
+func (g groupRun) result() tlswarden.GroupScan {
+	gs := tlswarden.GroupScan{Version: g.version, Groups: namedGroups(g.groups)}
+	if len(g.groups) > 0 {
+		gs.Preferred = iana.GroupName(g.groups[0])
+	}
+	if g.err != nil {
+		gs.Error = g.err.Error()
+	}
+	return gs
+}
+
+// setLegacyFields fills the fields that held the one enumeration before
+// there was one per version.
+func (g groupRun) setLegacyFields(res *tlswarden.TLSResult) {
+	if g.version == 0 {
+		return
+	}
+	gs := g.result()
+	res.Groups, res.GroupsTestedWith, res.PreferredGroup, res.GroupsError = gs.Groups, gs.Version, gs.Preferred, gs.Error
+	if len(res.Groups) == 0 {
+		res.Groups = nil
+	}
+}
+
+func namedGroups(codes []uint16) []tlswarden.Group {
+	groups := make([]tlswarden.Group, 0, len(codes))
+	for _, c := range codes {
+		groups = append(groups, tlswarden.Group{Code: c, Name: iana.GroupName(c)})
+	}
+	return groups
 }
 
 // firstGroupOnly reports, without enumerating, the group the server chose
@@ -153,10 +207,17 @@ func (r *tlsRun) settleTLS13Preference(ctx context.Context, s *versionScan, answ
 }
 
 // groupsLegacy offers the ECDHE suites found at s.version with all
-// remaining curves; the ServerKeyExchange names the curve picked.
+// remaining curves; the ServerKeyExchange names the curve picked. The
+// suite enumeration's hellos offered every curve, so the curve its ECDHE
+// suites were answered with comes first without another connection.
 func (r *tlsRun) groupsLegacy(ctx context.Context, s *versionScan) ([]uint16, error) {
 	suites := ecdheSuites(s)
-	return enumerateGroups(nil, legacyGroupOrder(false), func(groups []uint16) (helloAnswer, bool) {
+	candidates := legacyGroupOrder(false)
+	var found []uint16
+	if g, ok := iana.Group(suiteOf(s, suites[0]).Group); ok && slices.Contains(candidates, g.Code) {
+		found = append(found, g.Code)
+	}
+	return enumerateGroups(found, candidates, func(groups []uint16) (helloAnswer, bool) {
 		a := r.offerSuites(ctx, s.version, r.legacyHello(s.version, groups), suites)
 		return a, a.ok() && a.kx != nil && a.kx.CurveType == 3
 	})
@@ -170,7 +231,7 @@ func (r *tlsRun) groupsLegacy(ctx context.Context, s *versionScan) ([]uint16, er
 // is reported, and a server that refuses is done.
 func (r *tlsRun) groupsFFDHE(ctx context.Context, s *versionScan) ([]uint16, error) {
 	suites := ffdheSuites(s)
-	first, _ := iana.Group(s.suites[slices.IndexFunc(s.suites, func(su tlswarden.Suite) bool { return su.Code == suites[0] })].Group)
+	first, _ := iana.Group(suiteOf(s, suites[0]).Group)
 	found := []uint16{first.Code}
 	remaining := slices.DeleteFunc(legacyGroupOrder(true), func(c uint16) bool { return c < 256 || c == first.Code })
 	for len(remaining) > 0 {
@@ -191,6 +252,11 @@ func (r *tlsRun) groupsFFDHE(ctx context.Context, s *versionScan) ([]uint16, err
 		remaining = slices.DeleteFunc(remaining, func(c uint16) bool { return c == g })
 	}
 	return found, nil
+}
+
+// suiteOf returns the suite of s with the given code, which s holds.
+func suiteOf(s *versionScan, code uint16) tlswarden.Suite {
+	return s.suites[slices.IndexFunc(s.suites, func(su tlswarden.Suite) bool { return su.Code == code })]
 }
 
 // enumerateGroups offers the candidates not yet found, records the group
