@@ -47,6 +47,9 @@ func TestInputValidation(t *testing.T) {
 		{"bad kind", "POST", "/api/v1/targets", `{"host": "a.example", "kind": "smtp"}`, 400, "kind"},
 		{"bad tag", "POST", "/api/v1/targets", `{"host": "a.example", "tags": ["no spaces"]}`, 400, "tags"},
 		{"bad schedule", "POST", "/api/v1/targets", `{"host": "a.example", "schedule": "every day"}`, 400, "schedule"},
+		{"cron out of range", "POST", "/api/v1/targets", `{"host": "a.example", "schedule": "99 99 99 99 99"}`, 400, "schedule"},
+		{"unknown descriptor", "POST", "/api/v1/targets", `{"host": "a.example", "schedule": "@bogus"}`, 400, "schedule"},
+		{"interval under a minute", "PATCH", "/api/v1/targets/1", `{"schedule": "@every 30s"}`, 400, "schedule"},
 		{"unknown field in a scan request", "POST", "/api/v1/targets/1/scans", `{"by": "me"}`, 400, ""},
 		// Query parameters.
 		{"bad severity", "GET", "/api/v1/findings?severity=dire", "", 400, "severity"},

@@ -21,7 +21,8 @@ func (ScanTargetArgs) Kind() string { return "scan_target" }
 // The periodic job on the default schedule enqueues it with Overrides
 // false: every enabled target that has no schedule of its own is due. The
 // minutely one enqueues it with Overrides true: the targets whose own
-// schedule fires in the minute the job was created are due.
+// schedule has come due since their latest finished scan (see package
+// schedule) are due.
 type ScheduleScansArgs struct {
 	Overrides bool `json:"overrides,omitempty"`
 }

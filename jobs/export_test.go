@@ -27,3 +27,9 @@ func (q *Queue) InsertScanJob(ctx context.Context, args ScanTargetArgs) (int64, 
 	}
 	return res.Job.ID, nil
 }
+
+// DeleteJob deletes a job, as if it had run and been cleaned up.
+func (q *Queue) DeleteJob(ctx context.Context, id int64) error {
+	_, err := q.client.JobDelete(ctx, id)
+	return err
+}

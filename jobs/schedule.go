@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/robfig/cron/v3"
 
+	"github.com/tlswarden/tlswarden/schedule"
 	"github.com/tlswarden/tlswarden/store"
 )
 
@@ -84,13 +86,15 @@ type scheduleWorker struct {
 }
 
 func (w *scheduleWorker) Work(ctx context.Context, job *river.Job[ScheduleScansArgs]) error {
-	minute := job.CreatedAt.Truncate(time.Minute)
-	n, err := w.q.enqueueDue(ctx, func(t store.Target) bool {
-		if !job.Args.Overrides {
-			return t.Schedule == ""
-		}
-		return t.Schedule != "" && w.q.firesAt(t, minute)
-	})
+	var (
+		n   int
+		err error
+	)
+	if job.Args.Overrides {
+		n, err = w.q.enqueueOwnSchedules(ctx, job.CreatedAt)
+	} else {
+		n, err = w.q.enqueueDue(ctx, w.q.onDefault)
+	}
 	if err != nil {
 		return err
 	}
@@ -100,14 +104,81 @@ func (w *scheduleWorker) Work(ctx context.Context, job *river.Job[ScheduleScansA
 	return nil
 }
 
-// firesAt reports whether the target's own schedule fires at minute m.
-func (q *Queue) firesAt(t store.Target, m time.Time) bool {
-	sched, err := cron.ParseStandard(t.Schedule)
-	if err != nil {
-		q.log.Warn("target schedule is not a cron expression; using the default", "target", t.Target.String(), "schedule", t.Schedule, "err", err)
-		return false
+// onDefault reports whether the target is scanned on the default
+// schedule: it has no schedule of its own, or one stored before schedules
+// were checked that the scheduler cannot read.
+func (q *Queue) onDefault(t store.Target) bool {
+	if t.Schedule == "" {
+		return true
 	}
-	return sched.Next(m.Add(-time.Nanosecond)).Equal(m)
+	if _, err := schedule.Parse(t.Schedule); err != nil {
+		q.log.Warn("target schedule is invalid; scanning it on the default schedule", "target", t.Target.String(), "schedule", t.Schedule, "err", err)
+		return true
+	}
+	return false
+}
+
+// enqueueOwnSchedules enqueues, to start at once, a scan of every enabled
+// target whose own schedule makes it due at now (see dueAt). Whether a
+// target is due depends only on the store, so a restarted process or
+// another replica decides the same; a target whose scan is already queued
+// or running is skipped by the jobs' uniqueness.
+func (q *Queue) enqueueOwnSchedules(ctx context.Context, now time.Time) (int, error) {
+	states, err := q.scanStates(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var params []river.InsertManyParams
+	for _, st := range states {
+		t := st.Target
+		if !t.Enabled || t.Schedule == "" {
+			continue
+		}
+		sch, err := schedule.Parse(t.Schedule)
+		if err != nil || dueAt(sch, st.Latest).After(now) {
+			continue
+		}
+		opts := scanOpts(t.ID)
+		opts.ScheduledAt = now
+		params = append(params, river.InsertManyParams{Args: ScanTargetArgs{TargetID: t.ID, Trigger: store.TriggerSchedule}, InsertOpts: opts})
+	}
+	return q.insertScheduled(ctx, params)
+}
+
+// dueAt returns when the next scan of a target on sch is due after its
+// latest finished scan: at once when it was never scanned.
+func dueAt(sch schedule.Schedule, latest store.Scan) time.Time {
+	if latest.ID == 0 || latest.Finished.IsZero() {
+		return time.Time{}
+	}
+	return sch.Next(latest.Finished)
+}
+
+// scanStates returns every target with its latest finished scan: from the
+// store in one query when it can, else target by target.
+func (q *Queue) scanStates(ctx context.Context) ([]store.ScanState, error) {
+	if ps, ok := q.cfg.Store.(store.PostureStore); ok {
+		states, err := ps.ListScanStates(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list scan states: %w", err)
+		}
+		return states, nil
+	}
+	targets, err := q.cfg.Store.ListTargets(ctx, store.TargetFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("list targets: %w", err)
+	}
+	out := make([]store.ScanState, len(targets))
+	for i, t := range targets {
+		out[i].Target = t
+		if t.LatestScanID == 0 {
+			continue
+		}
+		if out[i].Latest, err = q.cfg.Store.GetScan(ctx, t.LatestScanID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("latest scan of target %d: %w", t.ID, err)
+		}
+	}
+	return out, nil
 }
 
 // ScheduleAll enqueues a scheduled scan of every enabled target, as the
@@ -137,6 +208,12 @@ func (q *Queue) enqueueDue(ctx context.Context, due func(store.Target) bool) (in
 			InsertOpts: opts,
 		})
 	}
+	return q.insertScheduled(ctx, params)
+}
+
+// insertScheduled inserts scheduled scan jobs and returns how many were
+// new rather than skipped as duplicates of a job already queued.
+func (q *Queue) insertScheduled(ctx context.Context, params []river.InsertManyParams) (int, error) {
 	if len(params) == 0 {
 		return 0, nil
 	}

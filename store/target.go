@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/schedule"
 )
 
 // Kinds lists the target kinds the registry accepts: those the scanner can
@@ -214,28 +216,20 @@ func checkTag(tag string) string {
 	return ""
 }
 
-// normalizeSchedule checks the shape of a cron expression: five fields, or
-// a descriptor such as @daily or "@every 12h". The scheduler parses it.
+// normalizeSchedule checks a schedule as the scheduler reads it (see
+// package schedule), so that one it could never fire is refused when it is
+// written rather than ignored every minute after.
 func normalizeSchedule(s string) (string, error) {
 	s = strings.Join(strings.Fields(s), " ")
 	switch {
 	case s == "":
 		return "", nil
-	case len(s) > MaxScheduleLen:
-		return "", invalid("schedule", "longer than %d bytes", MaxScheduleLen)
-	case strings.HasPrefix(s, "@"):
-		return s, nil
+	case utf8.RuneCountInString(s) > MaxScheduleLen:
+		return "", invalid("schedule", "longer than %d characters", MaxScheduleLen)
 	}
-	fields := strings.Fields(s)
-	if len(fields) != 5 {
-		return "", invalid("schedule", "want a cron expression of 5 fields, got %d", len(fields))
+	sch, err := schedule.Parse(s)
+	if err != nil {
+		return "", invalid("schedule", "%v", err)
 	}
-	for _, f := range fields {
-		if strings.ContainsFunc(f, func(r rune) bool {
-			return !strings.ContainsRune("0123456789*/,-?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", r)
-		}) {
-			return "", invalid("schedule", "cron field %q has characters other than digits, letters and * / , - ?", f)
-		}
-	}
-	return s, nil
+	return sch.String(), nil
 }

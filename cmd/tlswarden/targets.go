@@ -139,7 +139,7 @@ func (c *targetsCmd) add(args []string) error {
 	)
 	fs.StringVar(&owner, "owner", "", "owning team or organisation `CODE`")
 	fs.Var(&tags, "tag", "`TAG`s (comma-separated, repeatable)")
-	fs.StringVar(&schedule, "schedule", "", "cron `EXPR` replacing the default schedule for these targets")
+	fs.StringVar(&schedule, "schedule", "", "`SCHEDULE` replacing the default for these targets: five cron fields, @daily, or @every DURATION (at least 1m)")
 	fs.BoolVar(&disabled, "disabled", false, "add them disabled: scanned only on request")
 	if err := fs.Parse(args); err != nil {
 		return err

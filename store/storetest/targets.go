@@ -116,6 +116,11 @@ func testTargetValidation(t *testing.T, newDB NewDB) {
 		}, "tags"},
 		{"cron with 3 fields", func(t *store.Target) { t.Schedule = "0 3 *" }, "schedule"},
 		{"cron with junk", func(t *store.Target) { t.Schedule = "0 3 * * ;rm" }, "schedule"},
+		{"cron out of range", func(t *store.Target) { t.Schedule = "99 99 99 99 99" }, "schedule"},
+		{"unknown descriptor", func(t *store.Target) { t.Schedule = "@bogus" }, "schedule"},
+		{"interval under a minute", func(t *store.Target) { t.Schedule = "@every 30s" }, "schedule"},
+		{"interval not a duration", func(t *store.Target) { t.Schedule = "@every day" }, "schedule"},
+		{"cron that never fires", func(t *store.Target) { t.Schedule = "0 0 30 2 *" }, "schedule"},
 	}
 	for _, tc := range tests {
 		tgt := valid
