@@ -51,6 +51,14 @@ func baseParams() Params {
 // webRules are the HTTP rules of the Mozilla and NCSC profiles: warnings.
 var webRules = []sev{{"http.https_redirect", sevMedium}, {"http.hsts", sevMedium}, {"http.hsts_preload_ready", sevInfo}}
 
+// vulnRules are the known-weakness rules every profile evaluates, at the
+// rules' own severities.
+var vulnRules = []sev{
+	{"vuln.sweet32", 0}, {"vuln.rc4", 0}, {"vuln.freak", 0}, {"vuln.export", 0}, {"vuln.null", 0},
+	{"vuln.anonymous", 0}, {"vuln.logjam", 0}, {"vuln.logjam_common_prime", 0}, {"vuln.poodle", 0},
+	{"vuln.beast", 0}, {"vuln.lucky13", 0}, {"vuln.drown", 0},
+}
+
 // certRules are the certificate rules every profile evaluates.
 var certRules = []sev{
 	{"cert.trusted", 0}, {"cert.hostname", 0}, {"cert.valid_now", 0}, {"cert.expiry_soon", 0},
@@ -72,7 +80,7 @@ func nhsInternetFirst() *Profile {
 	}
 	p.Params.TLS12Suites = suiteCodes(mozilla60Intermediate...)
 	p.Params.TLS13Suites = suiteCodes(mozillaTLS13...)
-	return build(p, certRules, []sev{
+	return build(p, certRules, vulnRules, []sev{
 		{"tls.version.min", sevCritical}, {"tls.version.no_ssl", sevCritical}, {"tls.version.tls13", sevMedium},
 		{"cipher.no_broken", sevCritical}, {"cipher.fs_preferred", sevHigh}, {"cipher.fs_only", sevMedium},
 		{"cipher.aead_only", sevMedium}, {"cipher.tls12_allowlist", sevInfo}, {"cipher.tls13_allowlist", sevInfo},
@@ -98,7 +106,7 @@ func mozillaIntermediate() *Profile {
 	p.Params.CertKeyTypes = []string{"ECDSA", "RSA"}
 	p.Params.CertCurves = []string{"P-256", "P-384"}
 	p.Params.CertSignatures = []string{"SHA256-RSA", "ECDSA-SHA256", "ECDSA-SHA384", "ECDSA-SHA512"}
-	return build(p, certRules, webRules, []sev{
+	return build(p, certRules, vulnRules, webRules, []sev{
 		{"tls.version.min", sevCritical}, {"tls.version.no_ssl", sevCritical},
 		{"tls.version.tls12", sevHigh}, {"tls.version.tls13", sevHigh},
 		{"cipher.no_broken", sevCritical}, {"cipher.fs_only", sevHigh}, {"cipher.aead_only", sevHigh},
@@ -124,7 +132,7 @@ func mozillaModern() *Profile {
 	p.Params.CertCurves = []string{"P-256", "P-384"}
 	p.Params.CertSignatures = []string{"ECDSA-SHA256", "ECDSA-SHA384", "ECDSA-SHA512"}
 	p.Params.MaxCertLifespanDays = 90
-	return build(p, certRules, webRules, []sev{
+	return build(p, certRules, vulnRules, webRules, []sev{
 		{"tls.version.min", sevCritical}, {"tls.version.no_ssl", sevCritical}, {"tls.version.tls13", sevHigh},
 		{"cipher.no_broken", sevCritical}, {"cipher.tls13_allowlist", sevHigh},
 		{"kex.ecdh_min_bits", sevHigh}, {"kex.pqc_hybrid", sevInfo},
@@ -153,7 +161,7 @@ func mozillaOld() *Profile {
 	// cipher.no_broken is left out on purpose: 5.7 old lists
 	// TLS_RSA_WITH_3DES_EDE_CBC_SHA. The allow-list still rejects NULL,
 	// anonymous, export, RC4 and DES suites.
-	return build(p, certRules, webRules, []sev{
+	return build(p, certRules, vulnRules, webRules, []sev{
 		{"tls.version.min", sevCritical}, {"tls.version.no_ssl", sevCritical},
 		{"tls.version.tls12", sevHigh}, {"tls.version.tls13", sevMedium},
 		{"cipher.tls12_allowlist", sevHigh}, {"cipher.tls13_allowlist", sevHigh},
@@ -173,7 +181,7 @@ func ncsc() *Profile {
 		FailAt:      sevHigh,
 		Params:      baseParams(),
 	}
-	return build(p, certRules, webRules, []sev{
+	return build(p, certRules, vulnRules, webRules, []sev{
 		{"tls.version.min", sevCritical}, {"tls.version.no_ssl", sevCritical},
 		{"tls.version.tls12", sevMedium}, {"tls.version.tls13", sevMedium},
 		{"cipher.no_broken", sevCritical}, {"cipher.fs_only", sevHigh}, {"cipher.aead_only", sevMedium},
@@ -193,7 +201,7 @@ func nist80052r2() *Profile {
 	}
 	p.Params.TLS13Suites = suiteCodes(nistTLS13...)
 	p.Params.CertCurves = []string{"P-256", "P-384"}
-	return build(p, certRules, []sev{
+	return build(p, certRules, vulnRules, []sev{
 		{"tls.version.min", sevMedium}, {"tls.version.no_ssl", sevCritical},
 		{"tls.version.tls12", sevHigh}, {"tls.version.tls13", sevHigh},
 		{"cipher.no_broken", sevCritical}, {"cipher.fs_preferred", sevMedium}, {"cipher.fs_only", sevMedium},

@@ -1,10 +1,13 @@
 package policy
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // catalogue lists every rule tlswarden knows, in the order findings are
 // reported.
-var catalogue = append([]*Rule{
+var catalogue = slices.Concat([]*Rule{
 	&ruleMinVersion, &ruleNoSSL, &ruleTLS12, &ruleTLS13,
 	&ruleNoBroken, &ruleFSPreferred, &ruleFSOnly, &ruleAEADOnly, &ruleTLS12Allowlist, &ruleTLS13Allowlist,
 	&ruleDHMinBits, &ruleECDHMinBits, &rulePQCHybrid,
@@ -12,7 +15,7 @@ var catalogue = append([]*Rule{
 	&ruleCertKey, &ruleCertSigAlg, &ruleCertSigAllowlist, &ruleCertLifespanMozilla, &ruleCertLifespanBR,
 	&ruleCertChainComplete, &ruleCertChainNoExpired, &ruleCertOCSPStapled,
 	&ruleHTTPSRedirect, &ruleHSTS, &ruleHSTSPreload, &ruleHeaderScore,
-}, observatoryRules()...)
+}, vulnDerivedRules, observatoryRules())
 
 var ruleIndex = sync.OnceValue(func() map[string]*Rule {
 	m := make(map[string]*Rule, len(catalogue))

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"maps"
 	"time"
 
 	"github.com/tlswarden/tlswarden"
@@ -15,6 +16,9 @@ type Options struct {
 	Now time.Time
 	// Waivers are added to the profile's own.
 	Waivers []tlswarden.Waiver
+	// SSLv2Leaves names SSLv2 endpoints beyond the report's own by their
+	// leaf certificate's SHA-256 (see SSLv2Leaves), for DROWN.
+	SSLv2Leaves map[string]string
 }
 
 // Evaluate judges every endpoint of a report against a profile. It never
@@ -37,8 +41,10 @@ func Evaluate(r *tlswarden.Report, p *Profile, opts Options) tlswarden.Evaluatio
 	if r.Status != tlswarden.StatusOK || len(r.Endpoints) == 0 {
 		ev.Compliance = tlswarden.ComplianceUnknown
 	}
+	sslv2 := SSLv2Leaves(r)
+	maps.Copy(sslv2, opts.SSLv2Leaves)
 	for i := range r.Endpoints {
-		in := &Input{Target: r.Target, Endpoint: &r.Endpoints[i], Params: &p.Params, Now: now}
+		in := &Input{Target: r.Target, Endpoint: &r.Endpoints[i], Params: &p.Params, Now: now, SSLv2Leaves: sslv2}
 		ee := evaluateEndpoint(in, p, waivers)
 		ev.Compliance = ev.Compliance.Worse(ee.Compliance)
 		ev.Endpoints = append(ev.Endpoints, ee)
@@ -55,6 +61,7 @@ func evaluateEndpoint(in *Input, p *Profile, waivers []tlswarden.Waiver) tlsward
 	}
 	ee.Compliance = compliance(ee.Findings, p.FailAt)
 	ee.Grade = GradeTLS(in.Endpoint, in.Now)
+	capSharedKey(ee.Grade, in)
 	ee.Headers = ScoreHeaders(in.Endpoint)
 	return ee
 }

@@ -42,6 +42,7 @@ func GradeTLS(e *tlswarden.EndpointReport, now time.Time) *tlswarden.Grade {
 	gr.capProtocols()
 	gr.capSuites()
 	gr.capCertificate()
+	gr.capWeaknesses()
 	gr.finish()
 	return g
 }

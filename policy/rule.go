@@ -30,6 +30,9 @@ type Input struct {
 	Params   *Params
 	// Now is the time certificate dates are judged at.
 	Now time.Time
+	// SSLv2Leaves maps the leaf certificate SHA-256 of endpoints known to
+	// accept SSLv2 to their names (DROWN across endpoints).
+	SSLv2Leaves map[string]string
 }
 
 // Result is a Check's outcome with a message for people.

@@ -1,0 +1,110 @@
+package policy
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tlswarden/tlswarden"
+)
+
+func vulnDerivedCases() []ruleCase {
+	tls12 := func(names ...string) tlswarden.VersionResult {
+		return accepts(tlswarden.TLS12, tlswarden.PreferClient, names...)
+	}
+	aead := "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+	dhe := func(bits int) tlswarden.VersionResult {
+		v := tls12(aead, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256")
+		v.Suites[1].DHBits = bits
+		return v
+	}
+	sslv2 := accepts(tlswarden.SSLv2, "", "SSL_CK_DES_192_EDE3_CBC_WITH_MD5")
+	return []ruleCase{
+		{"modern passes sweet32", &ruleSweet32, "", good(nil), pass_, ""},
+		{"3DES", &ruleSweet32, "", withTLS(tls12(aead, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"), v13), fail_, "TLSv1.2 TLS_RSA_WITH_3DES_EDE_CBC_SHA"},
+		{"SSLv2 3DES spec", &ruleSweet32, "", withTLS(sslv2, v12ECDHE), fail_, "SSL_CK_DES_192_EDE3_CBC_WITH_MD5"},
+		{"untested version", &ruleSweet32, "", withTLS(untested(tlswarden.TLS10), v12ECDHE), ne, "TLSv1.0"},
+		{"RC4", &ruleRC4, "", withTLS(tls12(aead, "TLS_ECDHE_RSA_WITH_RC4_128_SHA")), fail_, "RC4"},
+		{"no RC4", &ruleRC4, "", good(nil), pass_, ""},
+		{"FREAK", &ruleFREAK, "", withTLS(accepts(tlswarden.TLS10, "", "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA"), v12ECDHE), fail_, "RSA_EXPORT"},
+		{"DH export is not FREAK", &ruleFREAK, "", withTLS(accepts(tlswarden.TLS10, "", "TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA"), v12ECDHE), pass_, ""},
+		{"LOGJAM export", &ruleLogjam, "", withTLS(accepts(tlswarden.TLS10, "", "TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA"), v12ECDHE), fail_, "DHE_RSA_EXPORT"},
+		{"RSA export is not LOGJAM", &ruleLogjam, "", withTLS(accepts(tlswarden.TLS10, "", "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA"), v12ECDHE), pass_, ""},
+		{"export", &ruleExport, "", withTLS(accepts(tlswarden.TLS10, "", "TLS_RSA_EXPORT_WITH_RC4_40_MD5"), v12ECDHE), fail_, "export"},
+		{"NULL", &ruleNULL, "", withTLS(tls12(aead, "TLS_RSA_WITH_NULL_SHA256")), fail_, "NULL_SHA256"},
+		{"anonymous", &ruleAnonymous, "", withTLS(tls12(aead, "TLS_DH_anon_WITH_AES_128_GCM_SHA256")), fail_, "DH_anon"},
+		{"DH 1024", &ruleLogjamPrime, "", withTLS(dhe(1024), v13), fail_, "DHE_RSA"},
+		{"DH 2048", &ruleLogjamPrime, "", withTLS(dhe(2048), v13), pass_, ""},
+		{"POODLE", &rulePOODLE, "", withTLS(accepts(tlswarden.SSLv3, "", "TLS_RSA_WITH_AES_128_CBC_SHA"), v12ECDHE), fail_, "SSLv3 accepted with CBC"},
+		{"SSLv3 RC4 only is not POODLE", &rulePOODLE, "", withTLS(accepts(tlswarden.SSLv3, "", "TLS_RSA_WITH_RC4_128_SHA"), v12ECDHE), pass_, ""},
+		{"SSLv3 untested", &rulePOODLE, "", withTLS(untested(tlswarden.SSLv3), v12ECDHE), ne, "SSLv3"},
+		{"BEAST mitigated", &ruleBEAST, "", withTLS(accepts(tlswarden.TLS10, "", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"), v12ECDHE), fail_, "likely mitigated"},
+		{"BEAST TLS 1.0 only", &ruleBEAST, "", withTLS(accepts(tlswarden.TLS10, "", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA")), fail_, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"},
+		{"no BEAST", &ruleBEAST, "", good(nil), pass_, ""},
+		{"LUCKY13", &ruleLucky13, "", withTLS(tls12(aead, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256")), fail_, "CBC"},
+		{"no LUCKY13", &ruleLucky13, "", good(nil), pass_, ""},
+		{"DROWN SSLv2 here", &ruleDROWN, "", withTLS(sslv2, v12ECDHE), fail_, "SSLv2 accepted"},
+		{"no DROWN", &ruleDROWN, "", good(nil), pass_, "no SSLv2 endpoint"},
+		{"DROWN without a certificate", &ruleDROWN, "", good(func(e *tlswarden.EndpointReport) { e.Cert = nil }), ne, "not examined"},
+		{"DROWN SSLv2 untested", &ruleDROWN, "", withTLS(untested(tlswarden.SSLv2), v12ECDHE), ne, "SSLv2"},
+	}
+}
+
+func TestVulnDerivedRules(t *testing.T) {
+	for _, tc := range vulnDerivedCases() {
+		t.Run(tc.rule.ID+"/"+tc.name, func(t *testing.T) {
+			got := run(t, tc.rule, mustBuiltin(t, DefaultProfile), tc.ep())
+			if got.Outcome != tc.want || !strings.Contains(got.Message, tc.msg) {
+				t.Errorf("got %s %q, want %s with %q", got.Outcome, got.Message, tc.want, tc.msg)
+			}
+		})
+	}
+}
+
+// rsaEndpoint is a good endpoint at addr with an RSA leaf of the given
+// fingerprint, accepting SSLv2 when sslv2 is set.
+func rsaEndpoint(addr, sha string, sslv2 bool) *tlswarden.EndpointReport {
+	e := good(nil)()
+	e.Endpoint.Addr = netip.MustParseAddrPort(addr)
+	e.Cert.Chain[0].KeyType, e.Cert.Chain[0].KeyBits, e.Cert.Chain[0].SHA256 = "RSA", 2048, sha
+	if sslv2 {
+		e.TLS = groups(tlsResult(accepts(tlswarden.SSLv2, "", "SSL_CK_RC4_128_WITH_MD5"), v12ECDHE, v13), "x25519")
+	}
+	return e
+}
+
+// TestDROWNAcrossEndpoints checks that an endpoint without SSLv2 fails
+// DROWN, and is graded F, when another endpoint serves its RSA certificate
+// with SSLv2: in the same report, or in one passed through Options.
+func TestDROWNAcrossEndpoints(t *testing.T) {
+	drownOf := func(ee tlswarden.EndpointEvaluation) (tlswarden.Finding, bool) {
+		i := slices.IndexFunc(ee.Findings, func(f tlswarden.Finding) bool { return f.RuleID == "vuln.drown" })
+		hasCap := slices.ContainsFunc(ee.Grade.Caps, func(c tlswarden.GradeCap) bool { return strings.HasPrefix(c.Reason, "DROWN") })
+		return ee.Findings[i], hasCap && ee.Grade.Letter == "F"
+	}
+	p := mustBuiltin(t, DefaultProfile)
+	t.Run("same report", func(t *testing.T) {
+		r := report(rsaEndpoint("192.0.2.10:443", "aa", false), rsaEndpoint("192.0.2.11:443", "aa", true), rsaEndpoint("192.0.2.12:443", "bb", false))
+		ev := Evaluate(r, p, Options{})
+		for i, want := range []bool{true, true, false} {
+			f, capped := drownOf(ev.Endpoints[i])
+			if (f.Outcome == tlswarden.RuleFail) != want || i != 1 && capped != want {
+				t.Errorf("endpoint %d: %s %q, capped %v; want failing %v", i, f.Outcome, f.Message, capped, want)
+			}
+		}
+		if f, _ := drownOf(ev.Endpoints[0]); !strings.Contains(f.Message, "192.0.2.11:443") {
+			t.Errorf("message %q does not name the SSLv2 endpoint", f.Message)
+		}
+	})
+	t.Run("other report", func(t *testing.T) {
+		other := report(rsaEndpoint("192.0.2.20:443", "aa", true))
+		r := report(rsaEndpoint("192.0.2.10:443", "aa", false))
+		if f, capped := drownOf(Evaluate(r, p, Options{}).Endpoints[0]); f.Outcome != tlswarden.RulePass || capped {
+			t.Errorf("alone: %s %q capped %v, want pass", f.Outcome, f.Message, capped)
+		}
+		if f, capped := drownOf(Evaluate(r, p, Options{SSLv2Leaves: SSLv2Leaves(other)}).Endpoints[0]); f.Outcome != tlswarden.RuleFail || !capped {
+			t.Errorf("with the other report: %s %q capped %v, want fail and F", f.Outcome, f.Message, capped)
+		}
+	})
+}
