@@ -22,6 +22,10 @@ const TokenPrefix = "tlsw_"
 // useful about the other 214.
 const tokenDisplayLen = len(TokenPrefix) + 7
 
+// SessionCookie is the cookie in which the pages keep a signed-in read
+// token (package web); reads of the API accept it too.
+const SessionCookie = "tlswarden_session"
+
 // maxTokenLen bounds the token a request may present: anything longer is
 // refused before it is hashed or looked up.
 const maxTokenLen = 128
@@ -122,6 +126,11 @@ func (s *Server) authenticate(r *http.Request) (store.Token, error) {
 		return store.Token{}, &Error{Status: http.StatusUnauthorized, Msg: "this server has no tokens: the request cannot be authenticated"}
 	}
 	scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if c, err := r.Cookie(SessionCookie); err == nil && !ok && !isWrite(r.Method) {
+		// A person signed in to the pages follows their links to the
+		// JSON; the cookie never authorises a write (no CSRF check here).
+		scheme, secret, ok = "Bearer", c.Value, true
+	}
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return store.Token{}, &Error{Status: http.StatusUnauthorized, Msg: "authentication required: send Authorization: Bearer TOKEN (tlswarden tokens create makes one)"}
 	}

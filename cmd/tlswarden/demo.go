@@ -12,6 +12,7 @@ import (
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/jobs"
 	"github.com/tlswarden/tlswarden/store"
+	"github.com/tlswarden/tlswarden/testbed"
 )
 
 // demoTag marks the targets serve --demo registers; demoTag + ":" + the
@@ -72,7 +73,9 @@ func (m *Main) printDemoIntro(n int) {
 	u := m.URL() + "/api/v1"
 	fmt.Fprintf(m.Stdout, `
 tlswarden demo: %d deliberately misconfigured endpoints are running on
-127.0.0.1, registered as targets and being scanned now. Look at:
+127.0.0.1, registered as targets and being scanned now. Open
+%s/ in a browser for the estate, each target's report and history,
+or look at the JSON:
 
   %s/targets                      the targets, then /targets/ID for one's latest scan
   %s/findings?min_severity=high   what fails across the estate
@@ -83,7 +86,7 @@ tlswarden demo: %d deliberately misconfigured endpoints are running on
 
 Ask for another scan with: curl -X POST %s/targets/1/scans
 Stop with Ctrl-C.
-`, n, u, u, u, u, u, m.URL(), u)
+`, n, m.URL(), u, u, u, u, u, m.URL(), u)
 }
 
 // reportDemo waits for the demo's scans and prints one line per endpoint.
@@ -142,4 +145,17 @@ func writeDemoSummary(ctx context.Context, w io.Writer, st store.Store, base str
 			base+"/api/v1/targets/"+strconv.FormatInt(e.TargetID, 10))
 	}
 	tw.Flush()
+}
+
+// demoWaivers is the waiver the demo shows: the legacy endpoint's missing
+// TLS 1.3 accepted for 90 days, so that the pages show a waived finding
+// beside the failures that are not waived.
+func demoWaivers(tb *testbed.Testbed, now time.Time) []tlswarden.Waiver {
+	for _, ep := range tb.Endpoints {
+		if ep.Name == "legacy" {
+			return []tlswarden.Waiver{{Target: ep.Addr.String(), Rule: "tls.version.tls13",
+				Reason: "demo: an accepted exception (the appliance is replaced next quarter)", Expires: now.AddDate(0, 0, 90).UTC().Truncate(24 * time.Hour)}}
+		}
+	}
+	return nil
 }

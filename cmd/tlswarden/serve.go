@@ -21,10 +21,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tlswarden/tlswarden/api"
+	"github.com/tlswarden/tlswarden/docs"
 	"github.com/tlswarden/tlswarden/jobs"
 	"github.com/tlswarden/tlswarden/metrics"
 	"github.com/tlswarden/tlswarden/store"
 	"github.com/tlswarden/tlswarden/testbed"
+	"github.com/tlswarden/tlswarden/web"
 )
 
 // DefaultListen is where serve listens unless told otherwise.
@@ -235,6 +237,9 @@ func (m *Main) startQueue(ctx context.Context, roots []*x509.Certificate) error 
 	if err != nil {
 		return err
 	}
+	if m.testbed != nil {
+		profile.Waivers = append(profile.Waivers, demoWaivers(m.testbed, time.Now())...)
+	}
 	sc, err := newServiceScanner(&m.Scan, roots, m.log)
 	if err != nil {
 		return err
@@ -306,8 +311,15 @@ func (m *Main) handler() (http.Handler, error) {
 	if m.AuthMetrics {
 		mh = h.Require(store.RoleRead, mh)
 	}
+	pages, err := web.New(web.Config{Store: m.backend.store, AuthReads: m.AuthReads, OpenAPI: docs.OpenAPI, Logger: m.log})
+	if err != nil {
+		return nil, err
+	}
 	mux.Handle("GET /metrics", mh)
-	mux.Handle("/", h)
+	mux.Handle("/api/", h)
+	mux.Handle("/healthz", h)
+	mux.Handle("/readyz", h)
+	mux.Handle("/", pages)
 	return mux, nil
 }
 
