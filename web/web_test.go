@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/history"
@@ -43,6 +44,7 @@ type estate struct {
 	st             store.Store
 	legacy, modern store.Target
 	legacyScan     int64
+	legacyRep      tlswarden.Report
 }
 
 func newEstate(t *testing.T, backend string) *estate {
@@ -50,6 +52,7 @@ func newEstate(t *testing.T, backend string) *estate {
 	st := testdb.Open(t, backend).Store
 	e := &estate{st: st}
 	legacy, modern := readLab(t, "legacy"), readLab(t, "modern")
+	e.legacyRep = legacy
 	p, _ := policy.Builtin(policy.DefaultProfile)
 	p.Waivers = []tlswarden.Waiver{
 		{Target: legacy.Target.Host, Rule: "tls.version.tls13", Reason: "vendor appliance until its replacement", Expires: legacy.Finished.AddDate(0, 1, 0)},
@@ -210,16 +213,18 @@ func testReport(t *testing.T, e *estate, s *web.Server) {
 		t.Fatalf("report: %s\n%s", resp.Status, body)
 	}
 	txt := text(body)
+	rep := e.legacyRep
+	day := func(t time.Time) string { return t.UTC().Format("2006-01-02") }
 	wantAll(t, "report", txt,
-		"Endpoint 127.0.0.1:35401", "Grade C", "capped at B : TLS 1.0 or 1.1 accepted", // the grade and the caps
+		"Endpoint "+rep.Endpoints[0].Endpoint.Addr.String(), "Grade C", "capped at B : TLS 1.0 or 1.1 accepted", // the grade and the caps
 		"TLSv1.0 yes 6 server's preference", "TLSv1.3 no", // versions
 		"TLS_ECDHE_RSA_WITH_RC4_128_SHA x25519 insecure", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 x25519 strong", "(no forward secrecy)",
-		"x25519, secp256r1", "Trusted", "CN=localhost", "Expires 2027-02-23", // groups, chain
+		"x25519, secp256r1", "Trusted", "CN=localhost", "Expires "+day(rep.Endpoints[0].Cert.Chain[0].NotAfter), // groups, chain
 		"strict-transport-security missing Use only HTTPS",                           // headers and their meaning
 		"critical fail tls.version.min", "accepts TLSv1.0, TLSv1.1", "Why this rule", // a finding with its rationale
 		"nhs-internet-first 2.01", "NHS Digital Internet First policy", // the policy source
-		"medium waived tls.version.tls13", "Waived until 2026-12-25. Reason: vendor appliance until its replacement",
-		"Waiver expired 2026-11-22: it no longer applies. Reason: old clients",
+		"medium waived tls.version.tls13", "Waived until "+day(rep.Finished.AddDate(0, 1, 0))+". Reason: vendor appliance until its replacement",
+		"Waiver expired "+day(rep.Finished.AddDate(0, 0, -3))+": it no longer applies. Reason: old clients",
 	)
 	wantAll(t, "report", body, fmt.Sprintf(`href="/api/v1/scans/%d/result"`, e.legacyScan), fmt.Sprintf(`href="/targets/%d/history"`, e.legacy.ID))
 	if resp, b := get(t, s, fmt.Sprintf("/scans/%d", e.legacyScan)); resp.StatusCode != http.StatusOK || !strings.Contains(text(b), "Grade C") {
@@ -239,7 +244,8 @@ func testHistory(t *testing.T, e *estate, s *web.Server) {
 	}
 	wantAll(t, "history", body, `<svg class="chart" role="img"`, "<polyline points=", fmt.Sprintf(`href="/api/v1/events?target_id=%d"`, e.legacy.ID))
 	txt := text(body)
-	wantAll(t, "history", txt, "2 scans from 2026-10-25 to 2026-11-25; latest grade C, oldest version accepted TLSv1.0",
+	fin := e.legacyRep.Finished.UTC()
+	wantAll(t, "history", txt, "2 scans from "+fin.AddDate(0, -1, 0).Format("2006-01-02")+" to "+fin.Format("2006-01-02")+"; latest grade C, oldest version accepted TLSv1.0",
 		"regression : version added TLSv1.0 is now accepted", "grade C")
 	// The grade fell from the top band to C: the second dot is lower (a
 	// larger y) than the first.

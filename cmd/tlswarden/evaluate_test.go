@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/policy"
 )
 
 // legacyReport is a report of the lab's legacy server (TLS 1.0, RC4,
@@ -19,12 +22,22 @@ func TestEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// mozilla-old fails the legacy server on two high rules only (its
-	// suites are outside the list, and one is RC4); waivers lapsing between
-	// the scan (2026-11-25) and today take them away.
-	waived := writeFile(t, "waived.yaml", "name: waived\nextends: mozilla-old\nwaivers:\n"+
-		"  - target: 127.0.0.1\n    rule: cipher.tls12_allowlist\n    reason: vendor appliance\n    expires: 2026-12-01\n"+
-		"  - target: 127.0.0.1\n    rule: vuln.rc4\n    reason: vendor appliance\n    expires: 2026-12-01\n")
+	// A waiver of every rule mozilla-old fails the legacy server on, lapsing
+	// the day after the scan: compliant as of the scan, not two days on.
+	var rep tlswarden.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := policy.Builtin("mozilla-old")
+	ev := policy.Evaluate(&rep, old, policy.Options{})
+	yaml := "name: waived\nextends: mozilla-old\nwaivers:\n"
+	for _, f := range ev.Endpoints[0].Findings {
+		if f.Counts(old.FailAt) {
+			yaml += fmt.Sprintf("  - target: %s\n    rule: %s\n    reason: vendor appliance\n    expires: %s\n", rep.Target.Host, f.RuleID, rep.Finished.AddDate(0, 0, 1).Format("2006-01-02"))
+		}
+	}
+	waived := writeFile(t, "waived.yaml", yaml)
+	later := rep.Finished.AddDate(0, 0, 3).Format(time.RFC3339)
 	wrapped := writeFile(t, "result.json", `{"report": `+string(raw)+`, "evaluation": null, "events": []}`)
 	tests := []struct {
 		name  string
@@ -36,7 +49,7 @@ func TestEvaluate(t *testing.T) {
 		{"default profile", "", []string{"evaluate", legacyReport}, exitNonCompliant, []string{"nhs-internet-first 2.01: NON-COMPLIANT", "FAIL", "tls.version.min"}},
 		{"another profile", "", []string{"evaluate", "--profile", "mozilla-old", legacyReport}, exitNonCompliant, []string{"mozilla-old 5.7: NON-COMPLIANT", "cipher.tls12_allowlist"}},
 		{"waiver as of the scan", "", []string{"evaluate", "--profile", waived, "--at", "scan", legacyReport}, exitOK, []string{"waived custom: compliant", "WAIVED"}},
-		{"waiver lapsed since", "", []string{"evaluate", "--profile", waived, "--at", "2026-12-02T00:00:00Z", legacyReport}, exitNonCompliant, []string{"NON-COMPLIANT"}},
+		{"waiver lapsed since", "", []string{"evaluate", "--profile", waived, "--at", later, legacyReport}, exitNonCompliant, []string{"NON-COMPLIANT"}},
 		{"stored scan result on stdin", `{"report": ` + string(raw) + `}`, []string{"evaluate", "-"}, exitNonCompliant, []string{"tls.version.min"}},
 		{"stored scan result file", "", []string{"evaluate", wrapped}, exitNonCompliant, []string{"tls.version.min"}},
 		{"not a report", `{"schema": "other/v9"}`, []string{"evaluate", "-"}, exitNotScanned, []string{`schema "other/v9"`}},
@@ -63,6 +76,10 @@ func TestEvaluateJSONLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var rep0 tlswarden.Report
+	if err := json.Unmarshal(raw, &rep0); err != nil {
+		t.Fatal(err)
+	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, raw); err != nil {
 		t.Fatal(err)
@@ -84,7 +101,7 @@ func TestEvaluateJSONLines(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Fatal(err)
 		}
-		if r.Evaluation.Profile.Name != "ncsc" || r.Target.Port != 35401 || len(r.Evaluation.Endpoints) != 1 {
+		if r.Evaluation.Profile.Name != "ncsc" || r.Target.String() != rep0.Target.String() || len(r.Evaluation.Endpoints) != 1 {
 			t.Errorf("line judged as %q for %s with %d endpoint evaluations", r.Evaluation.Profile.Name, r.Target, len(r.Evaluation.Endpoints))
 		}
 	}
