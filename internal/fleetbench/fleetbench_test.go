@@ -4,11 +4,14 @@ import (
 	"crypto/tls"
 	"encoding/asn1"
 	"encoding/pem"
+	"io"
 	"math/big"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -218,4 +221,92 @@ func TestProcStat(t *testing.T) {
 	if !ok || pgrp != 1200 || ticks != 325 {
 		t.Errorf("procStat = %d, %d, %v; want 1200, 325, true", pgrp, ticks, ok)
 	}
+}
+
+func TestLostSYN(t *testing.T) {
+	for _, share := range []float64{0.1, 0.25, 1} {
+		lost := 0
+		for n := uint64(1); n <= 100; n++ {
+			if lostSYN(n, share) {
+				lost++
+			}
+		}
+		if want := int(share * 100); lost != want {
+			t.Errorf("share %v: %d of 100 connections lost their SYN, want %d", share, lost, want)
+		}
+	}
+}
+
+// TestLatencyProxy sends two messages through the proxy to an echo server:
+// the first answer takes at least two round trips (connect and request),
+// plus the retransmit timeout when the SYN is lost; the second one round
+// trip, however the connection began. Only lower bounds are tight; the
+// upper one only says that the connect's delay is not paid twice.
+func TestLatencyProxy(t *testing.T) {
+	const rtt = 100 * time.Millisecond
+	echo := startEcho(t)
+	for _, loss := range []float64{0, 1} {
+		px := &latencyProxy{rtt: rtt, synLoss: loss}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go px.serve(ln, echo)
+		start := time.Now()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		first := exchange(t, c)
+		want := 2 * rtt
+		if loss == 1 {
+			want += synRetransmit
+		}
+		if got := first.Sub(start); got < want {
+			t.Errorf("SYN loss %v: first answer after %v, want at least %v", loss, got, want)
+		}
+		second := exchange(t, c)
+		if got := second.Sub(first); got < rtt || got >= synRetransmit {
+			t.Errorf("SYN loss %v: second answer after %v, want at least %v and less than %v", loss, got, rtt, synRetransmit)
+		}
+	}
+}
+
+// exchange writes a line and reads it back, returning when it came.
+func exchange(t *testing.T, c net.Conn) time.Time {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping\n" {
+		t.Fatalf("echo: %q, %v", buf, err)
+	}
+	return time.Now()
+}
+
+// startEcho starts a TCP echo server on loopback.
+func startEcho(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort()
 }

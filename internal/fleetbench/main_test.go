@@ -12,9 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The test binary plays three roles, chosen by environment variables:
+// The test binary plays four roles, chosen by environment variables:
 // the benchmark as started by go test; the same benchmark re-executed in a
-// private network namespace; and the process that serves the Go endpoints.
+// private network namespace; the process that serves the Go endpoints; and
+// the latency proxy.
 const (
 	envRole   = "TLSWARDEN_FLEETBENCH_ROLE"
 	roleGo    = "go-servers"
@@ -24,8 +25,11 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envRole) == roleGo {
+	switch os.Getenv(envRole) {
+	case roleGo:
 		os.Exit(serveGo(os.Stdin, os.Stdout))
+	case roleProxy:
+		os.Exit(serveProxy(os.Stdin, os.Stdout))
 	}
 	flag.Parse()
 	switch os.Getenv(envNetns) {

@@ -1,0 +1,249 @@
+package fleetbench
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The latency proxy puts a network between the scanners and the fleet: each
+// endpoint gets an address of its own (127.1.x.y), where a proxy relays
+// every connection to the real server with a chosen round-trip time added.
+// It runs in a child process (this test binary in the latency-proxy role),
+// so that its CPU is not the scanner's.
+//
+// A userspace relay cannot delay the kernel's own handshake: connect(2)
+// returns at once. It delays the client's first bytes instead, to where a
+// real network would deliver them. On a path with round trip r, a client
+// that connects at 0 gets its SYN-ACK at r, sends at r, and its bytes reach
+// the server at 1.5r; the answer is back at 2r. Here the client sends at
+// about 0, and the relay holds those bytes until accept + r + r/2; every
+// later byte, either way, is held r/2. From the client's first SYN to any
+// answer, every connection takes what it would on the real path. When the
+// SYN is lost (a chosen share of connections), the kernel retransmits it
+// after its initial retransmission timeout of one second (RFC 6298 2.1):
+// the first bytes then wait one second more.
+
+// synRetransmit is Linux's initial retransmission timeout (TCP_TIMEOUT_INIT).
+const synRetransmit = time.Second
+
+// roleProxy is the child process's role.
+const roleProxy = "latency-proxy"
+
+// proxyRequest is what the benchmark sends the proxy on stdin.
+type proxyRequest struct {
+	RTT time.Duration
+	// SYNLoss is the share of connections whose first SYN is lost (0-1).
+	SYNLoss float64
+	Routes  []proxyRoute
+}
+
+// proxyRoute relays connections to Listen on to Backend.
+type proxyRoute struct {
+	Listen, Backend netip.AddrPort
+}
+
+// proxyReply is its answer on stdout, once every route listens.
+type proxyReply struct{ Error string }
+
+// latencyAddr returns the i-th endpoint's own address, 127.1.0.1 onwards:
+// Linux routes all of 127.0.0.0/8 to lo, so any of it can be bound.
+func latencyAddr(i int) netip.Addr {
+	i++ // skip 127.1.0.0
+	return netip.AddrFrom4([4]byte{127, 1, byte(i >> 8), byte(i)})
+}
+
+// latencyPort is the port every proxied endpoint listens on: a fleet on
+// distinct addresses, as an estate is, with one port, as nmap scans one.
+const latencyPort = 4433
+
+// startLatencyProxy starts the proxy with round trip rtt in front of eps
+// and returns the endpoints as the scanners see them, in the same order.
+func startLatencyProxy(tb testing.TB, dir string, rtt time.Duration, synLoss float64, eps []endpoint) []endpoint {
+	tb.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req := proxyRequest{RTT: rtt, SYNLoss: synLoss}
+	front := make([]endpoint, len(eps))
+	for i, e := range eps {
+		front[i] = e
+		front[i].Addr = netip.AddrPortFrom(latencyAddr(i), latencyPort)
+		req.Routes = append(req.Routes, proxyRoute{Listen: front[i].Addr, Backend: e.Addr})
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), envRole+"="+roleProxy)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := startProcess(tb, dir, fmt.Sprintf("latency-proxy-%dms", rtt.Milliseconds()), cmd)
+	// Its CPU is neither the scanner's nor the servers'.
+	removeServerGroup(cmd.Process.Pid)
+	tb.Cleanup(func() { stdin.Close() })
+	if err := json.NewEncoder(stdin).Encode(req); err != nil {
+		tb.Fatalf("latency proxy: %v\n%s", err, p.output())
+	}
+	var rep proxyReply
+	if err := json.NewDecoder(stdout).Decode(&rep); err != nil || rep.Error != "" {
+		tb.Fatalf("latency proxy: %v %s\n%s", err, rep.Error, p.output())
+	}
+	return front
+}
+
+// serveProxy is the latency-proxy role: read a proxyRequest, listen,
+// reply, and relay until stdin closes.
+func serveProxy(in io.Reader, out io.Writer) int {
+	enc := json.NewEncoder(out)
+	var req proxyRequest
+	if err := json.NewDecoder(in).Decode(&req); err != nil {
+		_ = enc.Encode(proxyReply{Error: err.Error()})
+		return 1
+	}
+	px := &latencyProxy{rtt: req.RTT, synLoss: req.SYNLoss}
+	for _, r := range req.Routes {
+		ln, err := net.Listen("tcp", r.Listen.String())
+		if err != nil {
+			_ = enc.Encode(proxyReply{Error: err.Error()})
+			return 1
+		}
+		go px.serve(ln, r.Backend)
+	}
+	if err := enc.Encode(proxyReply{}); err != nil {
+		return 1
+	}
+	_, _ = io.Copy(io.Discard, in)
+	return 0
+}
+
+// latencyProxy relays connections with a round trip added.
+type latencyProxy struct {
+	rtt     time.Duration
+	synLoss float64
+	n       atomic.Uint64 // connections accepted
+}
+
+func (px *latencyProxy) serve(ln net.Listener, backend netip.AddrPort) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go px.relay(c, backend, time.Now().Add(px.connectDelay(px.n.Add(1))))
+	}
+}
+
+// connectDelay is how long after accept the n-th connection's first bytes
+// may leave for the server, less the one-way delay every byte gets: one
+// round trip for the SYN and SYN-ACK, and the retransmit timeout when the
+// SYN is lost. Lost SYNs are spread evenly over the connections (every
+// 1/synLoss-th), so that runs are alike.
+func (px *latencyProxy) connectDelay(n uint64) time.Duration {
+	d := px.rtt
+	if px.synLoss > 0 && lostSYN(n, px.synLoss) {
+		d += synRetransmit
+	}
+	return d
+}
+
+// lostSYN reports whether connection n (from 1) is one of the share lost.
+func lostSYN(n uint64, share float64) bool {
+	return uint64(float64(n)*share) != uint64(float64(n-1)*share)
+}
+
+// relay connects to the backend and copies both ways, each byte held for
+// half the round trip, the client's not leaving before open.
+func (px *latencyProxy) relay(client net.Conn, backend netip.AddrPort, open time.Time) {
+	server, err := net.DialTimeout("tcp", backend.String(), 10*time.Second)
+	if err != nil {
+		resetClose(client)
+		return
+	}
+	half := px.rtt / 2
+	var wg sync.WaitGroup
+	wg.Go(func() { delayedCopy(server, client, half, open) })
+	wg.Go(func() { delayedCopy(client, server, half, time.Time{}) })
+	wg.Wait()
+	client.Close()
+	server.Close()
+}
+
+// chunk is what one read returned, and when it may be written on. A nil
+// data with err set carries the end of the stream: io.EOF is a FIN,
+// anything else a reset.
+type chunk struct {
+	data []byte
+	err  error
+	due  time.Time
+}
+
+// delayedCopy copies src to dst, each read written delay after it was read
+// and not before notBefore. The reading side never waits for the writing
+// side, as a network keeps delivering while the receiver is busy.
+func delayedCopy(dst, src net.Conn, delay time.Duration, notBefore time.Time) {
+	q := make(chan chunk, 256)
+	go func() {
+		defer close(q)
+		for {
+			buf := make([]byte, 16<<10)
+			n, err := src.Read(buf)
+			at := time.Now()
+			if at.Before(notBefore) {
+				at = notBefore
+			}
+			due := at.Add(delay)
+			if n > 0 {
+				q <- chunk{data: buf[:n], due: due}
+			}
+			if err != nil {
+				q <- chunk{err: err, due: due}
+				return
+			}
+		}
+	}()
+	for c := range q {
+		time.Sleep(time.Until(c.due))
+		if c.data != nil {
+			if _, err := dst.Write(c.data); err != nil {
+				resetClose(src)
+				continue // drain q until the reader sees its own end
+			}
+			continue
+		}
+		endStream(dst, c.err)
+	}
+}
+
+// endStream passes an end of stream on: a FIN as a FIN (the other way may
+// still carry an alert), anything else as a reset.
+func endStream(dst net.Conn, err error) {
+	if errors.Is(err, io.EOF) {
+		if tc, ok := dst.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+			return
+		}
+	}
+	resetClose(dst)
+}
+
+// resetClose closes c with a reset rather than a FIN.
+func resetClose(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	c.Close()
+}
