@@ -35,6 +35,14 @@ type CertResult struct {
 	// (no AIA fetching). VerificationError says why not.
 	Trusted           bool   `json:"trusted"`
 	VerificationError string `json:"verification_error,omitempty"`
+	// Anchor says which trust store the chain is anchored in: "public"
+	// (the system's roots, or the public roots configured in their place)
+	// or "organisation" (only the roots --ca-file adds: an organisation's
+	// own CA). It names the store of the paths that verify when Trusted,
+	// else of those that could be built ignoring dates and key usage (an
+	// expired private chain is still private); empty when no path ends at
+	// any root. Public wins when paths end in both.
+	Anchor string `json:"anchor,omitempty"`
 
 	// HostnameChecked is the name (or, for IP targets, the address) the
 	// leaf was matched against; HostnameMatchedBy the SAN that matched.
@@ -124,6 +132,12 @@ type Lints struct {
 	Warnings []string `json:"warn,omitempty"`
 	Fatal    []string `json:"fatal,omitempty"`
 }
+
+// The trust stores a chain can be anchored in (CertResult.Anchor).
+const (
+	AnchorPublic       = "public"
+	AnchorOrganisation = "organisation"
+)
 
 // OCSP certificate statuses, as in RFC 6960.
 const (

@@ -29,8 +29,9 @@ var paramSetters = map[string]func(l *loader, p *Params, n *yaml.Node){
 	"min_lifetime_left_percent": func(l *loader, p *Params, n *yaml.Node) {
 		p.MinLifetimeLeft = float64(l.integer(n, 0, 100)) / 100
 	},
-	"tls12_suites": func(l *loader, p *Params, n *yaml.Node) { p.TLS12Suites = l.suites(n, "tls12_suites") },
-	"tls13_suites": func(l *loader, p *Params, n *yaml.Node) { p.TLS13Suites = l.suites(n, "tls13_suites") },
+	"br_rules_for_private_roots": func(l *loader, p *Params, n *yaml.Node) { p.BRForPrivateRoots = l.boolean(n) },
+	"tls12_suites":               func(l *loader, p *Params, n *yaml.Node) { p.TLS12Suites = l.suites(n, "tls12_suites") },
+	"tls13_suites":               func(l *loader, p *Params, n *yaml.Node) { p.TLS13Suites = l.suites(n, "tls13_suites") },
 	"cert_key_types": func(l *loader, p *Params, n *yaml.Node) {
 		p.CertKeyTypes = l.list(n, "cert_key_types", oneOf("RSA", "ECDSA", "Ed25519"))
 	},

@@ -92,4 +92,9 @@ type Params struct {
 	HSTSMinMaxAge int64
 	// MinHeaderScore is the lowest acceptable Observatory score.
 	MinHeaderScore int
+	// BRForPrivateRoots applies the rules and lints derived from the
+	// CA/Browser Forum's Baseline Requirements to chains anchored only at
+	// an organisation's own roots (--ca-file); by default they are not
+	// applicable there, as the BRs govern publicly-trusted certificates.
+	BRForPrivateRoots bool
 }

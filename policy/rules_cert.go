@@ -326,8 +326,8 @@ func checkLifespanBR(in *Input) Result {
 	if ne != nil {
 		return *ne
 	}
-	if !cr.Trusted {
-		return notApplicable("not a publicly-trusted certificate")
+	if r := brScope(in, cr); r != nil {
+		return *r
 	}
 	if leaf.NotAfter.IsZero() {
 		return notEvaluated("the validity dates were not recorded")
@@ -338,6 +338,25 @@ func checkLifespanBR(in *Input) Result {
 		return fail("valid for %s; issued %s, the maximum is %d days", days(period), day(leaf.NotBefore), max)
 	}
 	return pass("valid for %s (maximum %d days)", days(period), max)
+}
+
+// brScope returns the not_applicable result of a rule derived from the
+// CA/Browser Forum's Baseline Requirements for a chain they do not govern:
+// one not trusted, or anchored only at an organisation's own root (unless
+// the profile sets br_rules_for_private_roots). It returns nil when the
+// rule applies.
+func brScope(in *Input, cr *tlswarden.CertResult) *Result {
+	var r Result
+	switch {
+	case !cr.Trusted:
+		r = notApplicable("not a publicly-trusted certificate")
+	case cr.Anchor == tlswarden.AnchorOrganisation && !in.Params.BRForPrivateRoots:
+		r = notApplicable("anchored only at the organisation's own root (--ca-file): the CA/Browser Forum " +
+			"Baseline Requirements govern publicly-trusted certificates (profile parameter br_rules_for_private_roots applies them)")
+	default:
+		return nil
+	}
+	return &r
 }
 
 func checkChainComplete(in *Input) Result {

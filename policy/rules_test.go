@@ -196,12 +196,40 @@ func certCases() []ruleCase {
 			c.NotBefore = time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
 			c.NotAfter = c.NotBefore.Add(398*24*time.Hour - time.Second)
 		}), pass_, ""},
-		{"BR skips private CAs", &ruleCertLifespanBR, "", edit(func(c *tlswarden.CertResult) { c.Trusted = false }), na, ""},
+		{"BR skips untrusted certificates", &ruleCertLifespanBR, "", edit(func(c *tlswarden.CertResult) { c.Trusted = false }), na, "not a publicly-trusted"},
+		{"BR skips an organisation's CA", &ruleCertLifespanBR, "", privateTenYears, na, "anchored only at the organisation's own root"},
+		{"BR judges public roots", &ruleCertLifespanBR, "", edit(func(c *tlswarden.CertResult) {
+			c.Anchor = tlswarden.AnchorPublic
+			c.Chain[0].NotAfter = c.Chain[0].NotBefore.AddDate(10, 0, 0)
+		}), fail_, "the maximum is"},
 		{"chain complete", &ruleCertChainComplete, "", good(nil), pass_, ""},
 		{"chain incomplete", &ruleCertChainComplete, "", edit(func(c *tlswarden.CertResult) { c.ChainComplete = false }), fail_, ""},
 		{"expired intermediate", &ruleCertChainNoExpired, "", edit(func(c *tlswarden.CertResult) { c.Chain[1].NotAfter = now.AddDate(0, -1, 0) }), fail_, "certificate 2"},
 		{"leaf only", &ruleCertChainNoExpired, "", edit(func(c *tlswarden.CertResult) { c.Chain = c.Chain[:1] }), na, ""},
 		{"no staple", &ruleCertOCSPStapled, "", good(nil), fail_, "informational"},
+	}
+}
+
+// privateTenYears is a trusted 10-year leaf anchored at an organisation's
+// own root.
+func privateTenYears() *tlswarden.EndpointReport {
+	return good(func(e *tlswarden.EndpointReport) {
+		e.Cert.Anchor = tlswarden.AnchorOrganisation
+		e.Cert.Chain[0].NotAfter = e.Cert.Chain[0].NotBefore.AddDate(10, 0, 0)
+	})()
+}
+
+// TestBRForPrivateRoots: a profile may apply the BR rules to an
+// organisation's CA explicitly.
+func TestBRForPrivateRoots(t *testing.T) {
+	p := mustBuiltin(t, DefaultProfile)
+	p.Params.BRForPrivateRoots = true
+	if got := run(t, &ruleCertLifespanBR, p, privateTenYears()); got.Outcome != tlswarden.RuleFail {
+		t.Errorf("with br_rules_for_private_roots: %s %q, want fail", got.Outcome, got.Message)
+	}
+	f, err := Parse("x.yaml", []byte("extends: nhs-internet-first\nparams:\n  br_rules_for_private_roots: true\n"))
+	if err != nil || !f.Params.BRForPrivateRoots {
+		t.Errorf("profile file: %v, params %+v", err, f.Params)
 	}
 }
 

@@ -24,10 +24,15 @@ import (
 // trusts the system's roots, gives up after 20 seconds and reads at most
 // 256 KiB from a server per handshake.
 type CertConfig struct {
-	// Roots are the trust anchors. CAFile (the --ca-file bundle) adds to
-	// them; when both are empty the system's roots are used.
-	Roots  []*stdx509.Certificate
-	CAFile string
+	// Roots, when given, are the public trust store in place of the
+	// system's roots (tests and the demo stand their CA in for a public
+	// one). CAFile (the --ca-file bundle) adds an organisation's roots
+	// beside the public ones: a chain anchored only there is reported as
+	// such (CertResult.Anchor). CAFileOnly trusts CAFile's roots alone,
+	// with no public store.
+	Roots      []*stdx509.Certificate
+	CAFile     string
+	CAFileOnly bool
 	// Timeout bounds one run of the probe: two handshakes (default 20s).
 	Timeout time.Duration
 	// MaxChainBytes caps the bytes read from the server during one
@@ -251,35 +256,50 @@ func collect(tc *tls.Conn) handshakeResult {
 	return hs
 }
 
-// loadRoots builds the trust store from Roots and CAFile, or reads the
-// system's when both are empty.
+// loadRoots builds the trust store: the public roots (Roots, or the
+// system's) and the organisation's from CAFile.
 func (p *certProbe) loadRoots() (*rootStore, error) {
-	if len(p.cfg.Roots) == 0 && p.cfg.CAFile == "" {
+	org, err := p.caFileRoots()
+	if err != nil {
+		return nil, err
+	}
+	var public [][]byte
+	switch {
+	case p.cfg.CAFileOnly && p.cfg.CAFile != "":
+	case len(p.cfg.Roots) > 0:
+		for i, c := range p.cfg.Roots {
+			if _, ok := rawSubject(c.Raw); !ok {
+				return nil, fmt.Errorf("certificate probe: root %d is not a certificate", i)
+			}
+			public = append(public, c.Raw)
+		}
+	default:
 		s, err := systemRoots()
 		if err != nil {
 			return nil, fmt.Errorf("certificate probe: %w", err)
 		}
-		return s, nil
-	}
-	var ders [][]byte
-	for i, c := range p.cfg.Roots {
-		if _, ok := rawSubject(c.Raw); !ok {
-			return nil, fmt.Errorf("certificate probe: root %d is not a certificate", i)
+		if len(org) == 0 {
+			return s, nil
 		}
-		ders = append(ders, c.Raw)
+		public = s.der
 	}
-	if p.cfg.CAFile != "" {
-		b, err := os.ReadFile(p.cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("certificate probe: read CA file: %w", err)
-		}
-		found := pemCertificates(b)
-		if len(found) == 0 {
-			return nil, fmt.Errorf("certificate probe: no certificates in CA file %s", p.cfg.CAFile)
-		}
-		ders = append(ders, found...)
+	return newTrustStore(public, org), nil
+}
+
+// caFileRoots reads the organisation's roots from CAFile, if any.
+func (p *certProbe) caFileRoots() ([][]byte, error) {
+	if p.cfg.CAFile == "" {
+		return nil, nil
 	}
-	return newRootStore(ders), nil
+	b, err := os.ReadFile(p.cfg.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("certificate probe: read CA file: %w", err)
+	}
+	found := pemCertificates(b)
+	if len(found) == 0 {
+		return nil, fmt.Errorf("certificate probe: no certificates in CA file %s", p.cfg.CAFile)
+	}
+	return found, nil
 }
 
 // limitConn fails reads once limit bytes have been read, so that a server

@@ -96,6 +96,7 @@ func leafFacts(r *tlswarden.CertResult, leaf *x509.Certificate, rest []*x509.Cer
 	r.ChainOrderCorrect = chainOrdered(leaf, rest)
 	v := verifyLeaf(leaf, intermediates, anchorsFor(roots, leaf, intermediates), now)
 	r.ChainComplete, r.Trusted, r.VerificationError = v.complete, v.trusted, v.err
+	r.Anchor = roots.anchorKind(v.anchors)
 	if problem := leafUsageProblem(leaf); problem != "" {
 		// A path to a root proves the certificate genuine, not that it
 		// may stand for a TLS server: a CA certificate served as the
@@ -239,6 +240,9 @@ type verification struct {
 	complete, trusted bool
 	err               string
 	issuer            *x509.Certificate // the leaf's issuer on a found path
+	// anchors are the roots the trusted paths end at, or, with none, those
+	// of the paths built regardless of dates and key usage.
+	anchors []*x509.Certificate
 }
 
 // verifyLeaf builds paths from the leaf to the roots through the served
@@ -252,13 +256,16 @@ func verifyLeaf(leaf *x509.Certificate, intermediates []*x509.Certificate, roots
 	}
 	opts := x509.VerifyOptions{Roots: roots, Intermediates: pool, CurrentTime: now}
 	current, _, _, err := leaf.Verify(opts)
-	v := verification{trusted: err == nil && len(current) > 0}
+	v := verification{trusted: err == nil && len(current) > 0, anchors: pathRoots(current)}
 	if err != nil {
 		v.err = err.Error()
 	}
 	opts.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageAny}
 	current, expired, never, _ := leaf.Verify(opts)
 	for _, chains := range [][]x509.CertificateChain{current, expired, never} {
+		if !v.trusted {
+			v.anchors = append(v.anchors, pathRoots(chains)...)
+		}
 		for _, ch := range chains {
 			v.complete = true
 			if len(ch) > 1 && v.issuer == nil {
@@ -267,6 +274,17 @@ func verifyLeaf(leaf *x509.Certificate, intermediates []*x509.Certificate, roots
 		}
 	}
 	return v
+}
+
+// pathRoots returns the last certificate of each path.
+func pathRoots(paths []x509.CertificateChain) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, p := range paths {
+		if len(p) > 0 {
+			out = append(out, p[len(p)-1])
+		}
+	}
+	return out
 }
 
 // leafUsageProblem says why a leaf may not authenticate a TLS server, or

@@ -14,6 +14,8 @@ import (
 	"github.com/zmap/zcrypto/x509"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/tlswarden/tlswarden"
 )
 
 // rootStore holds trust anchors as DER, indexed by their raw subject, and
@@ -21,30 +23,74 @@ import (
 // millisecond a certificate, so parsing a system bundle of ~150 roots (and
 // the same roots again from /etc/ssl/certs, as zcrypto's own loader does)
 // took most of a one-shot scan's time; a chain needs one or two.
+//
+// It keeps two trust stores apart: the public roots (the system's, which
+// the CA/Browser Forum's rules govern) and the roots an organisation adds
+// for its own CA (--ca-file), so that a chain anchored only at the latter
+// is not judged by the public CAs' rules.
 type rootStore struct {
 	der       [][]byte
 	bySubject map[string][]int
+	bySum     map[[sha256.Size]byte]int
+	// organisation marks the anchors (by index) that only the
+	// organisation's roots hold.
+	organisation map[int]bool
 
 	mu     sync.Mutex
 	parsed map[int]*x509.Certificate // by index into der; nil: not a certificate
 }
 
-// newRootStore indexes the given DER certificates, dropping duplicates and
-// what has no readable subject.
-func newRootStore(ders [][]byte) *rootStore {
-	s := &rootStore{bySubject: map[string][]int{}, parsed: map[int]*x509.Certificate{}}
-	seen := map[[sha256.Size]byte]bool{}
-	for _, der := range ders {
-		sum := sha256.Sum256(der)
-		subject, ok := rawSubject(der)
-		if !ok || seen[sum] {
-			continue
-		}
-		seen[sum] = true
-		s.bySubject[string(subject)] = append(s.bySubject[string(subject)], len(s.der))
-		s.der = append(s.der, der)
+// newRootStore indexes the given DER certificates as public roots,
+// dropping duplicates and what has no readable subject.
+func newRootStore(ders [][]byte) *rootStore { return newTrustStore(ders, nil) }
+
+// newTrustStore indexes public and organisation roots; a root in both
+// counts as public.
+func newTrustStore(public, organisation [][]byte) *rootStore {
+	s := &rootStore{bySubject: map[string][]int{}, bySum: map[[sha256.Size]byte]int{},
+		organisation: map[int]bool{}, parsed: map[int]*x509.Certificate{}}
+	for _, der := range public {
+		s.add(der, false)
+	}
+	for _, der := range organisation {
+		s.add(der, true)
 	}
 	return s
+}
+
+func (s *rootStore) add(der []byte, organisation bool) {
+	sum := sha256.Sum256(der)
+	subject, ok := rawSubject(der)
+	if _, seen := s.bySum[sum]; !ok || seen {
+		return
+	}
+	i := len(s.der)
+	s.bySum[sum] = i
+	s.organisation[i] = organisation
+	s.bySubject[string(subject)] = append(s.bySubject[string(subject)], i)
+	s.der = append(s.der, der)
+}
+
+// anchorKind says which trust store the roots that paths end at belong
+// to: tlswarden.AnchorPublic when any of them is a public root,
+// tlswarden.AnchorOrganisation when all are the organisation's, "" when
+// there is none. A nil store is the system's: all public.
+func (s *rootStore) anchorKind(roots []*x509.Certificate) string {
+	kind := ""
+	for _, r := range roots {
+		i, known := -1, s == nil
+		if s != nil {
+			i, known = s.bySum[sha256.Sum256(r.Raw)]
+		}
+		switch {
+		case !known:
+			continue
+		case s == nil || !s.organisation[i]:
+			return tlswarden.AnchorPublic
+		}
+		kind = tlswarden.AnchorOrganisation
+	}
+	return kind
 }
 
 // Len returns the number of distinct anchors.

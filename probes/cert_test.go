@@ -109,6 +109,7 @@ func wantResult(host string, now time.Time, chain []*tlstest.Cert, keys []tlstes
 		ChainOrderCorrect: true,
 		ChainComplete:     true,
 		Trusted:           true,
+		Anchor:            tlswarden.AnchorPublic,
 		HostnameChecked:   host,
 		HostnameMatches:   true,
 		HostnameMatchedBy: host,
@@ -242,7 +243,7 @@ func TestCertProbeServedChains(t *testing.T) {
 				w.Chain[0].SelfSigned = true
 				w.Chain[0].Issuer = "CN=localhost, O=tlswarden test"
 				w.Chain[0].SignatureAlgorithm = "SHA256-RSA"
-				w.ChainComplete, w.Trusted = false, false
+				w.ChainComplete, w.Trusted, w.Anchor = false, false, ""
 				w.VerificationError = "x509: certificate is self-signed and not a trusted root"
 			},
 		},
@@ -299,7 +300,7 @@ func TestCertProbeServedChains(t *testing.T) {
 			keys:  []tlstest.KeyType{tlstest.RSA2048},
 			host:  "localhost",
 			edit: func(w *tlswarden.CertResult) {
-				w.ChainComplete, w.Trusted = false, false
+				w.ChainComplete, w.Trusted, w.Anchor = false, false, ""
 				w.VerificationError = "x509: certificate signed by unknown authority"
 			},
 		},
@@ -602,13 +603,39 @@ func TestCertProbeConfig(t *testing.T) {
 	dir := t.TempDir()
 	caFile, _ := ca.WritePEM(t, dir)
 
-	t.Run("CA file", func(t *testing.T) {
-		got, err := runCert(t, CertConfig{CAFile: caFile}, "localhost", addr)
+	// The CA file adds an organisation's roots beside the public ones
+	// (here the test CA stands in for a public root): a chain anchored only
+	// there says so; one anchored in both counts as public.
+	for _, tc := range []struct {
+		name string
+		cfg  CertConfig
+		want string
+	}{
+		{"CA file", CertConfig{CAFile: caFile}, tlswarden.AnchorOrganisation},
+		{"CA file only", CertConfig{CAFile: caFile, CAFileOnly: true}, tlswarden.AnchorOrganisation},
+		{"CA file beside other public roots", CertConfig{CAFile: caFile, Roots: []*x509.Certificate{tlstest.NewCA(t, "Other Public CA").Cert.Cert}}, tlswarden.AnchorOrganisation},
+		{"public root", CertConfig{Roots: []*x509.Certificate{ca.Cert.Cert}}, tlswarden.AnchorPublic},
+		{"public root also in the CA file", CertConfig{CAFile: caFile, Roots: []*x509.Certificate{ca.Cert.Cert}}, tlswarden.AnchorPublic},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := runCert(t, tc.cfg, "localhost", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Trusted || got.Anchor != tc.want {
+				t.Errorf("trusted %v (%s), anchor %q; want trusted, anchor %q", got.Trusted, got.VerificationError, got.Anchor, tc.want)
+			}
+		})
+	}
+	t.Run("expired leaf under the CA file", func(t *testing.T) {
+		old := ca.Issue(t, tlstest.CertSpec{NotBefore: time.Now().AddDate(-2, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0)})
+		expired := tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{old.TLSCertificate()}})
+		got, err := runCert(t, CertConfig{CAFile: caFile}, "localhost", expired)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !got.Trusted {
-			t.Errorf("not trusted with the CA file: %s", got.VerificationError)
+		if got.Trusted || got.Anchor != tlswarden.AnchorOrganisation {
+			t.Errorf("trusted %v, anchor %q; want untrusted, still anchored in the organisation's store", got.Trusted, got.Anchor)
 		}
 	})
 	t.Run("untrusted without the CA", func(t *testing.T) {
@@ -617,8 +644,8 @@ func TestCertProbeConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := [3]any{false, true, "x509: certificate signed by unknown authority"}
-		if diff := cmp.Diff(want, [3]any{got.Trusted, got.HostnameMatches, got.VerificationError}); diff != "" {
+		want := [4]any{false, true, "x509: certificate signed by unknown authority", ""}
+		if diff := cmp.Diff(want, [4]any{got.Trusted, got.HostnameMatches, got.VerificationError, got.Anchor}); diff != "" {
 			t.Errorf("(trusted, hostname matches, error) (-want +got):\n%s", diff)
 		}
 	})

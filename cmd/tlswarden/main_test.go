@@ -150,6 +150,7 @@ func TestScanBadInput(t *testing.T) {
 		{"invalid profile file", []string{"scan", "--profile", badProfile, "127.0.0.1:1"}, "", "bad.yaml:3: unknown rule"},
 		{"missing CA file", []string{"scan", "--ca-file", file + ".missing", "127.0.0.1:1"}, "", "--ca-file: open "},
 		{"CA file without certificates", []string{"scan", "--ca-file", file, "127.0.0.1:1"}, "", "--ca-file: no PEM certificate in"},
+		{"CA file only without a CA file", []string{"scan", "--ca-file-only", "127.0.0.1:1"}, "", "--ca-file-only needs --ca-file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 // with one meaning.
 type scanningFlags struct {
 	caFile       string
+	caFileOnly   bool
 	resolver     string
 	timeout      time.Duration
 	endpointTime time.Duration
@@ -32,7 +34,8 @@ type scanningFlags struct {
 }
 
 func (f *scanningFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in PEM `FILE` instead of the system roots (like curl --cacert)")
+	fs.StringVar(&f.caFile, "ca-file", "", "also trust the CA certificates in PEM `FILE`, an organisation's own roots, beside the system's public roots; chains anchored only there are reported as privately anchored and not judged by the CA/Browser Forum's rules")
+	fs.BoolVar(&f.caFileOnly, "ca-file-only", false, "trust only the roots of --ca-file, not the system's (like curl --cacert)")
 	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline for each connection and handshake")
 	fs.DurationVar(&f.endpointTime, "endpoint-timeout", 2*time.Minute, "deadline for all tests of one endpoint")
@@ -47,19 +50,20 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 // probeOptions returns the flags' probe settings, trusting roots as well as
 // --ca-file.
 func (f *scanningFlags) probeOptions(roots []*x509.Certificate, userAgent string) probeOptions {
-	return probeOptions{timeout: f.timeout, caFile: f.caFile, roots: roots, noHTTP: f.noHTTP, noGroups: f.noGroups,
+	return probeOptions{timeout: f.timeout, caFile: f.caFile, caFileOnly: f.caFileOnly, roots: roots, noHTTP: f.noHTTP, noGroups: f.noGroups,
 		httpPort: f.httpPort, userAgent: userAgent}
 }
 
 // probeOptions are the probe settings that scan, serve and worker share.
 type probeOptions struct {
-	timeout   time.Duration
-	caFile    string
-	roots     []*x509.Certificate // trusted besides --ca-file, replacing the system roots
-	noHTTP    bool
-	noGroups  bool
-	httpPort  int
-	userAgent string // empty: the HTTP probe's default
+	timeout    time.Duration
+	caFile     string
+	caFileOnly bool
+	roots      []*x509.Certificate // the public trust store in place of the system roots (the demo's CA)
+	noHTTP     bool
+	noGroups   bool
+	httpPort   int
+	userAgent  string // empty: the HTTP probe's default
 }
 
 // newProbes returns the probes every scan runs, in order. dialPlain opens
@@ -68,7 +72,7 @@ type probeOptions struct {
 func newProbes(o probeOptions, dialPlain func(context.Context, netip.AddrPort) (net.Conn, error), log *slog.Logger) []tlswarden.Probe {
 	list := []tlswarden.Probe{
 		probes.TLS(probes.TLSConfig{Timeout: o.timeout, NoGroups: o.noGroups, Logger: log}),
-		probes.Cert(probes.CertConfig{Roots: o.roots, CAFile: o.caFile, Timeout: 3 * o.timeout, Logger: log}),
+		probes.Cert(probes.CertConfig{Roots: o.roots, CAFile: o.caFile, CAFileOnly: o.caFileOnly, Timeout: 3 * o.timeout, Logger: log}),
 	}
 	if !o.noHTTP {
 		list = append(list, probes.HTTP(probes.HTTPConfig{
@@ -99,8 +103,11 @@ func newResolver(server string, log *slog.Logger) (*resolve.Resolver, error) {
 // checkCAFile fails when --ca-file names a file that cannot be read or
 // holds no PEM certificate, so that a typo stops the command at once
 // instead of failing the certificate probe of every endpoint.
-func checkCAFile(path string) error {
+func checkCAFile(path string, only bool) error {
 	if path == "" {
+		if only {
+			return errors.New("--ca-file-only needs --ca-file")
+		}
 		return nil
 	}
 	b, err := os.ReadFile(path)

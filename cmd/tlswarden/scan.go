@@ -169,7 +169,7 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := checkCAFile(f.caFile); err != nil {
+	if err := checkCAFile(f.caFile, f.caFileOnly); err != nil {
 		return nil, err
 	}
 	var sc *scanner.Scanner

@@ -67,7 +67,7 @@ func (f *scanFlagsSvc) register(fs *flag.FlagSet) {
 // as well as --ca-file and replace the system's roots (the demo trusts its
 // testbed's CA).
 func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Logger) (*scanner.Scanner, error) {
-	if err := checkCAFile(f.caFile); err != nil {
+	if err := checkCAFile(f.caFile, f.caFileOnly); err != nil {
 		return nil, err
 	}
 	var sc *scanner.Scanner

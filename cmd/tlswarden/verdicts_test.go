@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"net/netip"
 	"slices"
 	"strings"
@@ -86,6 +87,82 @@ func TestGrade3DESOnlyWhenNegotiated(t *testing.T) {
 		g := gnutls("NONE:+VERS-TLS1.2:+CAMELLIA-128-CBC:+3DES-CBC:+SHA1:+RSA:+COMP-NULL:+SIGN-ALL:+CURVE-ALL")
 		if !hasCap(g, block64) {
 			t.Errorf("grade %s, caps %+v: no 3DES cap though a modern client gets 3DES", g.Letter, g.Caps)
+		}
+	})
+}
+
+// scanVerdict runs `tlswarden scan --json` with args and returns the one
+// report's first endpoint and its evaluation.
+func scanVerdict(t *testing.T, args ...string) (tlswarden.EndpointReport, tlswarden.EndpointEvaluation, int) {
+	t.Helper()
+	code, stdout, stderr := runCmd(t, "", append([]string{"scan", "--json", "--progress=false", "--timeout", "10s"}, args...)...)
+	var r struct {
+		tlswarden.Report
+		Evaluation *tlswarden.Evaluation `json:"evaluation"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Evaluation == nil || len(r.Endpoints) != 1 || len(r.Evaluation.Endpoints) != 1 {
+		t.Fatalf("scan %v: exit %d, %v\n%s\n%s", args, code, err, stdout, stderr)
+	}
+	ev := r.Evaluation.Endpoints[0]
+	for _, f := range ev.Findings {
+		if f.Outcome != tlswarden.RulePass {
+			t.Logf("%s %s %s: %s", f.Severity, f.Outcome, f.RuleID, f.Message)
+		}
+	}
+	return r.Endpoints[0], ev, code
+}
+
+func finding(ev tlswarden.EndpointEvaluation, rule string) (tlswarden.Finding, bool) {
+	i := slices.IndexFunc(ev.Findings, func(f tlswarden.Finding) bool { return f.RuleID == rule })
+	if i < 0 {
+		return tlswarden.Finding{}, false
+	}
+	return ev.Findings[i], true
+}
+
+// goodHeaders are the security headers of a well-run HTTPS site.
+var goodHeaders = []tlstest.Header{
+	{Name: "Strict-Transport-Security", Value: "max-age=63072000; includeSubDomains", Always: true},
+	{Name: "Content-Security-Policy", Value: "default-src 'none'; frame-ancestors 'none'", Always: true},
+	{Name: "X-Content-Type-Options", Value: "nosniff", Always: true},
+	{Name: "Referrer-Policy", Value: "no-referrer", Always: true},
+}
+
+// TestPrivatePKICompliant: an organisation's own CA, given with --ca-file,
+// anchors a 10-year leaf on a TLS 1.3-only nginx with good headers. The
+// CA/Browser Forum's rules are for publicly trusted certificates, so the
+// endpoint is compliant under the default profile and the chain is
+// reported as anchored in the organisation's store. Without --ca-file it
+// is untrusted; with --ca-file-only it is trusted the same way.
+func TestPrivatePKICompliant(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().Add(-time.Hour).Truncate(time.Second)
+	ca := tlstest.NewCAValid(t, "Example Trust Internal Root", now, now.AddDate(20, 0, 0))
+	leaf := ca.Issue(t, tlstest.CertSpec{NotBefore: now, NotAfter: now.AddDate(10, 0, 0)})
+	caFile, _ := ca.WritePEM(t, dir)
+	addr := tlstest.NginxServer(t, tlstest.NginxConfig{Cert: leaf, Versions: []tlswarden.Version{tlswarden.TLS13}, Headers: goodHeaders})
+	target := addr.String()
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{{"ca-file", []string{"--ca-file", caFile}}, {"ca-file-only", []string{"--ca-file", caFile, "--ca-file-only"}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ep, ev, code := scanVerdict(t, append(tc.args, "--http-port", "1", target)...)
+			if ep.Cert == nil || !ep.Cert.Trusted || ep.Cert.Anchor != tlswarden.AnchorOrganisation {
+				t.Fatalf("certificate facts %+v: want trusted, anchored in the organisation's store", ep.Cert)
+			}
+			if ev.Compliance != tlswarden.Compliant || code != exitOK {
+				t.Errorf("%s (exit %d), want compliant", ev.Compliance, code)
+			}
+			if f, _ := finding(ev, "cert.lifespan_br"); f.Outcome != tlswarden.RuleNotApplicable || !strings.Contains(f.Message, "organisation") {
+				t.Errorf("cert.lifespan_br: %s %q, want not_applicable for the organisation's root", f.Outcome, f.Message)
+			}
+		})
+	}
+	t.Run("without ca-file", func(t *testing.T) {
+		ep, ev, _ := scanVerdict(t, "--http-port", "1", target)
+		if ep.Cert == nil || ep.Cert.Trusted || ep.Cert.Anchor != "" || ev.Compliance != tlswarden.NonCompliant {
+			t.Errorf("without --ca-file: %s, certificate %+v; want untrusted, no anchor, non-compliant", ev.Compliance, ep.Cert)
 		}
 	})
 }
