@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -187,6 +188,8 @@ type Queue struct {
 	log    *slog.Logger
 	client riverClient
 	count  func(ctx context.Context, query string) (int64, error)
+	// periods caches Interval's schedule periods by schedule.
+	periods sync.Map
 }
 
 // NewSQLite returns a queue on the SQLite database db (see OpenSQLite),

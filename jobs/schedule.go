@@ -261,3 +261,39 @@ func scanOpts(targetID int64) *river.InsertOpts {
 
 // targetTag tags a scan job with its target, for Requests.
 func targetTag(targetID int64) string { return "target-" + strconv.FormatInt(targetID, 10) }
+
+// Interval returns the longest a target waits between scheduled scans: the
+// period of its own schedule, or of the default one with the jitter
+// window; 0 when it is not scanned on any schedule (disabled, or the
+// default is off). Alerts compare it with the age of a target's last
+// successful scan, so that each target is overdue by its own schedule.
+func (q *Queue) Interval(t store.Target) time.Duration {
+	if !t.Enabled {
+		return 0
+	}
+	if t.Schedule != "" {
+		if sch, err := schedule.Parse(t.Schedule); err == nil {
+			return q.period(sch)
+		}
+	}
+	if q.cfg.Schedule == "off" {
+		return 0
+	}
+	sch, err := schedule.Parse(q.cfg.Schedule)
+	if err != nil {
+		return 0
+	}
+	return q.period(sch) + max(q.cfg.Jitter, 0)
+}
+
+// period is sch.Period(), remembered by schedule: a cron schedule's period
+// takes up to a thousand firings to find, and thousands of targets share a
+// few schedules.
+func (q *Queue) period(sch schedule.Schedule) time.Duration {
+	if p, ok := q.periods.Load(sch.String()); ok {
+		return p.(time.Duration)
+	}
+	p := sch.Period()
+	q.periods.Store(sch.String(), p)
+	return p
+}

@@ -107,3 +107,31 @@ func runScan(t *testing.T, st store.Store, q *jobs.Queue, targetID int64, now ti
 		}
 	}
 }
+
+// Interval is the longest a target waits between scheduled scans, by its
+// own schedule or the default one with its jitter window.
+func TestInterval(t *testing.T) {
+	b := testdb.Open(t, "sqlite")
+	q := b.Queue(t, jobs.Config{Store: b.Store, Schedule: "0 2 * * *", Jitter: time.Hour})
+	off := b.Queue(t, jobs.Config{Store: b.Store, Schedule: "off"})
+	target := func(sched string, enabled bool) store.Target {
+		return store.Target{Target: tlswarden.Target{Host: "a.example", Port: 443}, Enabled: enabled, Schedule: sched}
+	}
+	for _, tc := range []struct {
+		q    *jobs.Queue
+		t    store.Target
+		want time.Duration
+	}{
+		{q, target("", true), 25 * time.Hour},
+		{q, target("@every 6h", true), 6 * time.Hour},
+		{q, target("30 3 * * 1", true), 7 * 24 * time.Hour},
+		{q, target("0 9 * * 1-5", true), 3 * 24 * time.Hour},
+		{q, target("@every 6h", false), 0},
+		{off, target("", true), 0},
+		{off, target("@hourly", true), time.Hour},
+	} {
+		if got := tc.q.Interval(tc.t); got != tc.want {
+			t.Errorf("Interval of %q (enabled %v): %v, want %v", tc.t.Schedule, tc.t.Enabled, got, tc.want)
+		}
+	}
+}

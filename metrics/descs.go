@@ -114,6 +114,12 @@ func endpointFamilies() []*family {
 			}},
 		{name: "tlswarden_endpoint_last_successful_scan_timestamp_seconds", help: "When the endpoint's last successful scan finished (Unix time): the age of every measurement exported for it.",
 			samples: measuredBy(func(w *seriesWriter, e *entry) { w.sample(timestamp(e.state.LastSuccess.Finished)) })},
+		{name: "tlswarden_endpoint_scan_interval_seconds", help: "Longest time the endpoint waits between scheduled scans: the period of its own schedule, or of the default one plus the jitter window; absent when it is scanned on no schedule. TLSWardenEndpointNotScanned compares it with the age of the last successful scan.",
+			samples: func(w *seriesWriter, e *entry) {
+				if e.interval > 0 {
+					w.sample(e.interval.Seconds())
+				}
+			}},
 		{name: "tlswarden_endpoint_addresses", help: "Number of addresses the endpoint's last successful scan found, by family (ipv4, ipv6).",
 			extra: []string{"family"}, samples: measuredBy(func(w *seriesWriter, e *entry) {
 				w.sample(float64(e.m.ipv4), "ipv4")

@@ -47,6 +47,11 @@ type PostureConfig struct {
 	Batch int
 	// Logger receives store errors; slog.Default() when nil.
 	Logger *slog.Logger
+	// Interval returns the longest a target waits between scheduled scans
+	// (0: it is not scanned on a schedule), exported per endpoint so that
+	// alerts judge each by its own schedule; nil exports none.
+	// (*jobs.Queue).Interval is one.
+	Interval func(store.Target) time.Duration
 }
 
 func (c PostureConfig) withDefaults() PostureConfig {
@@ -220,6 +225,9 @@ func (c *PostureCollector) writeEndpoints(t *textWriter, entries []entry) error 
 type entry struct {
 	state *store.ScanState
 	m     *measured
+	// interval is how long the target may wait between scheduled scans,
+	// 0 when it is not scheduled or unknown.
+	interval time.Duration
 }
 
 // snapshot reads the scan states and derives the measurements of the scans
@@ -256,7 +264,11 @@ func (c *PostureCollector) snapshot(ctx context.Context) ([]entry, error) {
 		if id != 0 && m != nil {
 			next[id] = m
 		}
-		entries = append(entries, entry{state: st, m: m})
+		e := entry{state: st, m: m}
+		if c.cfg.Interval != nil {
+			e.interval = c.cfg.Interval(st.Target)
+		}
+		entries = append(entries, e)
 	}
 	c.cache = next
 	return entries, nil

@@ -301,7 +301,7 @@ func (m *Main) handler() (http.Handler, error) {
 	}
 	var posture *metrics.PostureCollector
 	if ps, ok := m.backend.store.(store.PostureStore); ok {
-		if posture, err = metrics.RegisterPosture(m.registry, ps, metrics.PostureConfig{Detail: m.MetricsDetail, Logger: m.log}); err != nil {
+		if posture, err = metrics.RegisterPosture(m.registry, ps, metrics.PostureConfig{Detail: m.MetricsDetail, Logger: m.log, Interval: m.queue.Interval}); err != nil {
 			return nil, err
 		}
 		m.primePosture(posture)
