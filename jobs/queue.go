@@ -35,7 +35,7 @@ import (
 const (
 	DefaultSchedule     = "0 2 * * *" // nightly at 02:00 in the process's time zone
 	DefaultJitter       = time.Hour
-	DefaultWorkers      = 4
+	DefaultWorkers      = 256
 	DefaultJobTimeout   = 30 * time.Minute
 	DefaultMaxAttempts  = 5
 	DefaultDrainTimeout = 30 * time.Second
@@ -65,7 +65,11 @@ type Config struct {
 	Scanner Scanner
 	// Profile judges each scan (default: policy.DefaultProfile).
 	Profile *policy.Profile
-	// Workers is how many scans this process runs at once (default 4).
+	// Workers caps the scan jobs this process works at once (default
+	// DefaultWorkers). It is an upper bound: a job's scan waits until the
+	// scanner's connection budget admits it, so the budget, which adapts
+	// to the network, decides how many really scan; the default is high
+	// enough to keep it busy at internet round trips.
 	Workers int
 	// Schedule is the cron expression (five fields, or a descriptor such
 	// as @daily) on which every enabled target without a schedule of its

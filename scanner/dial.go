@@ -35,12 +35,13 @@ func (s *Scanner) limits(ap netip.AddrPort) (endpoint, addr *semaphore.Weighted)
 
 // dialFunc returns the DialFunc handed to probes for one endpoint: it checks
 // the address against the scope, waits for a free slot for the endpoint,
-// then for its address, then for the global pace, connects, and counts the
-// connection. The slots are released when the connection is closed. Slots
-// are always taken in that order, so two dials cannot each hold what the
-// other waits for.
+// then for its address, then in the process's budget, then for the global
+// pace, connects, and counts the connection. The slots are released when
+// the connection is closed. Slots are always taken in that order, so two
+// dials cannot each hold what the other waits for.
 func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.DialFunc {
 	endpointSem, addrSem := s.limits(addr)
+	alive := new(atomic.Bool)
 	return func(ctx context.Context) (net.Conn, error) {
 		if err := s.checkScope(addr.Addr()); err != nil {
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
@@ -52,24 +53,39 @@ func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.D
 			endpointSem.Release(1)
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot of the address: %w", addr, err)
 		}
+		epoch, err := s.budget.acquire(ctx)
+		if err != nil {
+			addrSem.Release(1)
+			endpointSem.Release(1)
+			return nil, fmt.Errorf("dial %s: waiting for a connection slot of the scanner: %w", addr, err)
+		}
 		release := func() {
+			s.budget.release()
 			addrSem.Release(1)
 			endpointSem.Release(1)
 		}
-		if err := s.pace.wait(ctx); err != nil {
-			release()
-			return nil, fmt.Errorf("dial %s: waiting for the connection rate: %w", addr, err)
-		}
-		count.Add(1)
-		s.conns.Add(1)
-		c, err := s.dialer.DialContext(ctx, "tcp", addr.String())
-		if err != nil {
-			release()
-			return nil, fmt.Errorf("dial %s: %w", addr, err)
-		}
-		abortOnClose(c)
-		return &slotConn{Conn: c, release: sync.OnceFunc(release)}, nil
+		f := &flight{b: s.budget, epoch: epoch, alive: alive}
+		return s.connect(ctx, addr, count, f, release)
 	}
+}
+
+// connect waits for the pace and connects, holding the dial's slots, and
+// gives them back when it fails.
+func (s *Scanner) connect(ctx context.Context, addr netip.AddrPort, count *atomic.Int64, f *flight, release func()) (net.Conn, error) {
+	if err := s.pace.wait(ctx); err != nil {
+		release()
+		return nil, fmt.Errorf("dial %s: waiting for the connection rate: %w", addr, err)
+	}
+	count.Add(1)
+	s.conns.Add(1)
+	c, err := s.dialer.DialContext(ctx, "tcp", addr.String())
+	if err != nil {
+		f.observe(0, err)
+		release()
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	abortOnClose(c)
+	return &slotConn{Conn: c, release: sync.OnceFunc(release), flight: f}, nil
 }
 
 // abortOnClose makes closing c reset the connection (SO_LINGER 0) rather
@@ -107,6 +123,7 @@ func (s *Scanner) controlScope(_ context.Context, network, address string, _ sys
 type slotConn struct {
 	net.Conn
 	release func()
+	flight  *flight
 }
 
 func (c *slotConn) Close() error {

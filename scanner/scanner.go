@@ -39,8 +39,16 @@ type Scope interface {
 type Config struct {
 	Resolver Resolver
 	Probes   []tlswarden.Probe
-	// Concurrency is the number of targets scanned at once (default 16).
+	// Concurrency caps the targets scanned at once. Zero leaves it to the
+	// connection budget, which admits a target while it has connections to
+	// spare (see MaxInFlight).
 	Concurrency int
+	// MaxInFlight caps the connections in flight across everything the
+	// Scanner scans. Within it an adaptive budget grows while connections
+	// are answered and halves on timeouts and resets, as TCP's congestion
+	// window does. Zero derives the cap from the open-file limit and the
+	// memory (see DefaultMaxInFlight).
+	MaxInFlight int
 	// MaxConnsPerEndpoint caps simultaneous connections to one endpoint,
 	// an address and port (default 4): single-threaded servers with short
 	// listen queues drop SYNs beyond a few, and every drop costs a
@@ -77,6 +85,9 @@ func (c *Config) validate() error {
 	if c.Concurrency < 0 {
 		errs = append(errs, errors.New("concurrency must not be negative"))
 	}
+	if c.MaxInFlight < 0 {
+		errs = append(errs, errors.New("max connections in flight must not be negative"))
+	}
 	if c.MaxConnsPerEndpoint < 0 {
 		errs = append(errs, errors.New("max connections per endpoint must not be negative"))
 	}
@@ -109,6 +120,7 @@ type Scanner struct {
 	perIP   map[netip.Addr]*semaphore.Weighted
 	perPort map[netip.AddrPort]*semaphore.Weighted
 	pace    *pacer // nil: no rate cap
+	budget  *budget
 
 	conns atomic.Int64
 }
@@ -117,9 +129,6 @@ type Scanner struct {
 func New(cfg Config) (*Scanner, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("scanner config: %w", err)
-	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = 16
 	}
 	if cfg.MaxConnsPerEndpoint == 0 {
 		cfg.MaxConnsPerEndpoint = 4
@@ -136,6 +145,13 @@ func New(cfg Config) (*Scanner, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight()
+	}
+	if cfg.Concurrency == 0 {
+		// Every target needs a connection to make progress.
+		cfg.Concurrency = cfg.MaxInFlight
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -146,6 +162,7 @@ func New(cfg Config) (*Scanner, error) {
 		perIP:   make(map[netip.Addr]*semaphore.Weighted),
 		perPort: make(map[netip.AddrPort]*semaphore.Weighted),
 		pace:    newPacer(cfg.MaxConnsPerSecond),
+		budget:  newBudget(cfg.MaxInFlight, cfg.Concurrency, cfg.MaxConnsPerEndpoint),
 	}
 	// No TCP keep-alive: a probe's connection lives for seconds at most,
 	// and turning it on costs four setsockopt calls per connection.
@@ -156,7 +173,8 @@ func New(cfg Config) (*Scanner, error) {
 // Connections returns the number of TCP connections opened so far.
 func (s *Scanner) Connections() int64 { return s.conns.Load() }
 
-// ScanAll scans targets, Concurrency at a time, and calls emit with each
+// ScanAll scans targets, as many at a time as the connection budget
+// admits (at most Concurrency), and calls emit with each
 // report as it completes (from one goroutine at a time, in completion
 // order). It returns when every target is done or ctx is canceled; targets
 // not started by then are reported as canceled.
@@ -176,15 +194,19 @@ func (s *Scanner) ScanAll(ctx context.Context, targets []tlswarden.Target, emit 
 	_ = g.Wait() // goroutines never return errors: a failed scan is a report
 }
 
-// Scan resolves one target and runs every probe on each of its endpoints.
-// It always returns a report; what failed is recorded in it.
+// Scan resolves one target and runs every probe on each of its endpoints,
+// once the connection budget admits it (so a job that calls it waits its
+// turn there). It always returns a report; what failed is recorded in it.
 func (s *Scanner) Scan(ctx context.Context, t tlswarden.Target) *tlswarden.Report {
+	tk, err := s.budget.admit(ctx)
+	if err != nil {
+		now := s.cfg.Now().UTC()
+		return &tlswarden.Report{Schema: tlswarden.ReportSchema, Target: t, Started: now, Finished: now, Status: tlswarden.StatusCanceled, Error: err.Error()}
+	}
+	defer s.budget.finish(tk)
+	ctx = withTicket(ctx, tk)
 	r := &tlswarden.Report{Schema: tlswarden.ReportSchema, Target: t, Started: s.cfg.Now().UTC(), Status: tlswarden.StatusOK}
 	defer func() { r.Finished = s.cfg.Now().UTC() }()
-	if err := ctx.Err(); err != nil {
-		r.Status, r.Error = tlswarden.StatusCanceled, err.Error()
-		return r
-	}
 	eps, err := s.endpoints(ctx, t, r)
 	if err != nil {
 		r.Status, r.Error = StatusOf(err), err.Error()

@@ -60,7 +60,7 @@ Flags:
 	f.scanningFlags.register(fs)
 	fs.StringVar(&f.file, "f", "", "read targets from `FILE`, one per line (# comments; - for stdin)")
 	fs.BoolVar(&f.json, "json", false, "print JSON (one document for one target, JSON Lines for several)")
-	fs.IntVar(&f.concurrency, "concurrency", 16, "targets scanned at once")
+	fs.IntVar(&f.concurrency, "concurrency", 0, "targets scanned at once, at most (0: as many as the adaptive connection budget keeps busy)")
 	fs.BoolVar(&f.verbose, "v", false, "log each endpoint on stderr")
 	fs.BoolVar(&f.progress, "progress", isTerminal(os.Stderr), "show progress on stderr")
 	fs.BoolVar(&f.demo, "demo", false, "start the built-in testbed of misconfigured endpoints on loopback and scan it")

@@ -107,7 +107,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&m.AuthMetrics, "auth-metrics", false, "/metrics needs a bearer token (role read or admin)")
 	m.Store.register(fs)
 	m.Scan.register(fs)
-	fs.IntVar(&m.Jobs.Workers, "workers", jobs.DefaultWorkers, "scans run at once by this process")
+	fs.IntVar(&m.Jobs.Workers, "workers", jobs.DefaultWorkers, "scan jobs worked at once by this process, at most: each scans when the adaptive connection budget has room")
 	fs.StringVar(&m.Jobs.Schedule, "schedule", envOr("TLSWARDEN_SCHEDULE", jobs.DefaultSchedule), "cron `EXPR` on which every enabled target is scanned (\"off\": never; env TLSWARDEN_SCHEDULE)")
 	fs.DurationVar(&m.Jobs.Jitter, "jitter", jobs.DefaultJitter, "spread scheduled scans over this window")
 	fs.DurationVar(&m.Jobs.JobTimeout, "job-timeout", jobs.DefaultJobTimeout, "deadline of one target's scan")

@@ -1,0 +1,133 @@
+package scanner
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/tlswarden/tlswarden"
+)
+
+// TestScannerBudgetAdapts scans real loopback servers with a probe that
+// opens a few connections and reads each one's first byte: answers grow
+// the budget's window; resets before any answer, from a server that
+// answered before, shrink it; a refused port leaves it alone.
+func TestScannerBudgetAdapts(t *testing.T) {
+	answering := serveFirstBytes(t, func(int) bool { return true })
+	resetting := serveFirstBytes(t, func(n int) bool { return n == 1 }) // answers its first connection only
+	refused := closedPort(t)
+	for _, tc := range []struct {
+		name    string
+		addr    netip.AddrPort
+		targets int
+		check   func(w float64) string
+	}{
+		{"answered", answering, 30, func(w float64) string {
+			if w <= initialWindow {
+				return "did not grow"
+			}
+			return ""
+		}},
+		{"reset", resetting, 1, func(w float64) string {
+			if w >= initialWindow {
+				return "did not shrink"
+			}
+			return ""
+		}},
+		{"refused", refused, 10, func(w float64) string {
+			if w != initialWindow {
+				return "changed"
+			}
+			return ""
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(Config{MaxInFlight: 1000, Probes: []tlswarden.Probe{pokeProbe(3)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := make([]tlswarden.Target, tc.targets)
+			for i := range ts {
+				ts[i] = tlswarden.Target{Host: tc.addr.Addr().String(), Port: int(tc.addr.Port())}
+			}
+			s.ScanAll(t.Context(), ts, func(*tlswarden.Report) {})
+			w, inFlight, running := s.budget.snapshot()
+			if msg := tc.check(w); msg != "" {
+				t.Errorf("window %v after %d connections: %s", w, s.Connections(), msg)
+			}
+			if inFlight != 0 || running != 0 {
+				t.Errorf("after the scan: %d connections in flight, %d targets running; want none", inFlight, running)
+			}
+		})
+	}
+}
+
+// pokeProbe opens n connections one after the other and reads the first
+// byte of each.
+func pokeProbe(n int) tlswarden.Probe {
+	return tlswarden.Probe{Name: "poke", Run: func(ctx context.Context, _ tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
+		var errs []error
+		for range n {
+			if err := poke(ctx, dial); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			return tlswarden.Observation{}, fmt.Errorf("%d of %d connections failed, first: %w", len(errs), n, errs[0])
+		}
+		return tlswarden.Observation{}, nil
+	}}
+}
+
+func poke(ctx context.Context, dial tlswarden.DialFunc) error {
+	c, err := dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = c.Read(make([]byte, 1))
+	return err
+}
+
+// serveFirstBytes accepts connections on a loopback port and, for the n-th
+// (from 1), writes a byte when answer(n) says so, or resets it.
+func serveFirstBytes(t *testing.T, answer func(n int) bool) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for n := 1; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if answer(n) {
+				_, _ = c.Write([]byte("x"))
+				go func() { _, _ = c.Read(make([]byte, 1)); c.Close() }()
+				continue
+			}
+			_ = c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// closedPort returns a loopback port nothing listens on.
+func closedPort(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().(*net.TCPAddr).AddrPort()
+	ln.Close()
+	return a
+}

@@ -1,0 +1,187 @@
+package scanner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestBudgetSlowStartThenAdditive(t *testing.T) {
+	b := newBudget(100, 10, 4)
+	if w, _, _ := b.snapshot(); w != initialWindow {
+		t.Fatalf("initial window %v, want %d", w, initialWindow)
+	}
+	for range 10 {
+		b.answered()
+	}
+	if w, _, _ := b.snapshot(); w != initialWindow+10 {
+		t.Errorf("after 10 answers in slow start: window %v, want %d", w, initialWindow+10)
+	}
+	for range 1000 {
+		b.answered()
+	}
+	if w, _, _ := b.snapshot(); w != 100 {
+		t.Errorf("after many answers: window %v, want the cap 100", w)
+	}
+	b.congested(b.epoch)
+	if w, _, _ := b.snapshot(); w != 50 {
+		t.Fatalf("after a loss: window %v, want 50", w)
+	}
+	for range 50 {
+		b.answered() // one window of answers past ssthresh: about +1
+	}
+	if w, _, _ := b.snapshot(); w <= 50 || w >= 52 {
+		t.Errorf("after a window of answers in congestion avoidance: window %v, want between 50 and 52", w)
+	}
+}
+
+// TestBudgetCutsOncePerEpoch: a burst of losses among connections begun
+// before a cut halves the window once; a loss of a connection begun after
+// it halves it again; the window never falls below the minimum.
+func TestBudgetCutsOncePerEpoch(t *testing.T) {
+	b := newBudget(64, 10, 4)
+	ctx := t.Context()
+	var before []uint64
+	for range 5 {
+		e, err := b.acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = append(before, e)
+	}
+	for _, e := range before {
+		b.congested(e)
+	}
+	if w, _, _ := b.snapshot(); w != 32 {
+		t.Errorf("after a burst of 5 losses: window %v, want 32 (one cut)", w)
+	}
+	after, err := b.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.congested(after)
+	if w, _, _ := b.snapshot(); w != 16 {
+		t.Errorf("after a loss begun after the cut: window %v, want 16", w)
+	}
+	for range 10 {
+		e, err := b.acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.congested(e)
+		b.release()
+	}
+	if w, _, _ := b.snapshot(); w != minWindow {
+		t.Errorf("after many cuts: window %v, want the minimum %d", w, minWindow)
+	}
+}
+
+func TestBudgetAcquireWaitsForASlot(t *testing.T) {
+	b := newBudget(minWindow, 10, 4) // window = cap = 8
+	ctx := t.Context()
+	for range minWindow {
+		if _, err := b.acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.acquire(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("acquire beyond the window: %v, want to wait until the deadline", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := b.acquire(ctx)
+		got <- err
+	}()
+	b.release()
+	if err := <-got; err != nil {
+		t.Fatalf("acquire after a release: %v", err)
+	}
+	if _, inFlight, _ := b.snapshot(); inFlight != minWindow {
+		t.Errorf("in flight %d, want %d (the canceled wait took nothing)", inFlight, minWindow)
+	}
+}
+
+// TestBudgetAdmission: targets are admitted while the window has room for
+// what they will want, never while a dial waits, and always when none runs.
+func TestBudgetAdmission(t *testing.T) {
+	b := newBudget(minWindow, 100, 4) // room for two pending targets of 4
+	ctx := t.Context()
+	a1, err := b.admit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.admit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if admitted(t, b) {
+		t.Fatal("a third target admitted with two pending in a window of 8")
+	}
+	// a1 dials: no longer pending, but its connections take room.
+	for range 4 {
+		if _, err := b.acquire(withTicket(ctx, a1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if admitted(t, b) {
+		t.Fatal("a third target admitted with 4 in flight and one pending of 4")
+	}
+	for range 4 {
+		b.release()
+	}
+	b.finish(a1)
+	if !admitted(t, b) {
+		t.Fatal("no target admitted once the first finished")
+	}
+}
+
+// admitted reports whether one more target is admitted without waiting
+// long, and gives its admission back.
+func admitted(t *testing.T, b *budget) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	tk, err := b.admit(ctx)
+	if err != nil {
+		return false
+	}
+	b.finish(tk)
+	return true
+}
+
+func TestFlightSignals(t *testing.T) {
+	timeout := fmt.Errorf("read: %w", os.ErrDeadlineExceeded)
+	reset := fmt.Errorf("read: %w", syscall.ECONNRESET)
+	refused := fmt.Errorf("dial: %w", syscall.ECONNREFUSED)
+	for _, tc := range []struct {
+		name  string
+		alive bool
+		n     int
+		err   error
+		want  float64
+	}{
+		{"answered", false, 5, nil, initialWindow + 1},
+		{"timeout on an endpoint that never answered", false, 0, timeout, initialWindow},
+		{"timeout on an endpoint that answered", true, 0, timeout, initialWindow / 2},
+		{"reset before an answer", true, 0, reset, initialWindow / 2},
+		{"refused", true, 0, refused, initialWindow},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBudget(1000, 10, 4)
+			alive := new(atomic.Bool)
+			alive.Store(tc.alive)
+			f := &flight{b: b, alive: alive}
+			f.observe(tc.n, tc.err)
+			f.observe(0, timeout) // told once: later reads change nothing
+			if w, _, _ := b.snapshot(); w != tc.want {
+				t.Errorf("window %v, want %v", w, tc.want)
+			}
+		})
+	}
+}
