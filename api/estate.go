@@ -131,7 +131,7 @@ func (s *Server) postureCSV(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="tlswarden-posture.csv"`)
-	cw := csv.NewWriter(w)
+	cw := csvWriter{csv.NewWriter(w)}
 	if err := cw.Write(postureColumns); err != nil {
 		return err
 	}
@@ -154,6 +154,26 @@ func (s *Server) postureCSV(w http.ResponseWriter, r *http.Request) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvWriter is a csv.Writer that neutralises formulas: a cell that begins
+// with =, +, -, @, tab or carriage return is prefixed with a single quote,
+// as OWASP recommends against CSV injection, so that a spreadsheet opening
+// the export shows an owner such as =HYPERLINK(...) instead of running it.
+type csvWriter struct{ *csv.Writer }
+
+func (w csvWriter) Write(record []string) error {
+	for i, cell := range record {
+		record[i] = neutralise(cell)
+	}
+	return w.Writer.Write(record)
+}
+
+func neutralise(cell string) string {
+	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return "'" + cell
+	}
+	return cell
 }
 
 type endpointKey struct {
