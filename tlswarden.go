@@ -158,6 +158,11 @@ type EndpointReport struct {
 	TLS         *TLSResult    `json:"tls,omitempty"`
 	Cert        *CertResult   `json:"certificate,omitempty"`
 	HTTP        *HTTPResult   `json:"http,omitempty"`
+	// OneConnectionAtATime says the endpoint answered only one connection
+	// at a time: a hello timed out while other connections to it were
+	// open, and was answered when retried alone; from then on the scanner
+	// opened one connection at a time to it.
+	OneConnectionAtATime bool `json:"one_connection_at_a_time,omitempty"`
 }
 
 // ProbeStatus records how one probe ended on one endpoint.

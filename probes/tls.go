@@ -109,6 +109,8 @@ type tlsRun struct {
 	log  *slog.Logger
 
 	conns atomic.Int64
+	// noRetry is set once a hello retried alone timed out too.
+	noRetry atomic.Bool
 	// bundle is the number of suites per hello once the fallback to bundles
 	// has been taken (zero: all at once).
 	bundle atomic.Int64
@@ -156,9 +158,19 @@ func (r *tlsRun) scanVersion(ctx context.Context, v tlswarden.Version) *versionS
 	default:
 		s = r.scanSuites(ctx, v, legacySuiteOrder(), r.legacyHello(v, legacyGroupOrder(true)))
 	}
+	r.notePreferenceCut(ctx, s)
 	r.log.Debug("tls version tested", "version", v.String(), "supported", s.supported, "suites", len(s.suites),
 		"preference", string(s.pref), "err", s.err)
 	return s
+}
+
+// notePreferenceCut records, as the version's error, a preference test
+// that the end of ctx (the endpoint's deadline) left without a verdict:
+// the suites are all found, but their order is unknown.
+func (r *tlsRun) notePreferenceCut(ctx context.Context, s *versionScan) {
+	if s.supported && s.err == nil && len(s.suites) > 1 && s.pref == tlswarden.PreferIndeterminate && ctx.Err() != nil {
+		s.err = fmt.Errorf("%s server preference not tested: %w", s.version, ctx.Err())
+	}
 }
 
 // versionScan is what testing one version found.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"slices"
 	"syscall"
 	"time"
@@ -14,30 +16,68 @@ import (
 	"github.com/tlswarden/tlswarden/probes/hello"
 )
 
-// exchange opens one connection, sends msg and hands the connection to read.
-// The exchange must end by the earlier of ctx's deadline and Timeout from
-// the moment the connection is open, so a server that trickles bytes is cut
-// off as surely as a silent one; canceling ctx ends it at once.
+// exchange opens one connection, sends msg and hands the connection to
+// read. A hello that timed out is sent once more on a connection alone
+// (tlswarden.DialAlone): the server may have been busy with another of
+// the endpoint's connections, as servers that serve one at a time are, or
+// a packet may have been lost. When the first timed out beside other
+// connections and the one alone is answered, the endpoint is asked to get
+// one connection at a time from then on. A retry alone that times out too
+// ends the retries of the run: the server is silent, not busy.
 func (r *tlsRun) exchange(ctx context.Context, msg []byte, read func(io.Reader) error) error {
+	crowded, err := r.exchangeOnce(ctx, msg, read, nil)
+	if !timedOut(ctx, err) || r.noRetry.Load() {
+		return err
+	}
+	r.log.Debug("hello timed out; retrying alone", "crowded", crowded, "err", err)
+	_, err = r.exchangeOnce(tlswarden.DialAlone(ctx), msg, read, func(c net.Conn) {
+		if crowded {
+			tlswarden.OneAtATime(c)
+		}
+	})
+	if timedOut(ctx, err) {
+		r.noRetry.Store(true)
+	}
+	return err
+}
+
+// exchangeOnce is one connection of exchange. The exchange must end by the
+// earlier of ctx's deadline and Timeout from the moment the connection is
+// open, so a server that trickles bytes is cut off as surely as a silent
+// one; canceling ctx ends it at once. It reports whether other connections
+// to the endpoint were open beside this one, and calls answered, if not
+// nil, when the server answered before the deadline.
+func (r *tlsRun) exchangeOnce(ctx context.Context, msg []byte, read func(io.Reader) error, answered func(net.Conn)) (crowded bool, err error) {
 	r.conns.Add(1)
 	conn, err := r.dial(ctx)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return false, fmt.Errorf("connect: %w", err)
 	}
-	defer conn.Close()
+	defer func() { crowded = tlswarden.Crowded(conn); conn.Close() }()
 	deadline := time.Now().Add(r.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	if err := conn.SetDeadline(deadline); err != nil {
-		return fmt.Errorf("set deadline: %w", err)
+		return false, fmt.Errorf("set deadline: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := conn.Write(msg); err != nil {
-		return withCtxErr(ctx, fmt.Errorf("send hello: %w", err))
+		return false, withCtxErr(ctx, fmt.Errorf("send hello: %w", err))
 	}
-	return withCtxErr(ctx, read(conn))
+	err = withCtxErr(ctx, read(conn))
+	if answered != nil && !timedOut(ctx, err) {
+		answered(conn)
+	}
+	return false, err
+}
+
+// timedOut reports an exchange that ran out of its own time (a connect or
+// read deadline) while ctx still had time.
+func timedOut(ctx context.Context, err error) bool {
+	var ne net.Error
+	return err != nil && ctx.Err() == nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout())
 }
 
 // withCtxErr marks an error that happened because ctx ended, so that it is

@@ -181,6 +181,7 @@ func (r *tlsRun) groupsTLS13(ctx context.Context, s *versionScan) ([]uint16, err
 	})
 	if s.prefDeferred {
 		r.settleTLS13Preference(ctx, s, answers)
+		r.notePreferenceCut(ctx, s)
 	}
 	return groups, err
 }

@@ -17,12 +17,12 @@ import (
 
 // limits returns the semaphores bounding connections to one endpoint and
 // to its address.
-func (s *Scanner) limits(ap netip.AddrPort) (endpoint, addr *semaphore.Weighted) {
+func (s *Scanner) limits(ap netip.AddrPort) (endpoint *endpointSlots, addr *semaphore.Weighted) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	endpoint, ok := s.perPort[ap]
 	if !ok {
-		endpoint = semaphore.NewWeighted(int64(s.cfg.MaxConnsPerEndpoint))
+		endpoint = newEndpointSlots(s.cfg.MaxConnsPerEndpoint)
 		s.perPort[ap] = endpoint
 	}
 	addr, ok = s.perIP[ap.Addr()]
@@ -40,38 +40,39 @@ func (s *Scanner) limits(ap netip.AddrPort) (endpoint, addr *semaphore.Weighted)
 // the connection is closed. Slots are always taken in that order, so two
 // dials cannot each hold what the other waits for.
 func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.DialFunc {
-	endpointSem, addrSem := s.limits(addr)
+	endpointSlots, addrSem := s.limits(addr)
 	alive := new(atomic.Bool)
 	return func(ctx context.Context) (net.Conn, error) {
 		if err := s.checkScope(addr.Addr()); err != nil {
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
 		}
-		if err := endpointSem.Acquire(ctx, 1); err != nil {
+		weight, err := endpointSlots.acquire(ctx)
+		if err != nil {
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot: %w", addr, err)
 		}
 		if err := addrSem.Acquire(ctx, 1); err != nil {
-			endpointSem.Release(1)
+			endpointSlots.sem.Release(weight)
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot of the address: %w", addr, err)
 		}
 		epoch, err := s.budget.acquire(ctx)
 		if err != nil {
 			addrSem.Release(1)
-			endpointSem.Release(1)
+			endpointSlots.sem.Release(weight)
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot of the scanner: %w", addr, err)
 		}
 		release := func() {
 			s.budget.release()
 			addrSem.Release(1)
-			endpointSem.Release(1)
+			endpointSlots.sem.Release(weight)
 		}
 		f := &flight{b: s.budget, epoch: epoch, alive: alive}
-		return s.connect(ctx, addr, count, f, release)
+		return s.connect(ctx, addr, count, f, endpointSlots, release)
 	}
 }
 
 // connect waits for the pace and connects, holding the dial's slots, and
 // gives them back when it fails.
-func (s *Scanner) connect(ctx context.Context, addr netip.AddrPort, count *atomic.Int64, f *flight, release func()) (net.Conn, error) {
+func (s *Scanner) connect(ctx context.Context, addr netip.AddrPort, count *atomic.Int64, f *flight, slots *endpointSlots, release func()) (net.Conn, error) {
 	if err := s.pace.wait(ctx); err != nil {
 		release()
 		return nil, fmt.Errorf("dial %s: waiting for the connection rate: %w", addr, err)
@@ -85,7 +86,10 @@ func (s *Scanner) connect(ctx context.Context, addr netip.AddrPort, count *atomi
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	abortOnClose(c)
-	return &slotConn{Conn: c, release: sync.OnceFunc(release), flight: f}, nil
+	sc := &slotConn{Conn: c, flight: f, slots: slots}
+	sc.release = sync.OnceFunc(func() { slots.closed(sc); release() })
+	slots.opened(sc)
+	return sc, nil
 }
 
 // abortOnClose makes closing c reset the connection (SO_LINGER 0) rather
@@ -124,6 +128,8 @@ type slotConn struct {
 	net.Conn
 	release func()
 	flight  *flight
+	slots   *endpointSlots
+	crowded atomic.Bool
 }
 
 func (c *slotConn) Close() error {

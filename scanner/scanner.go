@@ -118,7 +118,7 @@ type Scanner struct {
 
 	mu      sync.Mutex
 	perIP   map[netip.Addr]*semaphore.Weighted
-	perPort map[netip.AddrPort]*semaphore.Weighted
+	perPort map[netip.AddrPort]*endpointSlots
 	pace    *pacer // nil: no rate cap
 	budget  *budget
 
@@ -160,7 +160,7 @@ func New(cfg Config) (*Scanner, error) {
 		cfg:     cfg,
 		log:     log,
 		perIP:   make(map[netip.Addr]*semaphore.Weighted),
-		perPort: make(map[netip.AddrPort]*semaphore.Weighted),
+		perPort: make(map[netip.AddrPort]*endpointSlots),
 		pace:    newPacer(cfg.MaxConnsPerSecond),
 		budget:  newBudget(cfg.MaxInFlight, cfg.Concurrency, cfg.MaxConnsPerEndpoint),
 	}
@@ -293,6 +293,8 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint) tlswa
 		}
 	}
 	er.Connections = int(conns.Load())
+	slots, _ := s.limits(ep.Addr)
+	er.OneConnectionAtATime = slots.serial.Load()
 	er.DurationMS = time.Since(start).Milliseconds()
 	s.log.Debug("endpoint scanned", "endpoint", ep.String(), "status", er.Status, "connections", er.Connections, "duration_ms", er.DurationMS)
 	return er

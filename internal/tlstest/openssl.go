@@ -76,6 +76,11 @@ type OpenSSLConfig struct {
 	DHBits int
 	// Groups is the -groups list ("X25519:secp384r1:ffdhe2048").
 	Groups string
+	// Interactive leaves out -www: after the handshake the server answers
+	// nothing and holds the connection until the client closes it, serving
+	// no other meanwhile, as appliances that take one connection at a time
+	// do.
+	Interactive bool
 	// Args are further s_server arguments, appended last.
 	Args []string
 }
@@ -96,7 +101,10 @@ func OpenSSLServer(t testing.TB, cfg OpenSSLConfig) netip.AddrPort {
 	// Port 0: s_server reports the port it got ("ACCEPT 127.0.0.1:PORT"),
 	// which -quiet would suppress; that avoids racing another process for a
 	// port picked in advance.
-	args := []string{"s_server", "-accept", "127.0.0.1:0", "-cert", certFile, "-key", keyFile, "-www"}
+	args := []string{"s_server", "-accept", "127.0.0.1:0", "-cert", certFile, "-key", keyFile}
+	if !cfg.Interactive {
+		args = append(args, "-www")
+	}
 	if len(cfg.Chain) > 0 {
 		args = append(args, "-cert_chain", writeChain(t, dir, cfg.Chain))
 	}
