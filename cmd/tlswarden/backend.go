@@ -41,6 +41,7 @@ func openBackend(ctx context.Context, dataDir, databaseURL string, migrate bool)
 	)
 	if databaseURL != "" {
 		b, err = openPostgres(ctx, databaseURL, migrate)
+		err = redactError(err, databaseURL)
 	} else {
 		b, err = openSQLite(ctx, dataDir, migrate)
 	}

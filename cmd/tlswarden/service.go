@@ -26,8 +26,9 @@ type storeFlags struct {
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", envOr("TLSWARDEN_DATA_DIR", defaultDataDir()),
 		"`DIR` of the embedded SQLite store (env TLSWARDEN_DATA_DIR)")
-	fs.StringVar(&f.databaseURL, "database-url", os.Getenv("DATABASE_URL"),
-		"Postgres `URL` to use instead of the embedded store (env DATABASE_URL)")
+	f.databaseURL = os.Getenv("DATABASE_URL")
+	fs.Var(databaseURLFlag{&f.databaseURL}, "database-url",
+		"Postgres `URL` to use instead of the embedded store (env DATABASE_URL, preferred: a flag shows in ps)")
 }
 
 // defaultDataDir is $XDG_STATE_HOME/tlswarden when XDG_STATE_HOME is set,
