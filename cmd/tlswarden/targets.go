@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -313,7 +314,7 @@ func (c *targetsCmd) importFile(args []string) error {
 		return usageError{"want one FILE.yaml"}
 	}
 	name := fs.Arg(0)
-	data, err := readAll(name, c.stdin)
+	data, err := readAll(c.ctx, name, c.stdin)
 	if err != nil {
 		return err
 	}
@@ -338,13 +339,61 @@ func (c *targetsCmd) importFile(args []string) error {
 	return nil
 }
 
-func readAll(name string, stdin io.Reader) ([]byte, error) {
-	if name == "-" {
-		return io.ReadAll(io.LimitReader(stdin, 64<<20))
+// maxImportBytes bounds a targets file, from stdin or a file alike: 64
+// MiB is some hundred thousand targets.
+const maxImportBytes = 64 << 20
+
+// readAll reads a targets file (stdin for "-") of at most maxImportBytes,
+// giving up when ctx ends (Ctrl-C), even while a read blocks.
+func readAll(ctx context.Context, name string, stdin io.Reader) ([]byte, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("read targets: %w", err)
+		}
+		defer f.Close()
+		r = f
 	}
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("read targets: %w", err)
+	type result struct {
+		data []byte
+		err  error
 	}
-	return b, nil
+	done := make(chan result, 1)
+	go func() {
+		data, err := readBounded(ctx, r, maxImportBytes)
+		done <- result{data, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return nil, fmt.Errorf("read targets from %s: %w", name, res.err)
+		}
+		return res.data, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("read targets from %s: %w", name, context.Cause(ctx))
+	}
+}
+
+// readBounded reads r to its end, failing when it holds more than limit
+// bytes or when ctx ends between two reads.
+func readBounded(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	chunk := make([]byte, 256<<10)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, context.Cause(ctx)
+		}
+		n, err := r.Read(chunk)
+		buf.Write(chunk[:n])
+		if int64(buf.Len()) > limit {
+			return nil, fmt.Errorf("larger than %d MiB", limit>>20)
+		}
+		if errors.Is(err, io.EOF) {
+			return buf.Bytes(), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
