@@ -16,6 +16,24 @@ type CertResult struct {
 	Version     Version `json:"version,omitempty"`
 	CipherSuite *Suite  `json:"cipher_suite,omitempty"`
 
+	// Offered is the key type the client asked for when this chain came:
+	// "any" for the full handshake, or ECDSA, RSA, EdDSA, DSA.
+	Offered string `json:"offered,omitempty"`
+	// Source says how the chain was read: "handshake" (a full handshake
+	// through the handshake library) or "server_flight" (the Certificate
+	// message read from the server's flight, without finishing the
+	// handshake). HandshakeError says why the full handshake gave no
+	// chain when this one came from the flight instead.
+	Source         string `json:"source,omitempty"`
+	HandshakeError string `json:"handshake_error,omitempty"`
+	// MessageBytes is the size of the Certificate handshake message,
+	// when it was read from the server's flight.
+	MessageBytes int `json:"certificate_message_bytes,omitempty"`
+	// ChainError says what was wrong with one of OtherChains (too many
+	// certificates, bytes that are not one); the probe's error says it
+	// of the primary chain.
+	ChainError string `json:"chain_error,omitempty"`
+
 	// Chain lists the certificates in the order served, at most the first
 	// MaxChainCerts of them (ChainTruncated says when some were dropped).
 	Chain []Certificate `json:"chain"`
@@ -63,6 +81,42 @@ type CertResult struct {
 	LeafSHA256WithoutSNI string `json:"leaf_sha256_without_sni,omitempty"`
 	DiffersWithoutSNI    bool   `json:"differs_without_sni"`
 	WithoutSNIError      string `json:"without_sni_error,omitempty"`
+
+	// OtherChains are the chains the endpoint serves to clients that ask
+	// for other key types, each with its own facts, one per leaf other
+	// than this result's, sorted by ChainID. Their own OtherChains and
+	// SNI comparison are empty. This result is the primary chain: the
+	// full handshake's, or when that failed, the first read from a
+	// flight.
+	OtherChains []CertResult `json:"other_chains,omitempty"`
+	// OtherChainsError says why asking for another key type got no
+	// answer (a timeout, a reset, garbage): OtherChains may then be
+	// incomplete. A refusal is an answer (no chain of that type).
+	OtherChainsError string `json:"other_chains_error,omitempty"`
+}
+
+// ChainID identifies a chain by its leaf: key type and SHA-256, e.g.
+// "ECDSA:3f2a...". Identities stay the same from scan to scan whatever
+// order a server's chains were found in.
+func (r *CertResult) ChainID() string {
+	leaf := r.Leaf()
+	if leaf == nil {
+		return ""
+	}
+	return leaf.KeyType + ":" + leaf.SHA256
+}
+
+// Chains returns the primary chain and then every other one: every chain
+// the endpoint serves. It returns nil for a nil result.
+func (r *CertResult) Chains() []*CertResult {
+	if r == nil {
+		return nil
+	}
+	out := []*CertResult{r}
+	for i := range r.OtherChains {
+		out = append(out, &r.OtherChains[i])
+	}
+	return out
 }
 
 // Leaf returns the first certificate served, or nil when there is none.

@@ -22,7 +22,7 @@ import (
 
 // CertConfig configures the certificate probe. Its zero value works: it
 // trusts the system's roots, gives up after 20 seconds and reads at most
-// 256 KiB from a server per handshake.
+// 1 MiB from a server per handshake.
 type CertConfig struct {
 	// Roots, when given, are the public trust store in place of the
 	// system's roots (tests and the demo stand their CA in for a public
@@ -36,8 +36,10 @@ type CertConfig struct {
 	// Timeout bounds one run of the probe: two handshakes (default 20s).
 	Timeout time.Duration
 	// MaxChainBytes caps the bytes read from the server during one
-	// handshake, which the certificate chain dominates (default 256 KiB;
-	// zcrypto refuses any single handshake message over 64 KiB).
+	// handshake, which the certificate chain dominates (default 1 MiB,
+	// four times the largest Certificate messages browsers accept in the
+	// wild; zcrypto refuses any single handshake message over 64 KiB, so
+	// a larger chain is read from the server's flight).
 	MaxChainBytes int64
 	// Now is the clock that expiry and trust are judged at (default
 	// time.Now).
@@ -61,14 +63,17 @@ const CertProbeName = "certificate"
 
 const (
 	defaultCertTimeout   = 20 * time.Second
-	defaultMaxChainBytes = 256 << 10
+	defaultMaxChainBytes = 1 << 20
 )
 
 // Cert returns the certificate probe. Each run makes a full handshake
 // through zcrypto with SNI set to the endpoint's hostname, requesting a
 // stapled OCSP response and SCTs, and records the chain as served and what
-// follows from it; then a second handshake without SNI records which leaf
-// the server falls back to. An invalid configuration makes every run fail
+// follows from it (the primary chain); then it asks for a chain of each key
+// type over TLS 1.3 and over TLS 1.2 and older (cert_chains.go) and records
+// every other chain served, taking the primary from them when the full
+// handshake gave none; then a handshake without SNI records which leaf the
+// server falls back to. An invalid configuration makes every run fail
 // with that error, an unreadable CAFile every run that got a certificate.
 // It starts a goroutine that loads the trust store and warms zlint up, once
 // per process.
@@ -104,9 +109,9 @@ type certProbe struct {
 	roots func() (*rootStore, error)
 }
 
-// run is the probe's Run: the SNI handshake, the facts, then the
-// handshake without SNI. Its own Timeout applies even when the caller set
-// none.
+// run is the probe's Run: the SNI handshake, the chains of every key
+// type, the facts, then the handshake without SNI. Its own Timeout applies
+// even when the caller set none.
 func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 	if err := p.cfg.validate(); err != nil {
 		return tlswarden.Observation{}, fmt.Errorf("certificate probe config: %w", err)
@@ -114,27 +119,49 @@ func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	hs, hsErr := p.handshake(ctx, dial, ep.Host)
+	var noSNI *withoutSNI
+	if ep.Host != "" && len(hs.chain) > 0 {
+		noSNI = p.startWithoutSNI(ctx, dial) // overlaps the chain hellos
+	}
+	chains, chainsErr := p.elicitChains(ctx, dial, ep.Host, shownByHandshake(hs))
+	var libErr error
+	if len(hs.chain) == 0 && len(chains) > 0 {
+		// The handshake library could not finish (a suite it lacks, a
+		// Certificate message over its limit): the flight has the chain.
+		hs, libErr, hsErr = handshakeFromFlight(chains[0]), hsErr, nil
+	}
 	if len(hs.chain) == 0 {
 		if hsErr == nil {
 			hsErr = &tlswarden.ProtocolError{Msg: "handshake completed without a server certificate"}
 		}
+		p.cfg.Logger.Debug("no chain in any flight", "endpoint", ep.String(), "err", chainsErr)
 		return tlswarden.Observation{}, hsErr
 	}
 	// The trust store, loading since the probe was made, is needed only
-	// now: its reading overlaps the handshake.
+	// now: its reading overlaps the handshakes.
 	roots, err := p.roots()
 	if err != nil {
 		return tlswarden.Observation{}, err
 	}
 	res, factsErr := p.describe(hs, ep, roots)
+	if libErr != nil {
+		res.HandshakeError = libErr.Error()
+	}
 	if unparsable(res) {
 		hsErr = nil // zcrypto stopped on the same bytes; factsErr says which
 	}
-	if ep.Host != "" && ctx.Err() == nil {
+	res.OtherChains = p.otherChains(chains, res.Leaf().SHA256, ep, roots)
+	if chainsErr != nil {
+		res.OtherChainsError = chainsErr.Error()
+	}
+	switch {
+	case noSNI != nil:
+		noSNI.compare(res)
+	case ep.Host != "" && ctx.Err() == nil:
 		p.compareWithoutSNI(ctx, dial, res)
 	}
 	p.cfg.Logger.Debug("certificate probed", "endpoint", ep.String(), "chain_length", res.ChainLength,
-		"trusted", res.Trusted, "hostname_matches", res.HostnameMatches)
+		"trusted", res.Trusted, "hostname_matches", res.HostnameMatches, "chains", 1+len(res.OtherChains))
 	return tlswarden.Observation{Cert: res}, joinErrors(hsErr, factsErr)
 }
 
@@ -145,7 +172,14 @@ func (p *certProbe) describe(hs handshakeResult, ep tlswarden.Endpoint, roots *r
 		name = ep.Addr.Addr().String()
 	}
 	res, err := certFacts(hs.chain, hs.ocsp, hs.scts, name, roots, p.cfg.Now())
+	if res == nil {
+		return nil, err
+	}
 	res.ServerName = ep.Host
+	res.Offered, res.Source, res.MessageBytes = OfferAny, "handshake", hs.messageBytes
+	if hs.fromFlight {
+		res.Offered, res.Source = hs.offer, "server_flight"
+	}
 	if hs.version != 0 {
 		res.Version = tlswarden.Version(hs.version)
 		res.CipherSuite = &tlswarden.Suite{Code: hs.suite, Name: iana.SuiteName(hs.suite)}
@@ -163,10 +197,37 @@ func unparsable(res *tlswarden.CertResult) bool {
 	return false
 }
 
+// withoutSNI is a handshake without SNI running beside the chain hellos.
+type withoutSNI struct {
+	done chan struct{}
+	hs   handshakeResult
+	err  error
+}
+
+// startWithoutSNI starts the handshake without SNI.
+func (p *certProbe) startWithoutSNI(ctx context.Context, dial tlswarden.DialFunc) *withoutSNI {
+	w := &withoutSNI{done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.hs, w.err = p.handshake(ctx, dial, "")
+	}()
+	return w
+}
+
+// compare waits for the handshake and records its leaf in res.
+func (w *withoutSNI) compare(res *tlswarden.CertResult) {
+	<-w.done
+	recordWithoutSNI(res, w.hs, w.err)
+}
+
 // compareWithoutSNI records the leaf served to a handshake without SNI and
 // whether it differs from the one served for the hostname.
 func (p *certProbe) compareWithoutSNI(ctx context.Context, dial tlswarden.DialFunc, res *tlswarden.CertResult) {
 	hs, err := p.handshake(ctx, dial, "")
+	recordWithoutSNI(res, hs, err)
+}
+
+func recordWithoutSNI(res *tlswarden.CertResult, hs handshakeResult, err error) {
 	if err != nil {
 		res.WithoutSNIError = err.Error()
 	}
@@ -186,6 +247,11 @@ type handshakeResult struct {
 	ocsp           []byte
 	scts           [][]byte
 	version, suite uint16
+	// Set for a chain read from a server's flight: the Certificate
+	// message's size and the key type asked for.
+	fromFlight   bool
+	messageBytes int
+	offer        string
 }
 
 // handshake dials once and runs a full zcrypto handshake with the given

@@ -103,6 +103,8 @@ func wantCert(c *tlstest.Cert, kt tlstest.KeyType, now time.Time) tlswarden.Cert
 func wantResult(host string, now time.Time, chain []*tlstest.Cert, keys []tlstest.KeyType) *tlswarden.CertResult {
 	r := &tlswarden.CertResult{
 		ServerName:        host,
+		Offered:           OfferAny,
+		Source:            "handshake",
 		Version:           tlswarden.TLS13,
 		CipherSuite:       &tlswarden.Suite{Code: 0x1301, Name: "TLS_AES_128_GCM_SHA256"},
 		ChainLength:       len(chain),
