@@ -30,23 +30,34 @@ func (r *tlsRun) exchange(ctx context.Context, msg []byte, read func(io.Reader) 
 		return err
 	}
 	r.log.Debug("hello timed out; retrying alone", "crowded", crowded, "err", err)
-	_, err = r.exchangeOnce(tlswarden.DialAlone(ctx), msg, read, func(c net.Conn) {
+	_, retryErr := r.exchangeOnce(tlswarden.DialAlone(ctx), msg, read, func(c net.Conn) {
 		if crowded {
 			tlswarden.OneAtATime(c)
 		}
 	})
-	if timedOut(ctx, err) {
+	switch {
+	case errors.Is(retryErr, errRetryDropped):
+		return err
+	case timedOut(ctx, retryErr):
 		r.noRetry.Store(true)
 	}
-	return err
+	return retryErr
 }
+
+// errRetryDropped ends a retry that got its connection after another
+// retry of the run timed out: hellos that timed out together wait for
+// their turn alone together, and a silent server would otherwise cost a
+// timeout each.
+var errRetryDropped = errors.New("retry dropped: the server is silent")
 
 // exchangeOnce is one connection of exchange. The exchange must end by the
 // earlier of ctx's deadline and Timeout from the moment the connection is
 // open, so a server that trickles bytes is cut off as surely as a silent
 // one; canceling ctx ends it at once. It reports whether other connections
-// to the endpoint were open beside this one, and calls answered, if not
-// nil, when the server answered before the deadline.
+// to the endpoint were open beside this one. answered is set for a retry
+// alone: it is called when the server answered before the deadline, and
+// the retry is dropped when another retry of the run timed out while this
+// one waited for its connection.
 func (r *tlsRun) exchangeOnce(ctx context.Context, msg []byte, read func(io.Reader) error, answered func(net.Conn)) (crowded bool, err error) {
 	r.conns.Add(1)
 	conn, err := r.dial(ctx)
@@ -54,6 +65,9 @@ func (r *tlsRun) exchangeOnce(ctx context.Context, msg []byte, read func(io.Read
 		return false, fmt.Errorf("connect: %w", err)
 	}
 	defer func() { crowded = tlswarden.Crowded(conn); conn.Close() }()
+	if answered != nil && r.noRetry.Load() {
+		return false, errRetryDropped
+	}
 	deadline := time.Now().Add(r.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
