@@ -67,6 +67,11 @@ const (
 	// RuleNotEvaluated: the facts the rule needs could not be gathered (the
 	// probe failed or did not run). Never read it as a pass.
 	RuleNotEvaluated RuleOutcome = "not_evaluated"
+	// RuleSkipped: the user asked not to gather the facts the rule needs
+	// (--no-http). It counts neither way: the verdict then covers the
+	// other rules only, and Skipped lists the rules left out so that a
+	// reader sees what was not checked.
+	RuleSkipped RuleOutcome = "skipped"
 )
 
 // Finding is one rule's outcome on one endpoint, as the policy judged it.
@@ -161,10 +166,13 @@ type ProfileInfo struct {
 
 // Evaluation is the policy's judgement of one Report.
 type Evaluation struct {
-	Profile     ProfileInfo          `json:"profile"`
-	EvaluatedAt time.Time            `json:"evaluated_at"`
-	Compliance  Compliance           `json:"compliance"`
-	Endpoints   []EndpointEvaluation `json:"endpoints"`
+	Profile     ProfileInfo `json:"profile"`
+	EvaluatedAt time.Time   `json:"evaluated_at"`
+	Compliance  Compliance  `json:"compliance"`
+	// Skipped lists the rules skipped at the user's request on some
+	// endpoint: Compliance does not cover them.
+	Skipped   []string             `json:"skipped_rules,omitempty"`
+	Endpoints []EndpointEvaluation `json:"endpoints"`
 }
 
 // EndpointEvaluation is the judgement of one endpoint: every rule's
@@ -174,7 +182,10 @@ type EndpointEvaluation struct {
 	Compliance Compliance   `json:"compliance"`
 	Grade      *Grade       `json:"grade,omitempty"`
 	Headers    *HeaderScore `json:"headers,omitempty"`
-	Findings   []Finding    `json:"findings"`
+	// Skipped lists the rules skipped at the user's request (outcome
+	// skipped): Compliance does not cover them.
+	Skipped  []string  `json:"skipped_rules,omitempty"`
+	Findings []Finding `json:"findings"`
 }
 
 // Grade is a letter grade for an endpoint's TLS configuration in the

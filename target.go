@@ -10,15 +10,73 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// ParseTarget reads "host", "host:port", "[v6]:port" or an IP literal. An
+// ParseTarget reads "host", "host:port", "[v6]:port", an IP literal, or
+// any of these after a kind's URL scheme ("smtp://mx.example.org",
+// "tls://host:8443"). Without a scheme the kind is https, or the kind
+// whose well-known port is given; defaultPort applies to a bare name. An
 // internationalised name is converted to its A-label form; a malformed
-// name or port gives a *ParseError saying what is wrong.
+// name, port or scheme gives a *ParseError saying what is wrong.
 func ParseTarget(s string, defaultPort int) (Target, error) {
+	t, _, err := ParseTargetSpec(s, defaultPort)
+	return t, err
+}
+
+// KindSource says how ParseTargetSpec chose a target's kind.
+type KindSource string
+
+const (
+	KindDefault    KindSource = "default" // a bare name: https
+	KindFromScheme KindSource = "scheme"  // the URL scheme named it
+	KindFromPort   KindSource = "port"    // a bare host:port on a kind's well-known port
+)
+
+// ParseTargetSpec is ParseTarget, also saying where the kind came from, so
+// that a command can tell the user when a port chose it.
+func ParseTargetSpec(s string, defaultPort int) (Target, KindSource, error) {
 	in := s
 	s = strings.TrimSpace(s)
-	if strings.Contains(s, "://") {
-		return Target{}, &ParseError{Input: in, Msg: "want HOST[:PORT], not a URL"}
+	scheme, rest, hasScheme := strings.Cut(s, "://")
+	if !hasScheme {
+		t, err := parseHostPort(in, s, defaultPort)
+		if err != nil {
+			return Target{}, "", err
+		}
+		if k, ok := KindOfPort(t.Port); ok && t.Port != defaultPort {
+			t.Kind = k
+			return t, KindFromPort, nil
+		}
+		return t, KindDefault, nil
 	}
+	kind, err := ParseKind(scheme)
+	if err != nil {
+		return Target{}, "", &ParseError{Input: in, Msg: "unknown URL scheme " + quote(scheme) + " (known: " + kindNames() + ")"}
+	}
+	t, err := parseSchemeRest(in, rest, kind)
+	return t, KindFromScheme, err
+}
+
+// parseSchemeRest reads what follows kind:// : host[:port], with at most a
+// trailing slash. tls:// has no port of its own, so it needs one.
+func parseSchemeRest(in, rest string, kind Kind) (Target, error) {
+	rest = strings.TrimSuffix(rest, "/")
+	if strings.ContainsAny(rest, "/?#@") {
+		return Target{}, &ParseError{Input: in, Msg: "want KIND://HOST[:PORT], without a path, query or user"}
+	}
+	info, _ := kind.Info()
+	t, err := parseHostPort(in, rest, info.Port)
+	if err != nil {
+		return Target{}, err
+	}
+	if t.Port == 0 {
+		return Target{}, &ParseError{Input: in, Msg: string(kind) + ":// has no default port: give one"}
+	}
+	t.Kind = kind
+	return t, nil
+}
+
+// parseHostPort reads host, host:port, [v6]:port or an IP literal, as a
+// target of kind https.
+func parseHostPort(in, s string, defaultPort int) (Target, error) {
 	host, port := s, defaultPort
 	if h, p, err := net.SplitHostPort(s); err == nil {
 		n, perr := strconv.Atoi(p)

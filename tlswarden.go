@@ -10,6 +10,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -40,6 +41,16 @@ type Target struct {
 
 // String returns host:port, with brackets around an IPv6 literal.
 func (t Target) String() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
+
+// URL returns kind://host:port, the form that names the kind as well: the
+// empty kind of targets written before kinds existed is https.
+func (t Target) URL() string {
+	k := t.Kind
+	if k == "" {
+		k = KindHTTPS
+	}
+	return string(k) + "://" + t.String()
+}
 
 // IsIP reports whether the target's host is an IP literal rather than a name.
 func (t Target) IsIP() bool {
@@ -74,7 +85,22 @@ type DialFunc func(ctx context.Context) (net.Conn, error)
 type Probe struct {
 	Name    string
 	Timeout time.Duration
+	// Kinds lists the kinds of target the probe concerns (the HTTP probe:
+	// https); nil means every kind. On other kinds it is not run.
+	Kinds []Kind
+	// Skipped, when not empty, says why the user asked not to run the
+	// probe (--no-http): it is not run, and recorded as skipped with this
+	// reason, so that the policy can say which rules were left out.
+	Skipped string
 	Run     func(ctx context.Context, ep Endpoint, dial DialFunc) (Observation, error)
+}
+
+// Concerns reports whether the probe applies to targets of kind k.
+func (p *Probe) Concerns(k Kind) bool {
+	if k == "" {
+		k = KindHTTPS
+	}
+	return p.Kinds == nil || slices.Contains(p.Kinds, k)
 }
 
 // Observation carries what one probe found, one optional pointer per probe
@@ -112,6 +138,7 @@ const (
 	StatusHandshakeError Status = "handshake_error" // TLS spoken, but no handshake was possible
 	StatusDNSError       Status = "dns_error"       // the name could not be resolved
 	StatusCanceled       Status = "canceled"        // the scan was stopped
+	StatusSkipped        Status = "skipped"         // the user asked not to run it (a probe only)
 	StatusError          Status = "error"           // anything else
 )
 

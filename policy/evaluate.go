@@ -2,6 +2,7 @@ package policy
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/tlswarden/tlswarden"
@@ -48,6 +49,11 @@ func Evaluate(r *tlswarden.Report, p *Profile, opts Options) tlswarden.Evaluatio
 		ee := evaluateEndpoint(in, p, waivers)
 		ev.Compliance = ev.Compliance.Worse(ee.Compliance)
 		ev.Endpoints = append(ev.Endpoints, ee)
+		for _, id := range ee.Skipped {
+			if !slices.Contains(ev.Skipped, id) {
+				ev.Skipped = append(ev.Skipped, id)
+			}
+		}
 	}
 	return ev
 }
@@ -58,6 +64,9 @@ func evaluateEndpoint(in *Input, p *Profile, waivers []tlswarden.Waiver) tlsward
 		f := judge(in, &pr)
 		applyWaiver(&f, in, waivers)
 		ee.Findings = append(ee.Findings, f)
+		if f.Outcome == tlswarden.RuleSkipped {
+			ee.Skipped = append(ee.Skipped, f.RuleID)
+		}
 	}
 	ee.Compliance = compliance(ee.Findings, p.FailAt)
 	ee.Grade = GradeTLS(in.Endpoint, in.Now)

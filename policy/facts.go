@@ -43,6 +43,16 @@ func probeFailure(e *tlswarden.EndpointReport, probe string) string {
 	return "the " + probe + " probe did not run"
 }
 
+// probeSkipped reports whether the user asked not to run the probe.
+func probeSkipped(e *tlswarden.EndpointReport, probe string) bool {
+	for _, p := range e.Probes {
+		if p.Name == probe {
+			return p.Status == tlswarden.StatusSkipped
+		}
+	}
+	return false
+}
+
 func errSuffix(err string) string {
 	if err == "" {
 		return ""

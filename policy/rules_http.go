@@ -46,11 +46,15 @@ var (
 // httpFacts returns the HTTP result when the target speaks HTTPS and a
 // response arrived, or the result saying why not.
 func httpFacts(in *Input) (*tlswarden.HTTPResult, *Result) {
-	if in.Target.Kind != "" && in.Target.Kind != tlswarden.KindHTTPS {
-		r := notApplicable("not an HTTPS target")
+	if !in.Target.Kind.SpeaksHTTP() {
+		r := notApplicable("a %s target does not speak HTTP", in.Target.Kind)
 		return nil, &r
 	}
 	h := in.Endpoint.HTTP
+	if h == nil && probeSkipped(in.Endpoint, "http") {
+		r := Result{tlswarden.RuleSkipped, "skipped at the user's request: the HTTP probe did not run (--no-http)"}
+		return nil, &r
+	}
 	if h == nil {
 		r := notEvaluated("no HTTP facts: %s", probeFailure(in.Endpoint, "http"))
 		return nil, &r

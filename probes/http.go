@@ -142,7 +142,8 @@ func HTTP(cfg HTTPConfig) tlswarden.Probe {
 	err := cfg.validate()
 	p := &httpProbe{cfg: cfg.withDefaults()}
 	return tlswarden.Probe{
-		Name: HTTPProbeName,
+		Name:  HTTPProbeName,
+		Kinds: []tlswarden.Kind{tlswarden.KindHTTPS}, // HTTP is spoken inside https only
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 			if err != nil {
 				return tlswarden.Observation{}, fmt.Errorf("http probe config: %w", err)

@@ -216,7 +216,7 @@ func (s *Scanner) Scan(ctx context.Context, t tlswarden.Target) *tlswarden.Repor
 	r.Endpoints = make([]tlswarden.EndpointReport, len(eps))
 	var wg sync.WaitGroup
 	for i, ep := range eps {
-		wg.Go(func() { r.Endpoints[i] = s.scanEndpoint(ctx, ep) })
+		wg.Go(func() { r.Endpoints[i] = s.scanEndpoint(ctx, ep, t.Kind) })
 	}
 	wg.Wait()
 	return r
@@ -266,7 +266,9 @@ func (e *dnsError) Unwrap() error { return e.err }
 // others' work, so an endpoint takes about as long as its slowest probe. A
 // failed probe is recorded; the others still run. The report lists the
 // probes, and takes the first failure's status, in the configured order.
-func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint) tlswarden.EndpointReport {
+// Probes that do not concern the target's kind are left out; those the
+// user skipped are listed as skipped without running.
+func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint, kind tlswarden.Kind) tlswarden.EndpointReport {
 	start := time.Now()
 	er := tlswarden.EndpointReport{Endpoint: ep, Status: tlswarden.StatusOK}
 	if err := s.checkScope(ep.Addr.Addr()); err != nil {
@@ -278,17 +280,22 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint) tlswa
 	defer cancel()
 	var conns atomic.Int64
 	dial := s.dialFunc(ep.Addr, &conns)
-	obs := make([]tlswarden.Observation, len(s.cfg.Probes))
-	statuses := make([]tlswarden.ProbeStatus, len(s.cfg.Probes))
+	list := s.probesFor(kind)
+	obs := make([]tlswarden.Observation, len(list))
+	statuses := make([]tlswarden.ProbeStatus, len(list))
 	var wg sync.WaitGroup
-	for i, p := range s.cfg.Probes {
+	for i, p := range list {
+		if p.Skipped != "" {
+			statuses[i] = tlswarden.ProbeStatus{Name: p.Name, Status: tlswarden.StatusSkipped, Error: p.Skipped}
+			continue
+		}
 		wg.Go(func() { obs[i], statuses[i] = s.runProbe(ctx, p, ep, dial) })
 	}
 	wg.Wait()
 	for i, ps := range statuses {
 		er.Merge(obs[i])
 		er.Probes = append(er.Probes, ps)
-		if ps.Status != tlswarden.StatusOK && er.Status == tlswarden.StatusOK {
+		if failed(ps.Status) && er.Status == tlswarden.StatusOK {
 			er.Status, er.Error = ps.Status, ps.Error
 		}
 	}
@@ -298,6 +305,23 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint) tlswa
 	er.DurationMS = time.Since(start).Milliseconds()
 	s.log.Debug("endpoint scanned", "endpoint", ep.String(), "status", er.Status, "connections", er.Connections, "duration_ms", er.DurationMS)
 	return er
+}
+
+// probesFor returns the configured probes that concern kind, in order.
+func (s *Scanner) probesFor(kind tlswarden.Kind) []tlswarden.Probe {
+	var out []tlswarden.Probe
+	for _, p := range s.cfg.Probes {
+		if p.Concerns(kind) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// failed reports whether a probe's status is a failure of the endpoint: a
+// probe the user skipped is not.
+func failed(st tlswarden.Status) bool {
+	return st != tlswarden.StatusOK && st != tlswarden.StatusSkipped
 }
 
 // runProbe runs one probe under its own timeout, if it has one, and

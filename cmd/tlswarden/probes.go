@@ -68,23 +68,29 @@ type probeOptions struct {
 
 // newProbes returns the probes every scan runs, in order. dialPlain opens
 // the HTTP probe's plain-HTTP connection; callers pass the scanner's Dial,
-// so that it shares the address's connection cap and scope check.
+// so that it shares the address's connection cap and scope check. The HTTP
+// probe concerns https targets only; with --no-http it is listed as
+// skipped, so that no verdict passes for HTTP rules nobody checked.
 func newProbes(o probeOptions, dialPlain func(context.Context, netip.AddrPort) (net.Conn, error), log *slog.Logger) []tlswarden.Probe {
-	list := []tlswarden.Probe{
+	httpProbe := probes.HTTP(probes.HTTPConfig{
+		Timeout:   2 * o.timeout,
+		PlainPort: o.httpPort,
+		UserAgent: o.userAgent,
+		DialPlain: dialPlain,
+		Logger:    log,
+	})
+	if o.noHTTP {
+		httpProbe.Skipped = skippedNoHTTP
+	}
+	return []tlswarden.Probe{
 		probes.TLS(probes.TLSConfig{Timeout: o.timeout, NoGroups: o.noGroups, Logger: log}),
 		probes.Cert(probes.CertConfig{Roots: o.roots, CAFile: o.caFile, CAFileOnly: o.caFileOnly, Timeout: 3 * o.timeout, Logger: log}),
+		httpProbe,
 	}
-	if !o.noHTTP {
-		list = append(list, probes.HTTP(probes.HTTPConfig{
-			Timeout:   2 * o.timeout,
-			PlainPort: o.httpPort,
-			UserAgent: o.userAgent,
-			DialPlain: dialPlain,
-			Logger:    log,
-		}))
-	}
-	return list
 }
+
+// skippedNoHTTP is the reason recorded for the HTTP probe under --no-http.
+const skippedNoHTTP = "skipped at the user's request (--no-http)"
 
 // newResolver returns the resolver of /etc/resolv.conf, or of server when
 // one is given.

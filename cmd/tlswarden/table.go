@@ -14,8 +14,8 @@ import (
 // person at a terminal.
 func writeTable(w io.Writer, r *tlswarden.Report, ev *tlswarden.Evaluation) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s\t%s\n", r.Target, r.Finished.Sub(r.Started).Round(time.Millisecond))
-	fmt.Fprintf(tw, "  policy\t%s %s: %s\n", ev.Profile.Name, ev.Profile.Version, complianceWord(ev.Compliance))
+	fmt.Fprintf(tw, "%s\t%s\n", targetName(r.Target), r.Finished.Sub(r.Started).Round(time.Millisecond))
+	fmt.Fprintf(tw, "  policy\t%s %s: %s\n", ev.Profile.Name, ev.Profile.Version, verdict(ev.Compliance, ev.Skipped))
 	if r.Resolution != nil {
 		writeResolution(tw, r.Resolution)
 	}
@@ -109,6 +109,24 @@ func complianceWord(c tlswarden.Compliance) string {
 	return "compliance unknown (some required facts could not be gathered)"
 }
 
+// verdict is the compliance word, saying next to it which rules the user
+// skipped: a verdict that leaves rules out must never read as a full pass.
+func verdict(c tlswarden.Compliance, skipped []string) string {
+	if len(skipped) == 0 {
+		return complianceWord(c)
+	}
+	return fmt.Sprintf("%s, covering TLS and the certificate only: %d rules skipped at your request (%s)",
+		complianceWord(c), len(skipped), strings.Join(skipped, ", "))
+}
+
+// targetName is host:port, with the kind in front unless it is https.
+func targetName(t tlswarden.Target) string {
+	if t.Kind.SpeaksHTTP() {
+		return t.String()
+	}
+	return t.URL()
+}
+
 // writeEvaluation prints an endpoint's grades and the findings that need
 // attention: failures and rules that could not be evaluated. Passes and
 // rules that do not apply are counted, not listed.
@@ -123,7 +141,7 @@ func writeEvaluation(w io.Writer, ee *tlswarden.EndpointEvaluation, failAt tlswa
 			fmt.Fprintf(w, "  headers\t%s (score %d, %s)\n", h.Grade, h.Score, h.Algorithm)
 		}
 	}
-	fmt.Fprintf(w, "  compliance\t%s\n", complianceWord(ee.Compliance))
+	fmt.Fprintf(w, "  compliance\t%s\n", verdict(ee.Compliance, ee.Skipped))
 	quiet := 0
 	var unknown []string                  // messages of not-evaluated findings, in order
 	unknownRules := map[string][]string{} // message -> rule IDs

@@ -1,0 +1,66 @@
+package policy
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/tlswarden/tlswarden"
+)
+
+var httpRules = []string{"http.https_redirect", "http.hsts", "http.hsts_preload_ready", "http.header_score"}
+
+// TestHTTPRulesByKind: a TLS service that speaks no HTTP is judged on TLS
+// and its certificate alone, and is compliant when they are sound.
+func TestHTTPRulesByKind(t *testing.T) {
+	for _, kind := range []tlswarden.Kind{tlswarden.KindTLS, tlswarden.KindIMAPS, tlswarden.KindSMTP} {
+		r := report(good(func(e *tlswarden.EndpointReport) { e.HTTP = nil })())
+		r.Target.Kind = kind
+		ev := Evaluate(r, mustBuiltin(t, DefaultProfile), Options{})
+		if ev.Compliance != tlswarden.Compliant {
+			t.Errorf("%s: compliance %s, want compliant: %+v", kind, ev.Compliance, ev.Endpoints[0].Findings)
+		}
+		for _, id := range httpRules {
+			if f := findingOf(t, &ev.Endpoints[0], id); f.Outcome != tlswarden.RuleNotApplicable {
+				t.Errorf("%s: %s is %s (%s), want not_applicable", kind, id, f.Outcome, f.Message)
+			}
+		}
+	}
+}
+
+// TestHTTPRulesSkipped: --no-http on an https target leaves the HTTP rules
+// out, saying so in the outcome and beside the verdict; it never reads as
+// a pass of those rules, and without the skip the same facts are unknown.
+func TestHTTPRulesSkipped(t *testing.T) {
+	skipped := good(func(e *tlswarden.EndpointReport) {
+		e.HTTP = nil
+		e.Probes = []tlswarden.ProbeStatus{{Name: "tls", Status: tlswarden.StatusOK}, {Name: "http", Status: tlswarden.StatusSkipped, Error: "skipped at the user's request (--no-http)"}}
+	})
+	ev := Evaluate(report(skipped()), mustBuiltin(t, DefaultProfile), Options{})
+	if ev.Compliance != tlswarden.Compliant {
+		t.Errorf("compliance %s, want compliant (TLS and certificate are sound)", ev.Compliance)
+	}
+	if !slices.Equal(ev.Skipped, httpRules) || !slices.Equal(ev.Endpoints[0].Skipped, httpRules) {
+		t.Errorf("skipped rules %v / %v, want %v", ev.Skipped, ev.Endpoints[0].Skipped, httpRules)
+	}
+	for _, id := range httpRules {
+		if f := findingOf(t, &ev.Endpoints[0], id); f.Outcome != tlswarden.RuleSkipped {
+			t.Errorf("%s is %s, want skipped", id, f.Outcome)
+		}
+	}
+	missing := good(func(e *tlswarden.EndpointReport) { e.HTTP = nil })
+	ev = Evaluate(report(missing()), mustBuiltin(t, DefaultProfile), Options{})
+	if ev.Compliance != tlswarden.ComplianceUnknown || len(ev.Skipped) != 0 {
+		t.Errorf("HTTP facts missing without a skip: %s, skipped %v; want unknown, none", ev.Compliance, ev.Skipped)
+	}
+}
+
+func findingOf(t *testing.T, ee *tlswarden.EndpointEvaluation, id string) tlswarden.Finding {
+	t.Helper()
+	for _, f := range ee.Findings {
+		if f.RuleID == id {
+			return f
+		}
+	}
+	t.Fatalf("no finding for %s", id)
+	return tlswarden.Finding{}
+}
