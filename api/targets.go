@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/store"
@@ -47,6 +48,56 @@ func (in targetInput) apply(t store.Target) store.Target {
 	return t
 }
 
+// settle reads a host written as KIND://HOST[:PORT] into host, port and
+// kind, which must then agree with any port and kind given beside it (a
+// 400 otherwise). On create (inferPort), a host without a scheme whose
+// port is a kind's well-known one gets that kind unless one is given. It
+// returns how the kind was chosen.
+func (in targetInput) settle(inferPort bool) (targetInput, tlswarden.KindSource, error) {
+	if in.Kind != nil {
+		k, err := tlswarden.ParseKind(string(*in.Kind))
+		if err != nil {
+			return in, "", &Error{Status: http.StatusBadRequest, Field: "kind", Msg: "kind: " + err.Error()}
+		}
+		in.Kind = &k
+	}
+	if in.Host != nil && strings.Contains(*in.Host, "://") {
+		return in.settleURL()
+	}
+	if in.Kind != nil || !inferPort || in.Port == nil {
+		return in, "", nil
+	}
+	if k, ok := tlswarden.KindOfPort(*in.Port); ok {
+		in.Kind = &k
+		return in, tlswarden.KindFromPort, nil
+	}
+	return in, "", nil
+}
+
+func (in targetInput) settleURL() (targetInput, tlswarden.KindSource, error) {
+	t, _, err := tlswarden.ParseTargetSpec(*in.Host, tlswarden.DefaultPort)
+	if err != nil {
+		return in, "", &Error{Status: http.StatusBadRequest, Field: "host", Msg: "host: " + err.Error()}
+	}
+	if in.Kind != nil && *in.Kind != t.Kind {
+		return in, "", &Error{Status: http.StatusBadRequest, Field: "kind",
+			Msg: fmt.Sprintf("kind: %s, but host %q names kind %s", *in.Kind, *in.Host, t.Kind)}
+	}
+	if in.Port != nil && *in.Port != t.Port {
+		return in, "", &Error{Status: http.StatusBadRequest, Field: "port",
+			Msg: fmt.Sprintf("port: %d, but host %q names port %d", *in.Port, *in.Host, t.Port)}
+	}
+	in.Host, in.Port, in.Kind = &t.Host, &t.Port, &t.Kind
+	return in, tlswarden.KindFromScheme, nil
+}
+
+// createdTarget is a created target, saying how its kind was chosen when
+// the request did not name it: "port" when a well-known port chose it.
+type createdTarget struct {
+	store.Target
+	KindSource tlswarden.KindSource `json:"kind_source,omitempty"`
+}
+
 // newTarget is a target before create: port 443, enabled.
 func newTarget() store.Target {
 	return store.Target{Target: tlswarden.Target{Port: tlswarden.DefaultPort}, Enabled: true}
@@ -73,12 +124,19 @@ func (s *Server) createTarget(w http.ResponseWriter, r *http.Request) error {
 	if in.Host == nil {
 		return &Error{Status: http.StatusBadRequest, Field: "host", Msg: "host: required"}
 	}
+	in, src, err := in.settle(true)
+	if err != nil {
+		return err
+	}
 	t, err := s.cfg.Store.CreateTarget(r.Context(), in.apply(newTarget()))
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/targets/%d", t.ID))
-	return writeJSON(w, http.StatusCreated, t)
+	if src != tlswarden.KindFromPort {
+		src = ""
+	}
+	return writeJSON(w, http.StatusCreated, createdTarget{Target: t, KindSource: src})
 }
 
 // importTargets adds or updates every target of a JSON array in one
@@ -93,6 +151,11 @@ func (s *Server) importTargets(w http.ResponseWriter, r *http.Request) error {
 	for i, row := range in {
 		if row.Host == nil {
 			errs = append(errs, &store.RowError{Index: i, Err: &store.ValidationError{Field: "host", Msg: "required"}})
+		}
+		row, _, err := row.settle(true)
+		var ae *Error
+		if errors.As(err, &ae) {
+			errs = append(errs, &store.RowError{Index: i, Err: &store.ValidationError{Field: ae.Field, Msg: ae.Msg}})
 		}
 		rows[i] = row.apply(newTarget())
 	}
@@ -149,6 +212,10 @@ func (s *Server) updateTarget(w http.ResponseWriter, r *http.Request) error {
 	}
 	var in targetInput
 	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	in, _, err = in.settle(false)
+	if err != nil {
 		return err
 	}
 	t, err := s.cfg.Store.GetTarget(r.Context(), id)

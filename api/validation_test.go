@@ -26,7 +26,7 @@ func TestInputValidation(t *testing.T) {
 		{"empty label", "POST", "/api/v1/targets", `{"host": "a..example"}`, 400, "host"},
 		{"label starting with a hyphen", "POST", "/api/v1/targets", `{"host": "-a.example"}`, 400, "host"},
 		{"IDN that is not", "POST", "/api/v1/targets", `{"host": "bü cher.example"}`, 400, "host"},
-		{"URL as host", "POST", "/api/v1/targets", `{"host": "https://a.example/"}`, 400, "host"},
+		{"URL with a path as host", "POST", "/api/v1/targets", `{"host": "https://a.example/index.html"}`, 400, "host"},
 		{"IPv6 zone", "POST", "/api/v1/targets", `{"host": "fe80::1%eth0"}`, 400, "host"},
 		{"control character", "POST", "/api/v1/targets", `{"host": "a\u0000.example"}`, 400, "host"},
 		// Ports.

@@ -15,7 +15,8 @@ import (
 
 // Kinds lists the target kinds the registry accepts: those the scanner can
 // scan.
-var Kinds = []tlswarden.Kind{tlswarden.KindHTTPS}
+var Kinds = []tlswarden.Kind{tlswarden.KindHTTPS, tlswarden.KindTLS,
+	tlswarden.KindSMTPS, tlswarden.KindIMAPS, tlswarden.KindPOP3S, tlswarden.KindFTPS, tlswarden.KindLDAPS}
 
 // Limits on a target's free-text settings.
 const (

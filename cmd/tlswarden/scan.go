@@ -82,7 +82,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return exitNotScanned
 	}
-	targets, err := readTargets(rest, f.file, stdin)
+	targets, err := readTargets(rest, f.file, stdin, func(note string) { fmt.Fprintln(stderr, "tlswarden scan:", note) })
 	if err != nil {
 		fmt.Fprintln(stderr, "tlswarden scan:", err)
 		return exitNotScanned
@@ -226,13 +226,14 @@ func needsResolver(ts []tlswarden.Target) bool {
 
 // readTargets parses the arguments and, with -f, the file (or stdin), and
 // reports every bad line at once.
-func readTargets(args []string, file string, stdin io.Reader) ([]tlswarden.Target, error) {
+// note is told when a port chose a target's kind.
+func readTargets(args []string, file string, stdin io.Reader, note func(string)) ([]tlswarden.Target, error) {
 	var (
 		targets []tlswarden.Target
 		errs    []error
 	)
 	for _, a := range args {
-		t, err := tlswarden.ParseTarget(a, tlswarden.DefaultPort)
+		t, err := parseTargetArg(a, note)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -240,14 +241,14 @@ func readTargets(args []string, file string, stdin io.Reader) ([]tlswarden.Targe
 		targets = append(targets, t)
 	}
 	if file != "" {
-		ts, err := readTargetFile(file, stdin)
+		ts, err := readTargetFile(file, stdin, note)
 		targets = append(targets, ts...)
 		errs = append(errs, err)
 	}
 	return targets, errors.Join(errs...)
 }
 
-func readTargetFile(name string, stdin io.Reader) ([]tlswarden.Target, error) {
+func readTargetFile(name string, stdin io.Reader, note func(string)) ([]tlswarden.Target, error) {
 	r := stdin
 	if name != "-" {
 		f, err := os.Open(name)
@@ -268,7 +269,7 @@ func readTargetFile(name string, stdin io.Reader) ([]tlswarden.Target, error) {
 		if text == "" {
 			continue
 		}
-		t, err := tlswarden.ParseTarget(text, tlswarden.DefaultPort)
+		t, err := parseTargetArg(text, note)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, err))
 			continue
@@ -279,6 +280,18 @@ func readTargetFile(name string, stdin io.Reader) ([]tlswarden.Target, error) {
 		errs = append(errs, fmt.Errorf("reading %s: %w", name, err))
 	}
 	return targets, errors.Join(errs...)
+}
+
+// parseTargetArg reads a target as a user wrote it (HOST[:PORT] or
+// KIND://HOST[:PORT]); when a bare host:port took its kind from a
+// well-known port, note is told, so that nobody wonders why port 25 was
+// not scanned as HTTPS.
+func parseTargetArg(s string, note func(string)) (tlswarden.Target, error) {
+	t, src, err := tlswarden.ParseTargetSpec(s, tlswarden.DefaultPort)
+	if err == nil && src == tlswarden.KindFromPort && note != nil {
+		note(fmt.Sprintf("%s: port %d is %s's: scanning %s (write https://%s for HTTPS)", strings.TrimSpace(s), t.Port, t.Kind, t.URL(), t))
+	}
+	return t, err
 }
 
 // reportWriter prints reports as a table, one JSON document, or JSON Lines.

@@ -132,7 +132,7 @@ func (t *tagList) Set(s string) error {
 }
 
 func (c *targetsCmd) add(args []string) error {
-	fs := c.flags("add [flags] HOST[:PORT]...")
+	fs := c.flags("add [flags] [KIND://]HOST[:PORT]...")
 	var (
 		owner, schedule string
 		tags            tagList
@@ -150,7 +150,7 @@ func (c *targetsCmd) add(args []string) error {
 	}
 	var ts []store.Target
 	for _, a := range fs.Args() {
-		t, err := tlswarden.ParseTarget(a, tlswarden.DefaultPort)
+		t, err := parseTargetArg(a, func(note string) { fmt.Fprintln(c.stderr, "tlswarden targets add:", note) })
 		if err != nil {
 			return usageError{err.Error()}
 		}
@@ -168,7 +168,7 @@ func (c *targetsCmd) add(args []string) error {
 			errs = append(errs, fmt.Errorf("%s: %w", t.Target, err))
 			continue
 		}
-		fmt.Fprintf(c.stdout, "added %d %s\n", got.ID, got.Target)
+		fmt.Fprintf(c.stdout, "added %d %s\n", got.ID, targetName(got.Target))
 	}
 	return errors.Join(errs...)
 }
@@ -205,7 +205,7 @@ func (c *targetsCmd) list(args []string) error {
 		if t.LatestScanID != 0 {
 			latest = strconv.FormatInt(t.LatestScanID, 10)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\t%s\t%s\n", t.ID, t.Target, dash(t.Owner), dash(strings.Join(t.Tags, ",")), t.Enabled, dash(t.Schedule), latest)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\t%s\t%s\n", t.ID, targetName(t.Target), dash(t.Owner), dash(strings.Join(t.Tags, ",")), t.Enabled, dash(t.Schedule), latest)
 	}
 	return tw.Flush()
 }

@@ -125,12 +125,12 @@ func TestTargetsAddListRm(t *testing.T) {
 	if code != exitFailed || !strings.Contains(errOut, "conflict") {
 		t.Errorf("adding a target twice: exit %d: %s", code, errOut)
 	}
-	code, _, errOut = runCmd(t, "", "targets", "add", "--data-dir", dir, "https://www.example.org")
-	if code != exitNotScanned || !strings.Contains(errOut, "not a URL") {
-		t.Errorf("adding a URL: exit %d: %s", code, errOut)
+	code, _, errOut = runCmd(t, "", "targets", "add", "--data-dir", dir, "gopher://www.example.org")
+	if code != exitNotScanned || !strings.Contains(errOut, "unknown URL scheme") {
+		t.Errorf("adding an unknown scheme: exit %d: %s", code, errOut)
 	}
 	code, out, _ = runCmd(t, "", "targets", "list", "--data-dir", dir, "--tag", "pci")
-	if code != exitOK || !strings.Contains(out, "mail.example.org:465") || !strings.Contains(out, "www.example.org:443") {
+	if code != exitOK || !strings.Contains(out, "smtps://mail.example.org:465") || !strings.Contains(out, "www.example.org:443") {
 		t.Errorf("list:\n%s", out)
 	}
 	code, out, _ = runCmd(t, "", "targets", "rm", "--data-dir", dir, "www.example.org")

@@ -145,25 +145,54 @@ func yamlRow(item *yaml.Node) (store.Target, error) {
 	if y.Host == "" {
 		return store.Target{}, errors.New("host: required")
 	}
-	host, port := y.Host, y.Port
-	if strings.Contains(host, ":") && !strings.Contains(host, "::") || strings.HasPrefix(host, "[") {
-		t, err := tlswarden.ParseTarget(host, tlswarden.DefaultPort)
-		if err != nil {
-			return store.Target{}, err
-		}
-		if port != 0 && port != t.Port {
-			return store.Target{}, fmt.Errorf("host %q names port %d but port says %d", host, t.Port, port)
-		}
-		host, port = t.Host, t.Port
-	}
-	if port == 0 {
-		port = tlswarden.DefaultPort
+	t, err := yamlHostPortKind(y)
+	if err != nil {
+		return store.Target{}, err
 	}
 	enabled := y.Enabled == nil || *y.Enabled
 	return store.Target{
-		Target:  tlswarden.Target{Host: host, Port: port, Kind: tlswarden.Kind(y.Kind), Owner: y.Owner, Tags: y.Tags},
+		Target:  tlswarden.Target{Host: t.Host, Port: t.Port, Kind: t.Kind, Owner: y.Owner, Tags: y.Tags},
 		Enabled: enabled, Schedule: y.Schedule,
 	}, nil
+}
+
+// yamlHostPortKind settles a row's host, port and kind from host (which
+// may be host:port or KIND://HOST[:PORT]), port and kind. A port or kind
+// given twice must agree; a bare port that is a kind's well-known one
+// gets that kind, as on the command line; otherwise the kind is https.
+func yamlHostPortKind(y yamlTarget) (tlswarden.Target, error) {
+	t := tlswarden.Target{Host: y.Host, Port: y.Port}
+	if y.Kind != "" {
+		k, err := tlswarden.ParseKind(y.Kind)
+		if err != nil {
+			return t, err
+		}
+		t.Kind = k
+	}
+	src := tlswarden.KindDefault
+	if strings.Contains(y.Host, "://") || strings.Contains(y.Host, ":") && !strings.Contains(y.Host, "::") || strings.HasPrefix(y.Host, "[") {
+		p, s, err := tlswarden.ParseTargetSpec(y.Host, tlswarden.DefaultPort)
+		if err != nil {
+			return t, err
+		}
+		if y.Port != 0 && y.Port != p.Port {
+			return t, fmt.Errorf("host %q names port %d but port says %d", y.Host, p.Port, y.Port)
+		}
+		if s == tlswarden.KindFromScheme && t.Kind != "" && t.Kind != p.Kind {
+			return t, fmt.Errorf("host %q names kind %s but kind says %s", y.Host, p.Kind, y.Kind)
+		}
+		t.Host, t.Port, src = p.Host, p.Port, s
+		if s == tlswarden.KindFromScheme {
+			t.Kind = p.Kind
+		}
+	}
+	if t.Port == 0 {
+		t.Port = tlswarden.DefaultPort
+	}
+	if k, ok := tlswarden.KindOfPort(t.Port); ok && t.Kind == "" && src != tlswarden.KindFromScheme {
+		t.Kind = k
+	}
+	return t, nil
 }
 
 // rowErrorsOf returns the *store.RowError values joined or wrapped in err.
