@@ -79,7 +79,7 @@ func evaluateEndpoint(in *Input, p *Profile, waivers []tlswarden.Waiver) tlsward
 // claims a pass on an endpoint with no facts at all is overruled: "not
 // tested" is never "absent".
 func judge(in *Input, pr *ProfileRule) tlswarden.Finding {
-	res := pr.Rule.Check(in)
+	res := runCheck(in, pr.Rule)
 	e := in.Endpoint
 	noFacts := e.TLS == nil && e.Cert == nil && e.HTTP == nil
 	if res.Outcome == "" || res.Outcome == tlswarden.RulePass && noFacts {
@@ -92,6 +92,15 @@ func judge(in *Input, pr *ProfileRule) tlswarden.Finding {
 		Outcome:  res.Outcome,
 		Message:  res.Message,
 	}
+}
+
+// runCheck runs a rule's check: a certificate rule on every chain the
+// endpoint serves (checkEveryChain).
+func runCheck(in *Input, r *Rule) Result {
+	if certRule(r.ID) && in.Endpoint.Cert != nil {
+		return checkEveryChain(in, r.Check)
+	}
+	return r.Check(in)
 }
 
 // applyWaiver marks a failed finding waived when an active waiver names

@@ -140,9 +140,20 @@ func (gr *grader) kexBits() int {
 	return bits
 }
 
-// certKeyBits is the leaf key's size in RSA-equivalent bits, 0 if unknown.
+// certKeyBits is the smallest leaf key over the chains served, in
+// RSA-equivalent bits; 0 if unknown.
 func (gr *grader) certKeyBits() int {
-	leaf := gr.cert.Leaf()
+	least := 0
+	for _, cr := range gr.cert.Chains() {
+		if bits := leafKeyBits(cr.Leaf()); bits > 0 && (least == 0 || bits < least) {
+			least = bits
+		}
+	}
+	return least
+}
+
+// leafKeyBits is a leaf key's size in RSA-equivalent bits, 0 if unknown.
+func leafKeyBits(leaf *tlswarden.Certificate) int {
 	if leaf == nil || leaf.KeyBits == 0 {
 		return 0
 	}

@@ -129,13 +129,28 @@ func (gr *grader) preferredTLS12() (first iana.CipherSuite, ok bool) {
 // problems (untrusted, expired, not yet valid, name mismatch, SHA-1
 // signature) T; an incomplete chain B.
 func (gr *grader) capCertificate() {
-	cr := gr.cert
+	chains := gr.cert.Chains()
+	if len(chains) == 0 {
+		chains = []*tlswarden.CertResult{nil}
+	}
+	for _, cr := range chains {
+		name := "certificate"
+		if len(chains) > 1 {
+			name = chainLabel(cr) + " certificate"
+		}
+		gr.capChain(cr, name)
+	}
+}
+
+// capChain applies the certificate caps to one chain, named in the reasons
+// by name.
+func (gr *grader) capChain(cr *tlswarden.CertResult, name string) {
 	leaf := cr.Leaf()
 	if leaf == nil || leaf.ParseError != "" {
-		gr.incomplete("certificate not examined: trust, key and signature not graded")
+		gr.incomplete("%s not examined: trust, key and signature not graded", name)
 		return
 	}
-	trust := func(reason string) { gr.trustT = append(gr.trustT, reason) }
+	trust := func(reason string) { gr.trustT = append(gr.trustT, strings.Replace(reason, "certificate", name, 1)) }
 	if !cr.Trusted {
 		trust("certificate not trusted: " + orDefault(cr.VerificationError, "no path to a trusted root"))
 	}
@@ -154,13 +169,13 @@ func (gr *grader) capCertificate() {
 		}
 		switch alg := c.SignatureAlgorithm; {
 		case containsAny(alg, "MD5", "MD2"):
-			gr.limit("F", "certificate signed with %s", alg)
+			gr.limit("F", "%s signed with %s", name, alg)
 		case weakSignature(alg):
 			trust("certificate signed with " + alg)
 		}
 	}
 	if !cr.ChainComplete && cr.Trusted {
-		gr.limit("B", "incomplete certificate chain")
+		gr.limit("B", "incomplete %s chain", name)
 	}
 }
 
