@@ -298,7 +298,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	)
 	switch {
 	case status >= 500 && !errors.As(err, &e):
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.logFailure(r, err)
 		body.Error = "internal error"
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			body.Error = "the request was cancelled or timed out"
@@ -314,6 +314,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Error = fmt.Sprintf("%d rows are invalid; nothing was imported", len(body.Rows))
 	}
 	_ = writeJSON(w, status, body)
+}
+
+// logFailure logs a request that failed on the server's side: at error
+// level, except when the client went away first, which anyone can do at
+// will and which says nothing about the server.
+func (s *Server) logFailure(r *http.Request, err error) {
+	level := slog.LevelError
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		level = slog.LevelDebug
+	}
+	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 }
 
 // rowErrors lists the *store.RowError values joined in err.

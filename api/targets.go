@@ -128,9 +128,10 @@ func (s *Server) createTarget(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.cfg.Store.CreateTarget(r.Context(), in.apply(newTarget()))
+	want := in.apply(newTarget())
+	t, err := s.cfg.Store.CreateTarget(r.Context(), want)
 	if err != nil {
-		return err
+		return s.conflict(r, want, err)
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/targets/%d", t.ID))
 	if src != tlswarden.KindFromPort {
@@ -222,9 +223,10 @@ func (s *Server) updateTarget(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err = s.cfg.Store.UpdateTarget(r.Context(), in.apply(t))
+	want := in.apply(t)
+	t, err = s.cfg.Store.UpdateTarget(r.Context(), want)
 	if err != nil {
-		return err
+		return s.conflict(r, want, err)
 	}
 	return writeJSON(w, http.StatusOK, t)
 }
@@ -239,6 +241,25 @@ func (s *Server) deleteTarget(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// conflict turns a write's ErrConflict into a 409 that names the target
+// already registered under t's host and port, in the same words on every
+// store (whose own messages quote their constraints); other errors are
+// returned as they are.
+func (s *Server) conflict(r *http.Request, t store.Target, err error) error {
+	if !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	n, nerr := t.Normalize()
+	if nerr != nil {
+		return err
+	}
+	msg := "a target " + n.Target.String() + " already exists"
+	if other, ferr := s.cfg.Store.FindTarget(r.Context(), n.Host, n.Port); ferr == nil {
+		msg += fmt.Sprintf(" (id %d)", other.ID)
+	}
+	return &Error{Status: http.StatusConflict, Field: "host", Msg: msg}
 }
 
 // nonNil makes an empty list encode as [] rather than null.

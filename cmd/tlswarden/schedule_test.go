@@ -28,3 +28,16 @@ func TestTargetSchedulesChecked(t *testing.T) {
 		t.Errorf("targets: %+v", ts)
 	}
 }
+
+// YAML refuses port 0 as the API does, rather than taking it for 443.
+func TestTargetsImportPortZero(t *testing.T) {
+	dir := t.TempDir()
+	file := writeTestFile(t, dir, "zero.yaml", "- host: www.example.org\n  port: 0\n- host: api.example.org\n")
+	code, _, errOut := runCmd(t, "", "targets", "import", "--data-dir", dir, file)
+	if code != exitNotScanned || !strings.Contains(errOut, "zero.yaml:1: port: must be from 1 to 65535, not 0") {
+		t.Errorf("import of port 0: exit %d: %s", code, errOut)
+	}
+	if ts := listTargets(t, dir); len(ts) != 0 {
+		t.Errorf("a refused import left %+v", ts)
+	}
+}

@@ -25,7 +25,7 @@ import (
 // A file may also be just the list.
 type yamlTarget struct {
 	Host     string   `yaml:"host"`
-	Port     int      `yaml:"port"`
+	Port     *int     `yaml:"port"` // nil when absent; 0 is refused, as by the API
 	Kind     string   `yaml:"kind"`
 	Owner    string   `yaml:"owner"`
 	Tags     []string `yaml:"tags"`
@@ -161,7 +161,14 @@ func yamlRow(item *yaml.Node) (store.Target, error) {
 // given twice must agree; a bare port that is a kind's well-known one
 // gets that kind, as on the command line; otherwise the kind is https.
 func yamlHostPortKind(y yamlTarget) (tlswarden.Target, error) {
-	t := tlswarden.Target{Host: y.Host, Port: y.Port}
+	port := 0
+	if y.Port != nil {
+		if *y.Port == 0 {
+			return tlswarden.Target{}, errors.New("port: must be from 1 to 65535, not 0")
+		}
+		port = *y.Port
+	}
+	t := tlswarden.Target{Host: y.Host, Port: port}
 	if y.Kind != "" {
 		k, err := tlswarden.ParseKind(y.Kind)
 		if err != nil {
@@ -175,8 +182,8 @@ func yamlHostPortKind(y yamlTarget) (tlswarden.Target, error) {
 		if err != nil {
 			return t, err
 		}
-		if y.Port != 0 && y.Port != p.Port {
-			return t, fmt.Errorf("host %q names port %d but port says %d", y.Host, p.Port, y.Port)
+		if port != 0 && port != p.Port {
+			return t, fmt.Errorf("host %q names port %d but port says %d", y.Host, p.Port, port)
 		}
 		if s == tlswarden.KindFromScheme && t.Kind != "" && t.Kind != p.Kind {
 			return t, fmt.Errorf("host %q names kind %s but kind says %s", y.Host, p.Kind, y.Kind)
