@@ -184,10 +184,17 @@ func countSuites(suites []uint16, seen []uint16, counts *[len(suiteClasses)]int)
 	return seen
 }
 
-// addCert folds one address's certificate in: the leaf that expires first
-// is reported, verified only when every address verifies, with every
-// address's reasons.
+// addCert folds one address's certificates in, every chain it serves (one
+// per key type): the leaf that expires first is reported, verified only
+// when every chain of every address verifies, with all their reasons.
 func (m *measured) addCert(r *store.CertPosture) {
+	for _, c := range r.Chains() {
+		m.addChain(c)
+	}
+}
+
+// addChain folds one chain in.
+func (m *measured) addChain(r *store.CertPosture) {
 	leaf := certLeaf(r)
 	if leaf == nil || leaf.ParseFailed {
 		return
@@ -305,8 +312,17 @@ func (m *measured) addEvaluation(ee *store.EvaluationPosture) {
 // addresses of one endpoint that disagree can be told apart: the leaf, the
 // versions and suites accepted, the grade.
 func appendSignature(b []byte, e *store.EndpointPosture) []byte {
-	if certLeaf(e.Cert) != nil {
-		b = append(b, e.Cert.LeafSHA256...)
+	// Every chain's leaf, in an order that does not depend on which one
+	// the address's full handshake happened to get.
+	var leaves []string
+	for _, c := range e.Cert.Chains() {
+		if certLeaf(c) != nil {
+			leaves = append(leaves, c.LeafSHA256)
+		}
+	}
+	slices.Sort(leaves)
+	for _, l := range leaves {
+		b = append(b, l...)
 	}
 	if r := e.TLS; r != nil {
 		for _, vr := range r.Versions {

@@ -44,15 +44,34 @@ type VersionPosture struct {
 	Suites []uint16
 }
 
-// CertPosture is a tlswarden.CertResult's chain, trust and name check.
+// CertPosture is a tlswarden.CertResult's chain, trust and name check,
+// and those of every other chain the endpoint serves.
 type CertPosture struct {
-	// LeafSHA256 is the first certificate's SHA256; "" when none was
-	// served.
+	// LeafSHA256 is the first certificate's SHA256 and LeafKeyType its
+	// key type; "" when none was served. Together they are the chain's
+	// identity (tlswarden.CertResult.ChainID).
 	LeafSHA256      string
+	LeafKeyType     string
 	Chain           []ChainCertPosture
 	ChainComplete   bool
 	Trusted         bool
 	HostnameMatches bool
+	// Others are the postures of the result's OtherChains, in its order
+	// (by identity); their own Others are empty.
+	Others []CertPosture
+}
+
+// Chains returns c and then each of its Others: every chain served; nil
+// for a nil posture.
+func (c *CertPosture) Chains() []*CertPosture {
+	if c == nil {
+		return nil
+	}
+	out := []*CertPosture{c}
+	for i := range c.Others {
+		out = append(out, &c.Others[i])
+	}
+	return out
 }
 
 // ChainCertPosture is one served tlswarden.Certificate's dates.
@@ -129,9 +148,22 @@ func versionPosture(vr tlswarden.VersionResult) VersionPosture {
 }
 
 func certPosture(r *tlswarden.CertResult) *CertPosture {
+	c := chainPosture(r)
+	if len(r.OtherChains) > 0 {
+		c.Others = make([]CertPosture, len(r.OtherChains))
+		for i := range r.OtherChains {
+			c.Others[i] = *chainPosture(&r.OtherChains[i])
+		}
+	}
+	return c
+}
+
+// chainPosture is the posture of one chain, its result's OtherChains
+// aside.
+func chainPosture(r *tlswarden.CertResult) *CertPosture {
 	c := &CertPosture{ChainComplete: r.ChainComplete, Trusted: r.Trusted, HostnameMatches: r.HostnameMatches}
 	if leaf := r.Leaf(); leaf != nil {
-		c.LeafSHA256 = leaf.SHA256
+		c.LeafSHA256, c.LeafKeyType = leaf.SHA256, leaf.KeyType
 	}
 	if len(r.Chain) > 0 {
 		c.Chain = make([]ChainCertPosture, len(r.Chain))

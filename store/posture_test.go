@@ -30,7 +30,10 @@ func postureEndpoint() (tlswarden.EndpointReport, tlswarden.EndpointEvaluation) 
 				NotYetValid: true, DNSNames: []string{"a.example.org"}},
 			{SHA256: "junk", Size: 12, ParseError: "asn1: syntax error"},
 			{SHA256: "root", NotAfter: t0.AddDate(10, 0, 0), SelfSigned: true, IsCA: true},
-		}, ChainComplete: true, Trusted: true, HostnameMatches: true, OCSPStapled: true},
+		}, ChainComplete: true, Trusted: true, HostnameMatches: true, OCSPStapled: true,
+			OtherChains: []tlswarden.CertResult{{Chain: []tlswarden.Certificate{
+				{SHA256: "ecleaf", KeyType: "ECDSA", NotBefore: t0, NotAfter: t0.AddDate(0, 1, 0), Expired: true},
+			}, HostnameMatches: true}}},
 		HTTP: &tlswarden.HTTPResult{},
 	}
 	ee := tlswarden.EndpointEvaluation{Endpoint: ep, Compliance: tlswarden.NonCompliant,
@@ -60,7 +63,10 @@ func TestPostureOf(t *testing.T) {
 			{NotBefore: t0, NotAfter: t0.AddDate(0, 3, 0), Expired: true, NotYetValid: true},
 			{ParseFailed: true},
 			{NotAfter: t0.AddDate(10, 0, 0), SelfSigned: true},
-		}, ChainComplete: true, Trusted: true, HostnameMatches: true},
+		}, ChainComplete: true, Trusted: true, HostnameMatches: true, Others: []store.CertPosture{
+			{LeafSHA256: "ecleaf", LeafKeyType: "ECDSA", Chain: []store.ChainCertPosture{
+				{NotBefore: t0, NotAfter: t0.AddDate(0, 1, 0), Expired: true}}, HostnameMatches: true},
+		}},
 		Evaluation: &store.EvaluationPosture{Profile: "p", Compliance: tlswarden.NonCompliant, Graded: true, Grade: "B",
 			Headers: &store.HeadersPosture{Score: -5, Grade: "F", Failed: true},
 			Failed: []store.FailedRule{{RuleID: "tls-min-version", Severity: tlswarden.SeverityHigh},

@@ -32,15 +32,16 @@ import (
 //	endpoint: address (netip.AddrPort's binary form, as a string), status,
 //	          flags (TLS, Cert, Evaluation present), then those present
 //	tls:      list of (version, flags (supported, failed), list of suite)
-//	cert:     leaf SHA-256, flags (chain complete, trusted, hostname
-//	          matches), list of (flags (parse failed, expired, not yet
-//	          valid, self-signed, has not-before, has not-after),
+//	cert:     chain, then list of chain (the other chains)
+//	chain:    leaf SHA-256, leaf key type, flags (chain complete, trusted,
+//	          hostname matches), list of (flags (parse failed, expired,
+//	          not yet valid, self-signed, has not-before, has not-after),
 //	          not-before and not-after when present, each as Unix seconds
 //	          and nanoseconds)
 //	eval:     profile, compliance, flags (graded, has headers, headers
 //	          failed), grade, header score and grade when present, list of
 //	          (rule, severity, waived)
-const PostureEncoding = 1
+const PostureEncoding = 2
 
 // Flag bits of the encoding.
 const (
@@ -166,7 +167,16 @@ func appendEndpoint(b []byte, p *store.EndpointPosture) []byte {
 }
 
 func appendCert(b []byte, c *store.CertPosture) []byte {
-	b = appendString(b, c.LeafSHA256)
+	b = appendChain(b, c)
+	b = binary.AppendUvarint(b, uint64(len(c.Others)))
+	for i := range c.Others {
+		b = appendChain(b, &c.Others[i])
+	}
+	return b
+}
+
+func appendChain(b []byte, c *store.CertPosture) []byte {
+	b = appendString(appendString(b, c.LeafSHA256), c.LeafKeyType)
 	b = append(b, flags(c.ChainComplete, c.Trusted, c.HostnameMatches))
 	b = binary.AppendUvarint(b, uint64(len(c.Chain)))
 	for _, cc := range c.Chain {
@@ -367,7 +377,18 @@ func (d *decoder) tls() *store.TLSPosture {
 }
 
 func (d *decoder) cert() *store.CertPosture {
-	c := &store.CertPosture{LeafSHA256: d.string()}
+	c := d.chain()
+	if n := d.count(); n > 0 {
+		c.Others = make([]store.CertPosture, n)
+		for i := range c.Others {
+			c.Others[i] = *d.chain()
+		}
+	}
+	return c
+}
+
+func (d *decoder) chain() *store.CertPosture {
+	c := &store.CertPosture{LeafSHA256: d.string(), LeafKeyType: d.interned()}
 	f := d.byte()
 	c.ChainComplete, c.Trusted, c.HostnameMatches = f&chainComplete != 0, f&certTrusted != 0, f&hostnameMatches != 0
 	if n := d.count(); n > 0 {

@@ -29,11 +29,15 @@ func postures() []store.EndpointPosture {
 				{Version: tlswarden.TLS12, Supported: true, Suites: []uint16{0xc02f, 0x000a, 0xffff}},
 				{Version: 0x7f17},
 			}},
-			Cert: &store.CertPosture{LeafSHA256: strings.Repeat("ab", 32), Chain: []store.ChainCertPosture{
+			Cert: &store.CertPosture{LeafSHA256: strings.Repeat("ab", 32), LeafKeyType: "RSA", Chain: []store.ChainCertPosture{
 				{NotBefore: t0, NotAfter: t0.AddDate(0, 3, 0), Expired: true, NotYetValid: true},
 				{ParseFailed: true},
 				{NotBefore: time.Unix(-1e10, 0), NotAfter: time.Unix(0, 0), SelfSigned: true},
-			}, ChainComplete: true, Trusted: true, HostnameMatches: true},
+			}, ChainComplete: true, Trusted: true, HostnameMatches: true, Others: []store.CertPosture{
+				{LeafSHA256: strings.Repeat("cd", 32), LeafKeyType: "ECDSA", Chain: []store.ChainCertPosture{
+					{NotBefore: t0, NotAfter: t0.AddDate(0, 1, 0), Expired: true}}, Trusted: false, HostnameMatches: true},
+				{LeafSHA256: strings.Repeat("ef", 32), LeafKeyType: "Ed25519"},
+			}},
 			Evaluation: &store.EvaluationPosture{Profile: "nhs-internet-first", Compliance: tlswarden.NonCompliant,
 				Graded: true, Grade: "A+", Headers: &store.HeadersPosture{Score: -25, Grade: "F", Failed: true},
 				Failed: []store.FailedRule{{RuleID: "tls-min-version", Severity: tlswarden.SeverityCritical},
@@ -124,6 +128,13 @@ func TestPostureEncodingVersion(t *testing.T) {
 			"TLS *struct{Versions []struct{Version tlswarden.Version;Supported bool;Failed bool;Suites []uint16}};" +
 			"Cert *struct{LeafSHA256 string;Chain []struct{ParseFailed bool;NotBefore time.Time;NotAfter time.Time;" +
 			"Expired bool;NotYetValid bool;SelfSigned bool};ChainComplete bool;Trusted bool;HostnameMatches bool};" +
+			"Evaluation *struct{Profile string;Compliance tlswarden.Compliance;Graded bool;Grade string;" +
+			"Headers *struct{Score int;Grade string;Failed bool};" +
+			"Failed []struct{RuleID string;Severity tlswarden.Severity;Waived bool}}}",
+		2: "struct{ScanID int64;Ordinal int;Addr netip.AddrPort;Status tlswarden.Status;" +
+			"TLS *struct{Versions []struct{Version tlswarden.Version;Supported bool;Failed bool;Suites []uint16}};" +
+			"Cert *struct{LeafSHA256 string;LeafKeyType string;Chain []struct{ParseFailed bool;NotBefore time.Time;NotAfter time.Time;" +
+			"Expired bool;NotYetValid bool;SelfSigned bool};ChainComplete bool;Trusted bool;HostnameMatches bool;Others []struct{...}};" +
 			"Evaluation *struct{Profile string;Compliance tlswarden.Compliance;Graded bool;Grade string;" +
 			"Headers *struct{Score int;Grade string;Failed bool};" +
 			"Failed []struct{RuleID string;Severity tlswarden.Severity;Waived bool}}}",
