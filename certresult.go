@@ -68,6 +68,10 @@ type CertResult struct {
 	HostnameMatches   bool   `json:"hostname_matches"`
 	HostnameMatchedBy string `json:"hostname_matched_by,omitempty"`
 
+	// Revocation is the answer of the leaf's OCSP responder, asked online
+	// when revocation checks are on (--check-revocation); nil otherwise.
+	Revocation *RevocationCheck `json:"revocation,omitempty"`
+
 	// OCSPStapled is true when the server stapled an OCSP response.
 	OCSPStapled bool        `json:"ocsp_stapled"`
 	OCSP        *OCSPStaple `json:"ocsp,omitempty"`
@@ -185,6 +189,10 @@ type Lints struct {
 	Errors   []string `json:"error,omitempty"`
 	Warnings []string `json:"warn,omitempty"`
 	Fatal    []string `json:"fatal,omitempty"`
+	// Sources gives the source of each lint named above, as zlint names
+	// it ("CABF_BR", "RFC5280", "Mozilla", "Community", ...): the policy
+	// weighs a lint by its source.
+	Sources map[string]string `json:"sources,omitempty"`
 }
 
 // The trust stores a chain can be anchored in (CertResult.Anchor).
@@ -213,6 +221,24 @@ type OCSPStaple struct {
 	// against the leaf's issuer and it names the leaf's serial number.
 	SignatureVerified bool   `json:"signature_verified"`
 	Error             string `json:"error,omitempty"`
+}
+
+// RevocationCheck is the answer of a leaf's OCSP responder to an online
+// query (RFC 6960): the URL asked (from the leaf's AIA extension), the
+// status, and why there is none when the query failed.
+type RevocationCheck struct {
+	URL        string    `json:"url,omitempty"`
+	Status     string    `json:"status,omitempty"`
+	ThisUpdate time.Time `json:"this_update,omitzero"`
+	NextUpdate time.Time `json:"next_update,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	// SignatureVerified is true when the response's signature checked out
+	// against the leaf's issuer and it names the leaf's serial number.
+	SignatureVerified bool `json:"signature_verified"`
+	// Cached is true when the answer came from the cache of an earlier
+	// query for the same certificate, still within its nextUpdate.
+	Cached bool   `json:"cached,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // SCTCounts counts signed certificate timestamps (RFC 6962) by delivery:

@@ -64,6 +64,8 @@ var certRules = []sev{
 	{"cert.trusted", 0}, {"cert.hostname", 0}, {"cert.valid_now", 0}, {"cert.expiry_soon", 0},
 	{"cert.lifetime_left", 0}, {"cert.key", 0}, {"cert.sig_alg", 0},
 	{"cert.chain_complete", 0}, {"cert.chain_no_expired", 0}, {"cert.ocsp_stapled", 0},
+	{"cert.not_revoked", 0}, {"cert.must_staple", 0}, {"cert.sct_count", 0},
+	{"cert.lint_errors", 0}, {"cert.lint_warnings", 0},
 }
 
 func nhsInternetFirst() *Profile {

@@ -14,6 +14,7 @@ var catalogue = slices.Concat([]*Rule{
 	&ruleCertTrusted, &ruleCertHostname, &ruleCertValidNow, &ruleCertExpiry, &ruleCertLifetimeLeft,
 	&ruleCertKey, &ruleCertSigAlg, &ruleCertSigAllowlist, &ruleCertLifespanMozilla, &ruleCertLifespanBR,
 	&ruleCertChainComplete, &ruleCertChainNoExpired, &ruleCertOCSPStapled,
+	&ruleCertNotRevoked, &ruleCertMustStaple, &ruleCertSCTCount, &ruleCertLintErrors, &ruleCertLintWarnings,
 	&ruleHTTPSRedirect, &ruleHSTS, &ruleHSTSPreload, &ruleHeaderScore,
 }, vulnDerivedRules, observatoryRules())
 

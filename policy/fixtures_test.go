@@ -112,6 +112,7 @@ func goodCert() *tlswarden.CertResult {
 		ServerName: "www.example.nhs.uk", Chain: []tlswarden.Certificate{leaf, inter},
 		ChainLength: 2, ChainOrderCorrect: true, ChainComplete: true, Trusted: true,
 		HostnameChecked: "www.example.nhs.uk", HostnameMatches: true, HostnameMatchedBy: "www.example.nhs.uk",
+		Anchor: tlswarden.AnchorPublic, SCTs: tlswarden.SCTCounts{Embedded: 2},
 	}
 }
 

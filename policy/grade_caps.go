@@ -157,6 +157,9 @@ func (gr *grader) capChain(cr *tlswarden.CertResult, name string) {
 	if !cr.HostnameMatches {
 		trust("certificate does not name " + cr.HostnameChecked)
 	}
+	if revoked(cr) {
+		trust("certificate revoked")
+	}
 	switch {
 	case !leaf.NotAfter.IsZero() && gr.now.After(leaf.NotAfter):
 		trust("certificate expired on " + day(leaf.NotAfter))
@@ -202,6 +205,13 @@ func (gr *grader) finish() {
 	if len(gr.trustT) > 0 {
 		g.Letter, g.IgnoringTrust = "T", letter
 	}
+}
+
+// revoked reports whether the stapled OCSP response or the responder
+// asked online says the leaf is revoked.
+func revoked(cr *tlswarden.CertResult) bool {
+	return cr.OCSP != nil && cr.OCSP.Status == tlswarden.OCSPRevoked ||
+		cr.Revocation != nil && cr.Revocation.Status == tlswarden.OCSPRevoked
 }
 
 func containsAny(s string, subs ...string) bool {

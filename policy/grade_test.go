@@ -56,6 +56,9 @@ func TestGradeTLS(t *testing.T) {
 			e.Cert.Chain[0].NotAfter = now.AddDate(0, 0, -1)
 			e.TLS = groups(tlsResult(accepts(tlswarden.TLS10, "", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"), v12ECDHE), "x25519")
 		}), "T", "B", "certificate expired on 2026-11-24"},
+		{"revoked", good(func(e *tlswarden.EndpointReport) {
+			e.Cert.OCSPStapled, e.Cert.OCSP = true, &tlswarden.OCSPStaple{Status: tlswarden.OCSPRevoked, SignatureVerified: true}
+		}), "T", "A+", "certificate revoked"},
 		{"name mismatch", good(func(e *tlswarden.EndpointReport) { e.Cert.HostnameMatches = false }), "T", "A+", "certificate does not name www.example.nhs.uk"},
 		{"SHA-1 intermediate", good(func(e *tlswarden.EndpointReport) { e.Cert.Chain[1].SignatureAlgorithm = "SHA1-RSA" }), "T", "A+", "certificate signed with SHA1-RSA"},
 		{"MD5 leaf", good(func(e *tlswarden.EndpointReport) { e.Cert.Chain[0].SignatureAlgorithm = "MD5-RSA" }), "F", "", "certificate signed with MD5-RSA"},

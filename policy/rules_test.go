@@ -207,6 +207,39 @@ func certCases() []ruleCase {
 		{"expired intermediate", &ruleCertChainNoExpired, "", edit(func(c *tlswarden.CertResult) { c.Chain[1].NotAfter = now.AddDate(0, -1, 0) }), fail_, "certificate 2"},
 		{"leaf only", &ruleCertChainNoExpired, "", edit(func(c *tlswarden.CertResult) { c.Chain = c.Chain[:1] }), na, ""},
 		{"no staple", &ruleCertOCSPStapled, "", good(nil), fail_, "informational"},
+		{"revoked staple", &ruleCertNotRevoked, "", edit(func(c *tlswarden.CertResult) {
+			c.OCSPStapled, c.OCSP = true, &tlswarden.OCSPStaple{Status: tlswarden.OCSPRevoked, RevokedAt: now.AddDate(0, 0, -2), SignatureVerified: true}
+		}), fail_, "revoked on 2026-11-23, says the stapled OCSP response"},
+		{"revoked online", &ruleCertNotRevoked, "", edit(func(c *tlswarden.CertResult) {
+			c.OCSPStapled, c.OCSP = true, &tlswarden.OCSPStaple{Status: tlswarden.OCSPGood, SignatureVerified: true}
+			c.Revocation = &tlswarden.RevocationCheck{URL: "http://ocsp.example/", Status: tlswarden.OCSPRevoked, RevokedAt: now}
+		}), fail_, "says the OCSP responder http://ocsp.example/ (its signature could not be verified)"},
+		{"good staple", &ruleCertNotRevoked, "", edit(func(c *tlswarden.CertResult) {
+			c.OCSPStapled, c.OCSP = true, &tlswarden.OCSPStaple{Status: tlswarden.OCSPGood, SignatureVerified: true}
+		}), pass_, "stapled"},
+		{"responder failed", &ruleCertNotRevoked, "", edit(func(c *tlswarden.CertResult) {
+			c.Revocation = &tlswarden.RevocationCheck{URL: "http://ocsp.example/", Error: "timeout"}
+		}), ne, "timeout"},
+		{"no revocation status", &ruleCertNotRevoked, "", good(nil), na, "online checks are off"},
+		{"must staple without staple", &ruleCertMustStaple, "", leaf(func(c *tlswarden.Certificate) { c.MustStaple = true }), fail_, "none was stapled"},
+		{"must staple with staple", &ruleCertMustStaple, "", edit(func(c *tlswarden.CertResult) { c.Chain[0].MustStaple, c.OCSPStapled = true, true }), pass_, ""},
+		{"no must staple", &ruleCertMustStaple, "", good(nil), na, ""},
+		{"two embedded SCTs for 90 days", &ruleCertSCTCount, "", good(nil), pass_, "2 embedded"},
+		{"two embedded SCTs for a year", &ruleCertSCTCount, "", leaf(func(c *tlswarden.Certificate) { c.NotAfter = c.NotBefore.AddDate(1, 0, 0) }), fail_, "require 3 embedded"},
+		{"two SCTs in the TLS extension", &ruleCertSCTCount, "", edit(func(c *tlswarden.CertResult) { c.SCTs = tlswarden.SCTCounts{TLSExtension: 1, OCSP: 1} }), pass_, "2 SCTs in the TLS extension"},
+		{"SCTs of an organisation's CA", &ruleCertSCTCount, "", edit(func(c *tlswarden.CertResult) { c.SCTs, c.Anchor = tlswarden.SCTCounts{}, tlswarden.AnchorOrganisation }), na, "organisation"},
+		{"BR lint error", &ruleCertLintErrors, "", leaf(func(c *tlswarden.Certificate) {
+			c.Lints = &tlswarden.Lints{Errors: []string{"e_sub_cert_aia_missing", "e_community_x"}, Warnings: []string{"w_y"},
+				Sources: map[string]string{"e_sub_cert_aia_missing": "CABF_BR", "e_community_x": "Community", "w_y": "RFC5280"}}
+		}), fail_, "1: certificate 1: e_sub_cert_aia_missing (CABF_BR)"},
+		{"lint warnings and community errors", &ruleCertLintWarnings, "", leaf(func(c *tlswarden.Certificate) {
+			c.Lints = &tlswarden.Lints{Errors: []string{"e_sub_cert_aia_missing", "e_community_x"}, Warnings: []string{"w_y"},
+				Sources: map[string]string{"e_sub_cert_aia_missing": "CABF_BR", "e_community_x": "Community", "w_y": "RFC5280"}}
+		}), fail_, "2: certificate 1: e_community_x (Community); certificate 1: w_y (RFC5280)"},
+		{"no lints", &ruleCertLintErrors, "", good(nil), pass_, "none"},
+		{"lints of an organisation's CA", &ruleCertLintErrors, "", edit(func(c *tlswarden.CertResult) {
+			c.Anchor, c.Chain[0].Lints = tlswarden.AnchorOrganisation, &tlswarden.Lints{Errors: []string{"e_x"}, Sources: map[string]string{"e_x": "CABF_BR"}}
+		}), na, "organisation"},
 	}
 }
 

@@ -30,9 +30,12 @@ type CertConfig struct {
 	// beside the public ones: a chain anchored only there is reported as
 	// such (CertResult.Anchor). CAFileOnly trusts CAFile's roots alone,
 	// with no public store.
+	// OrgRoots are organisation roots given in memory, as CAFile's are
+	// read from a file (the demo's private CA).
 	Roots      []*stdx509.Certificate
 	CAFile     string
 	CAFileOnly bool
+	OrgRoots   []*stdx509.Certificate
 	// Timeout bounds one run of the probe: two handshakes (default 20s).
 	Timeout time.Duration
 	// MaxChainBytes caps the bytes read from the server during one
@@ -331,7 +334,7 @@ func (p *certProbe) loadRoots() (*rootStore, error) {
 	}
 	var public [][]byte
 	switch {
-	case p.cfg.CAFileOnly && p.cfg.CAFile != "":
+	case p.cfg.CAFileOnly && len(org) > 0:
 	case len(p.cfg.Roots) > 0:
 		for i, c := range p.cfg.Roots {
 			if _, ok := rawSubject(c.Raw); !ok {
@@ -354,8 +357,15 @@ func (p *certProbe) loadRoots() (*rootStore, error) {
 
 // caFileRoots reads the organisation's roots from CAFile, if any.
 func (p *certProbe) caFileRoots() ([][]byte, error) {
+	var ders [][]byte
+	for i, c := range p.cfg.OrgRoots {
+		if _, ok := rawSubject(c.Raw); !ok {
+			return nil, fmt.Errorf("certificate probe: organisation root %d is not a certificate", i)
+		}
+		ders = append(ders, c.Raw)
+	}
 	if p.cfg.CAFile == "" {
-		return nil, nil
+		return ders, nil
 	}
 	b, err := os.ReadFile(p.cfg.CAFile)
 	if err != nil {
@@ -365,7 +375,7 @@ func (p *certProbe) caFileRoots() ([][]byte, error) {
 	if len(found) == 0 {
 		return nil, fmt.Errorf("certificate probe: no certificates in CA file %s", p.cfg.CAFile)
 	}
-	return found, nil
+	return append(ders, found...), nil
 }
 
 // limitConn fails reads once limit bytes have been read, so that a server

@@ -88,7 +88,8 @@ func lintCert(c *x509.Certificate) *tlswarden.Lints {
 	if l == nil {
 		return nil
 	}
-	return &tlswarden.Lints{Errors: slices.Clone(l.Errors), Warnings: slices.Clone(l.Warnings), Fatal: slices.Clone(l.Fatal)}
+	return &tlswarden.Lints{Errors: slices.Clone(l.Errors), Warnings: slices.Clone(l.Warnings), Fatal: slices.Clone(l.Fatal),
+		Sources: maps.Clone(l.Sources)}
 }
 
 // runLints runs zlint on one certificate and keeps the names of the lints
@@ -105,7 +106,7 @@ func runLints(c *x509.Certificate) *tlswarden.Lints {
 			maps.Copy(results, rs.Results)
 		}
 	}
-	var l tlswarden.Lints
+	l := tlswarden.Lints{Sources: map[string]string{}}
 	for name, res := range results {
 		switch res.Status {
 		case lint.Error:
@@ -114,7 +115,10 @@ func runLints(c *x509.Certificate) *tlswarden.Lints {
 			l.Warnings = append(l.Warnings, name)
 		case lint.Fatal:
 			l.Fatal = append(l.Fatal, name)
+		default:
+			continue
 		}
+		l.Sources[name] = lintSource(name)
 	}
 	if len(l.Errors)+len(l.Warnings)+len(l.Fatal) == 0 {
 		return nil
@@ -123,6 +127,15 @@ func runLints(c *x509.Certificate) *tlswarden.Lints {
 	slices.Sort(l.Warnings)
 	slices.Sort(l.Fatal)
 	return &l
+}
+
+// lintSource returns the source zlint gives a lint ("CABF_BR", "RFC5280",
+// ...), or "Unknown".
+func lintSource(name string) string {
+	if l := lint.GlobalRegistry().ByName(name); l != nil && l.Source != "" {
+		return string(l.Source)
+	}
+	return string(lint.UnknownLintSource)
 }
 
 // warmLints pays zlint's one-time costs once per process: its small-key

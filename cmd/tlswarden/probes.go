@@ -59,7 +59,7 @@ type probeOptions struct {
 	timeout    time.Duration
 	caFile     string
 	caFileOnly bool
-	roots      []*x509.Certificate // the public trust store in place of the system roots (the demo's CA)
+	roots      []*x509.Certificate // organisation roots beside --ca-file's (the demo's private CA)
 	noHTTP     bool
 	noGroups   bool
 	httpPort   int
@@ -84,7 +84,7 @@ func newProbes(o probeOptions, dialPlain func(context.Context, netip.AddrPort) (
 	}
 	return []tlswarden.Probe{
 		probes.TLS(probes.TLSConfig{Timeout: o.timeout, NoGroups: o.noGroups, Logger: log}),
-		probes.Cert(probes.CertConfig{Roots: o.roots, CAFile: o.caFile, CAFileOnly: o.caFileOnly, Timeout: 3 * o.timeout, Logger: log}),
+		probes.Cert(probes.CertConfig{OrgRoots: o.roots, CAFile: o.caFile, CAFileOnly: o.caFileOnly, Timeout: 3 * o.timeout, Logger: log}),
 		httpProbe,
 	}
 }

@@ -31,7 +31,7 @@ type scanFlags struct {
 	verbose     bool
 	progress    bool
 	demo        bool
-	roots       []*x509.Certificate // trusted besides the system's (the testbed's CA)
+	roots       []*x509.Certificate // organisation roots besides the system's (the testbed's private CA)
 	profile     string
 	allow, deny scope.Prefixes
 	userAgent   string

@@ -41,7 +41,7 @@ func TestServeHTTPSPassesItsOwnPolicy(t *testing.T) {
 
 	sc, err := scanner.New(scanner.Config{Probes: []tlswarden.Probe{
 		probes.TLS(probes.TLSConfig{Timeout: 5 * time.Second}),
-		probes.Cert(probes.CertConfig{Roots: []*x509.Certificate{ca.Cert.Cert}, Timeout: 10 * time.Second}),
+		probes.Cert(probes.CertConfig{OrgRoots: []*x509.Certificate{ca.Cert.Cert}, Timeout: 10 * time.Second}),
 		// Nothing listens on port 1: the plain-HTTP check passes.
 		probes.HTTP(probes.HTTPConfig{Timeout: 5 * time.Second, PlainPort: 1}),
 	}})

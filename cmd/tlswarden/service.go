@@ -65,8 +65,8 @@ func (f *scanFlagsSvc) register(fs *flag.FlagSet) {
 // one-shot scan, the service scans only what its scope allows: public
 // addresses and those --allow-cidr names, because anyone who can write to
 // the registry chooses what it connects to. roots, when given, are trusted
-// as well as --ca-file and replace the system's roots (the demo trusts its
-// testbed's CA).
+// as an organisation's roots, beside --ca-file's and the system's public
+// roots (the demo trusts its testbed's private CA).
 func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Logger) (*scanner.Scanner, error) {
 	if err := checkCAFile(f.caFile, f.caFileOnly); err != nil {
 		return nil, err

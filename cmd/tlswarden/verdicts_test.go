@@ -5,8 +5,16 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -165,4 +173,85 @@ func TestPrivatePKICompliant(t *testing.T) {
 			t.Errorf("without --ca-file: %s, certificate %+v; want untrusted, no anchor, non-compliant", ev.Compliance, ep.Cert)
 		}
 	})
+}
+
+// ocspLeaf mints a leaf for 127.0.0.1 under ca naming ocspURL as its OCSP
+// responder, with Must-Staple when asked.
+func ocspLeaf(t *testing.T, ca *tlstest.CA, ocspURL string, mustStaple bool) *tlstest.Cert {
+	t.Helper()
+	now := time.Now().Add(-time.Hour).Truncate(time.Second)
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:   now, NotAfter: now.Add(90 * 24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		OCSPServer:  []string{ocspURL},
+	}
+	if mustStaple {
+		// TLS Feature (RFC 7633) listing status_request (5).
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}, Value: []byte{0x30, 0x03, 0x02, 0x01, 0x05}}}
+	}
+	return ca.IssueTemplate(t, tmpl, tlstest.RSA2048)
+}
+
+// revokedOCSPResponse makes, with `openssl ocsp` as the responder, the DER
+// OCSP response that says leaf is revoked, signed by the CA.
+func revokedOCSPResponse(t *testing.T, dir, caFile, caKey string, leaf *tlstest.Cert) string {
+	t.Helper()
+	bin := tlstest.RequireBinary(t, "openssl")
+	leafFile, _ := leaf.WritePEM(t, dir)
+	ts := func(tm time.Time) string { return tm.UTC().Format("060102150405Z") }
+	index := fmt.Sprintf("R\t%s\t%s,keyCompromise\t%X\tunknown\t/CN=127.0.0.1\n",
+		ts(leaf.Cert.NotAfter), ts(time.Now().Add(-48*time.Hour)), leaf.Cert.SerialNumber)
+	indexFile, resp := filepath.Join(dir, "index.txt"), filepath.Join(dir, "ocsp.der")
+	if err := os.WriteFile(indexFile, []byte(index), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "ocsp", "-index", indexFile, "-CA", caFile, "-rsigner", caFile, "-rkey", caKey,
+		"-issuer", caFile, "-cert", leafFile, "-respout", resp, "-ndays", "1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl ocsp: %v\n%s", err, out)
+	}
+	return resp
+}
+
+// TestRevokedStapleIsCritical: openssl s_server staples an OCSP response,
+// made by `openssl ocsp`, that says the certificate is revoked: the
+// endpoint is non-compliant with a critical finding and grades T.
+func TestRevokedStapleIsCritical(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "Revoking CA")
+	caFile, caKey := ca.WritePEM(t, dir)
+	leaf := ocspLeaf(t, ca, "http://127.0.0.1:1/", false)
+	resp := revokedOCSPResponse(t, dir, caFile, caKey, leaf)
+	addr := tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Cert: leaf, Args: []string{"-status_file", resp}})
+	ep, ev, code := scanVerdict(t, "--ca-file", caFile, "--no-http", addr.String())
+	if ep.Cert == nil || ep.Cert.OCSP == nil || ep.Cert.OCSP.Status != tlswarden.OCSPRevoked {
+		t.Fatalf("certificate facts: %+v; want a stapled response saying revoked", ep.Cert)
+	}
+	f, _ := finding(ev, "cert.not_revoked")
+	if f.Outcome != tlswarden.RuleFail || f.Severity != tlswarden.SeverityCritical || ev.Compliance != tlswarden.NonCompliant || code != exitNonCompliant {
+		t.Errorf("cert.not_revoked %s %s %q; %s (exit %d); want a critical failure, non-compliant", f.Severity, f.Outcome, f.Message, ev.Compliance, code)
+	}
+	if ev.Grade == nil || ev.Grade.Letter != "T" || !hasCap(ev.Grade, "revoked") {
+		t.Errorf("grade %+v, want T for a revoked certificate", ev.Grade)
+	}
+}
+
+// TestMustStapleWithoutStaple: a Must-Staple leaf served without a staple
+// is a finding.
+func TestMustStapleWithoutStaple(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "Must-Staple CA")
+	caFile, _ := ca.WritePEM(t, dir)
+	leaf := ocspLeaf(t, ca, "http://127.0.0.1:1/", true)
+	addr := tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}})
+	ep, ev, _ := scanVerdict(t, "--ca-file", caFile, "--no-http", addr.String())
+	if ep.Cert == nil || !ep.Cert.Leaf().MustStaple || ep.Cert.OCSPStapled {
+		t.Fatalf("certificate facts %+v: want a Must-Staple leaf without a staple", ep.Cert)
+	}
+	if f, _ := finding(ev, "cert.must_staple"); f.Outcome != tlswarden.RuleFail || f.Severity != tlswarden.SeverityHigh {
+		t.Errorf("cert.must_staple %s %s %q, want a high failure", f.Severity, f.Outcome, f.Message)
+	}
 }
