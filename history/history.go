@@ -65,6 +65,9 @@ type Details struct {
 	// Reason says why a certificate is not valid (cert_invalid, or a
 	// cert_replaced event whose new certificate is not valid).
 	Reason string `json:"reason,omitempty"`
+	// KeyType is the leaf key type of the chain a certificate event is
+	// about (an endpoint may serve one chain per key type).
+	KeyType string `json:"key_type,omitempty"`
 }
 
 // Compare returns the events that say how cur differs from prev, the
@@ -103,9 +106,15 @@ type facts struct {
 	fails    map[string]tlswarden.Finding
 	definite map[string]bool
 	grade    string
-	// leaf is the leaf certificate's SHA-256, empty when none was seen;
-	// invalid says why it is not valid, empty when it is.
-	leaf, invalid string
+	// chains are the chains served, one per key type as a rule, sorted
+	// by key type and leaf.
+	chains []chainFact
+}
+
+// chainFact is one chain served: its leaf's key type and SHA-256, and why
+// it is not valid (empty when it is).
+type chainFact struct {
+	keyType, leaf, invalid string
 }
 
 // endpointFacts returns the facts of each endpoint of a scan, in the
@@ -123,9 +132,7 @@ func endpointFacts(r *store.ScanResult) []*facts {
 		if r.Evaluation != nil && i < len(r.Evaluation.Endpoints) {
 			addEvaluation(f, &r.Evaluation.Endpoints[i])
 		}
-		if leaf := ep.Cert.Leaf(); leaf != nil && leaf.ParseError == "" {
-			f.leaf, f.invalid = leaf.SHA256, invalidReason(ep.Cert, leaf)
-		}
+		f.chains = chainFacts(ep.Cert)
 		out = append(out, f)
 	}
 	return out
@@ -157,6 +164,21 @@ func addEvaluation(f *facts, ee *tlswarden.EndpointEvaluation) {
 			f.fails[fi.RuleID] = fi
 		}
 	}
+}
+
+// chainFacts returns the facts of every chain of r that has a readable
+// leaf, sorted by key type and leaf.
+func chainFacts(r *tlswarden.CertResult) []chainFact {
+	var out []chainFact
+	for _, c := range r.Chains() {
+		if leaf := c.Leaf(); leaf != nil && leaf.ParseError == "" {
+			out = append(out, chainFact{keyType: leaf.KeyType, leaf: leaf.SHA256, invalid: invalidReason(c, leaf)})
+		}
+	}
+	slices.SortFunc(out, func(a, b chainFact) int {
+		return strings.Compare(a.keyType+":"+a.leaf, b.keyType+":"+b.leaf)
+	})
+	return out
 }
 
 // invalidReason says why a certificate would not be accepted by a browser,
@@ -322,26 +344,78 @@ func (c *changes) compareGrades(was, now *facts) {
 		details: Details{Summary: fmt.Sprintf("grade %s from %s to %s", verb, was.grade, now.grade), From: was.grade, To: now.grade}})
 }
 
+// compareCerts compares the chains of two scans of an endpoint. Chains
+// are matched by their leaf's key type, not by the order they were found
+// in, so that a server's RSA and ECDSA chains are each compared with their
+// own predecessor; chains left unmatched on both sides (an RSA certificate
+// replaced by an ECDSA one) are matched in order. A chain that appears or
+// goes without a counterpart gives no event: the rules it passes or fails
+// do.
 func (c *changes) compareCerts(was, now *facts) {
-	if was.leaf == "" || now.leaf == "" {
-		return
-	}
-	if was.leaf != now.leaf {
-		d := Details{Summary: "certificate replaced", From: was.leaf, To: now.leaf, Reason: now.invalid}
-		if now.invalid != "" {
-			d.Summary = "certificate replaced by one that is " + now.invalid
+	several := len(was.chains) > 1 || len(now.chains) > 1
+	for _, p := range pairChains(was.chains, now.chains) {
+		name := "certificate"
+		if several {
+			name = p.now.keyType + " certificate"
 		}
-		c.add(now.key, change{kind: store.EventCertReplaced, key: was.leaf + ">" + now.leaf,
+		c.compareChain(now.key, name, p.was, p.now)
+	}
+}
+
+type chainPair struct{ was, now chainFact }
+
+// pairChains matches the chains of two scans: by key type first, then the
+// rest in order.
+func pairChains(was, now []chainFact) []chainPair {
+	used := make([]bool, len(was))
+	var pairs []chainPair
+	var rest []chainFact
+	for _, n := range now {
+		if i := unusedOfType(was, used, n.keyType); i >= 0 {
+			used[i] = true
+			pairs = append(pairs, chainPair{was[i], n})
+		} else {
+			rest = append(rest, n)
+		}
+	}
+	for i, w := range was {
+		if !used[i] && len(rest) > 0 {
+			pairs, rest = append(pairs, chainPair{w, rest[0]}), rest[1:]
+		}
+	}
+	return pairs
+}
+
+// unusedOfType returns the index of the first chain of was not used yet
+// whose key type is keyType, or -1.
+func unusedOfType(was []chainFact, used []bool, keyType string) int {
+	for i, w := range was {
+		if !used[i] && w.keyType == keyType {
+			return i
+		}
+	}
+	return -1
+}
+
+// compareChain compares one chain with its predecessor; name is what the
+// summaries call it.
+func (c *changes) compareChain(endpoint, name string, was, now chainFact) {
+	if was.leaf != now.leaf {
+		d := Details{Summary: name + " replaced", From: was.leaf, To: now.leaf, Reason: now.invalid, KeyType: now.keyType}
+		if now.invalid != "" {
+			d.Summary = name + " replaced by one that is " + now.invalid
+		}
+		c.add(endpoint, change{kind: store.EventCertReplaced, key: was.leaf + ">" + now.leaf,
 			regression: was.invalid == "" && now.invalid != "", details: d})
 		return
 	}
 	switch {
 	case was.invalid == "" && now.invalid != "":
-		c.add(now.key, change{kind: EventCertInvalid, key: now.leaf, regression: true,
-			details: Details{Summary: "certificate became invalid: " + now.invalid, To: now.leaf, Reason: now.invalid}})
+		c.add(endpoint, change{kind: EventCertInvalid, key: now.leaf, regression: true,
+			details: Details{Summary: name + " became invalid: " + now.invalid, To: now.leaf, Reason: now.invalid, KeyType: now.keyType}})
 	case was.invalid != "" && now.invalid == "":
-		c.add(now.key, change{kind: EventCertValid, key: now.leaf,
-			details: Details{Summary: "certificate became valid", To: now.leaf}})
+		c.add(endpoint, change{kind: EventCertValid, key: now.leaf,
+			details: Details{Summary: name + " became valid", To: now.leaf, KeyType: now.keyType}})
 	}
 }
 
