@@ -310,3 +310,18 @@ func startEcho(t *testing.T) netip.AddrPort {
 	}()
 	return ln.Addr().(*net.TCPAddr).AddrPort()
 }
+
+func TestParseInitTrace(t *testing.T) {
+	out := []byte("tlswarden dev\ninit internal/bytealg @0.004 ms, 0 ms clock, 0 bytes, 0 allocs\ninit github.com/x/y @1.2 ms, 0.50 ms clock, 1024 bytes, 3 allocs\n")
+	got, err := parseInitTrace(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []initCost{{Pkg: "internal/bytealg"}, {Pkg: "github.com/x/y", Clock: 500 * time.Microsecond, Bytes: 1024}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parseInitTrace (-want +got):\n%s", diff)
+	}
+	if _, err := parseInitTrace([]byte("tlswarden dev\n")); err == nil {
+		t.Error("no trace lines: no error")
+	}
+}
