@@ -239,12 +239,13 @@ func TestLostSYN(t *testing.T) {
 
 // TestLatencyProxy sends two messages through the proxy to an echo server:
 // the first answer takes at least two round trips (connect and request),
-// plus the retransmit timeout when the SYN is lost; the second one round
-// trip, however the connection began. Only lower bounds are tight; the
+// plus the retransmit timeout when the SYN is lost, and the server accepts
+// the connection only when the request reaches it (1.5 round trips); the
+// second answer takes one round trip, however the connection began. Only lower bounds are tight; the
 // upper one only says that the connect's delay is not paid twice.
 func TestLatencyProxy(t *testing.T) {
 	const rtt = 100 * time.Millisecond
-	echo := startEcho(t)
+	echo, accepted := startEcho(t)
 	for _, loss := range []float64{0, 1} {
 		px := &latencyProxy{rtt: rtt, synLoss: loss}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -267,6 +268,9 @@ func TestLatencyProxy(t *testing.T) {
 		if got := first.Sub(start); got < want {
 			t.Errorf("SYN loss %v: first answer after %v, want at least %v", loss, got, want)
 		}
+		if got := (<-accepted).Sub(start); got < want-rtt/2 {
+			t.Errorf("SYN loss %v: the server accepted after %v, want at least %v", loss, got, want-rtt/2)
+		}
 		second := exchange(t, c)
 		if got := second.Sub(first); got < rtt || got >= synRetransmit {
 			t.Errorf("SYN loss %v: second answer after %v, want at least %v and less than %v", loss, got, rtt, synRetransmit)
@@ -288,27 +292,30 @@ func exchange(t *testing.T, c net.Conn) time.Time {
 	return time.Now()
 }
 
-// startEcho starts a TCP echo server on loopback.
-func startEcho(t *testing.T) netip.AddrPort {
+// startEcho starts a TCP echo server on loopback, and sends the time of
+// each accept on the channel.
+func startEcho(t *testing.T) (netip.AddrPort, <-chan time.Time) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan time.Time, 16)
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			accepted <- time.Now()
 			go func() {
 				defer c.Close()
 				_, _ = io.Copy(c, c)
 			}()
 		}
 	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort()
+	return ln.Addr().(*net.TCPAddr).AddrPort(), accepted
 }
 
 func TestParseInitTrace(t *testing.T) {

@@ -26,8 +26,9 @@ import (
 // real network would deliver them. On a path with round trip r, a client
 // that connects at 0 gets its SYN-ACK at r, sends at r, and its bytes reach
 // the server at 1.5r; the answer is back at 2r. Here the client sends at
-// about 0, and the relay holds those bytes until accept + r + r/2; every
-// later byte, either way, is held r/2. From the client's first SYN to any
+// about 0, and the relay holds those bytes until accept + r + r/2, and
+// only then connects to the server and hands them over; every later byte,
+// either way, is held r/2. From the client's first SYN to any
 // answer, every connection takes what it would on the real path. When the
 // SYN is lost (a chosen share of connections), the kernel retransmits it
 // after its initial retransmission timeout of one second (RFC 6298 2.1):
@@ -165,18 +166,34 @@ func lostSYN(n uint64, share float64) bool {
 	return uint64(float64(n)*share) != uint64(float64(n-1)*share)
 }
 
-// relay connects to the backend and copies both ways, each byte held for
-// half the round trip, the client's not leaving before open.
+// relay copies both ways, each byte held for half the round trip, the
+// client's not leaving before open. It connects to the backend only when
+// the client's first bytes are due there, as a real server accepts a
+// connection about when its first data arrives: a single-threaded server
+// (gnutls-serv) would otherwise sit blocked on a connection whose hello
+// is still on its way. So the proxy serves protocols whose client speaks
+// first, such as TLS.
 func (px *latencyProxy) relay(client net.Conn, backend netip.AddrPort, open time.Time) {
+	half := px.rtt / 2
+	q := readDelayed(client, half, open)
+	first, ok := <-q
+	if ok {
+		time.Sleep(time.Until(first.due))
+	}
+	if !ok || first.data == nil {
+		resetClose(client)
+		drain(q)
+		return
+	}
 	server, err := net.DialTimeout("tcp", backend.String(), 10*time.Second)
 	if err != nil {
 		resetClose(client)
+		drain(q)
 		return
 	}
-	half := px.rtt / 2
 	var wg sync.WaitGroup
-	wg.Go(func() { delayedCopy(server, client, half, open) })
-	wg.Go(func() { delayedCopy(client, server, half, time.Time{}) })
+	wg.Go(func() { writeDelayed(server, client, first, q) })
+	wg.Go(func() { writeDelayed(client, server, chunk{}, readDelayed(server, half, time.Time{})) })
 	wg.Wait()
 	client.Close()
 	server.Close()
@@ -191,10 +208,11 @@ type chunk struct {
 	due  time.Time
 }
 
-// delayedCopy copies src to dst, each read written delay after it was read
-// and not before notBefore. The reading side never waits for the writing
-// side, as a network keeps delivering while the receiver is busy.
-func delayedCopy(dst, src net.Conn, delay time.Duration, notBefore time.Time) {
+// readDelayed reads src until its end, and sends each read on with the
+// time it may be written: delay after it was read, and not before
+// notBefore plus delay. It never waits for the writing side, as a network
+// keeps delivering while the receiver is busy.
+func readDelayed(src net.Conn, delay time.Duration, notBefore time.Time) <-chan chunk {
 	q := make(chan chunk, 256)
 	go func() {
 		defer close(q)
@@ -215,16 +233,38 @@ func delayedCopy(dst, src net.Conn, delay time.Duration, notBefore time.Time) {
 			}
 		}
 	}()
-	for c := range q {
+	return q
+}
+
+// writeDelayed writes first, when it holds anything, then each chunk of q
+// to dst at its due time; src is closed when dst fails, so that its reader
+// ends too.
+func writeDelayed(dst, src net.Conn, first chunk, q <-chan chunk) {
+	failed := false
+	write := func(c chunk) {
 		time.Sleep(time.Until(c.due))
-		if c.data != nil {
+		switch {
+		case failed:
+		case c.data != nil:
 			if _, err := dst.Write(c.data); err != nil {
+				failed = true
 				resetClose(src)
-				continue // drain q until the reader sees its own end
 			}
-			continue
+		case c.err != nil:
+			endStream(dst, c.err)
 		}
-		endStream(dst, c.err)
+	}
+	if first.data != nil || first.err != nil {
+		write(first)
+	}
+	for c := range q {
+		write(c)
+	}
+}
+
+// drain empties q until its reader ends.
+func drain(q <-chan chunk) {
+	for range q {
 	}
 }
 
