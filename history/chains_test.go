@@ -48,7 +48,7 @@ func TestCompareChains(t *testing.T) {
 			prev: withChains(base(), rsa, ec),
 			cur:  withChains(base(), chain{"ECDSA", "e2", true}, rsa),
 			want: []event{{store.EventCertReplaced, true, history.Details{
-				Summary: "ECDSA certificate replaced by one that is expired on 2026-01-01 on example.org@" + a,
+				Summary:   "ECDSA certificate replaced by one that is expired on 2026-01-01 on example.org@" + a,
 				Endpoints: []string{"example.org@" + a}, From: "e1", To: "e2", Reason: "expired on 2026-01-01", KeyType: "ECDSA"}}},
 		},
 		{
