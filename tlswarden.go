@@ -109,6 +109,7 @@ type Observation struct {
 	TLS  *TLSResult
 	Cert *CertResult
 	HTTP *HTTPResult
+	Vuln *VulnResult
 }
 
 // Merge copies the non-nil parts of o into r.
@@ -121,6 +122,9 @@ func (r *EndpointReport) Merge(o Observation) {
 	}
 	if o.HTTP != nil {
 		r.HTTP = o.HTTP
+	}
+	if o.Vuln != nil {
+		r.Vuln = o.Vuln
 	}
 }
 
@@ -185,6 +189,7 @@ type EndpointReport struct {
 	TLS         *TLSResult    `json:"tls,omitempty"`
 	Cert        *CertResult   `json:"certificate,omitempty"`
 	HTTP        *HTTPResult   `json:"http,omitempty"`
+	Vuln        *VulnResult   `json:"vulnerabilities,omitempty"`
 	// OneConnectionAtATime says the endpoint answered only one connection
 	// at a time: a hello timed out while other connections to it were
 	// open, and was answered when retried alone; from then on the scanner

@@ -16,7 +16,7 @@ var catalogue = slices.Concat([]*Rule{
 	&ruleCertChainComplete, &ruleCertChainNoExpired, &ruleCertOCSPStapled,
 	&ruleCertNotRevoked, &ruleCertMustStaple, &ruleCertSCTCount, &ruleCertLintErrors, &ruleCertLintWarnings,
 	&ruleHTTPSRedirect, &ruleHSTS, &ruleHSTSPreload, &ruleHeaderScore,
-}, vulnDerivedRules, observatoryRules())
+}, vulnDerivedRules, vulnActiveRules, observatoryRules())
 
 var ruleIndex = sync.OnceValue(func() map[string]*Rule {
 	m := make(map[string]*Rule, len(catalogue))

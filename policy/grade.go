@@ -37,7 +37,7 @@ func GradeTLS(e *tlswarden.EndpointReport, now time.Time) *tlswarden.Grade {
 		g.Incomplete = []string{"could not test " + versionList(untested) + ": not graded"}
 		return g
 	}
-	gr := &grader{g: g, tr: tr, cert: e.Cert, hsts: hstsMaxAge(e.HTTP), now: now}
+	gr := &grader{g: g, tr: tr, cert: e.Cert, hsts: hstsMaxAge(e.HTTP), now: now, vuln: e.Vuln}
 	gr.score()
 	gr.capProtocols()
 	gr.capSuites()
@@ -66,6 +66,7 @@ type grader struct {
 	now    time.Time
 	best   string // the letter before caps
 	trustT []string
+	vuln   *tlswarden.VulnResult // nil when the weakness probe did not run
 }
 
 // limit records a cap: the grade can be no better than max.

@@ -2,16 +2,53 @@ package policy
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/tlswarden/tlswarden"
 )
 
 // capWeaknesses applies the caps of known weaknesses (docs/grading.md):
-// POODLE C.
+// POODLE C; Heartbleed and CCS injection F; CRIME C; no secure
+// renegotiation A-. The caps of checks tlswarden does not make (ROBOT,
+// the CBC padding oracles) are named in the grade's incomplete list when
+// the suites they need are accepted.
 func (gr *grader) capWeaknesses() {
 	list, _ := acceptedSuites(gr.tr, onlySSLv3)
 	if slices.ContainsFunc(list, cbcSuite) {
 		gr.limit("C", "POODLE: SSLv3 accepted with CBC ciphers")
+	}
+	gr.capActive()
+	gr.untestedCaps()
+}
+
+// capActive applies the caps that need the weakness probe's answers.
+func (gr *grader) capActive() {
+	v := gr.vuln
+	switch {
+	case tls13Only(gr.tr):
+		return // the checks are about TLS 1.2 and older
+	case v == nil || v.Features == nil || v.Features.Status != tlswarden.StatusOK:
+		gr.incomplete("weakness checks not made: the Heartbleed, CCS injection, CRIME and renegotiation caps not considered")
+		return
+	}
+	gr.when(v.Heartbleed != nil && v.Heartbleed.OverlongAnswered, "F", "Heartbleed: an over-long heartbeat request was answered")
+	gr.when(v.CCSInjection != nil && v.CCSInjection.EarlyCCSAccepted, "F", "CCS injection: an early ChangeCipherSpec was taken")
+	gr.when(v.Features.Compression != "null", "C", "CRIME: TLS compression is chosen")
+	gr.when(!v.Features.SecureRenegotiation, "A-", "no secure renegotiation (RFC 5746)")
+	if len(v.Skipped) > 0 {
+		gr.incomplete("weakness checks turned off (%s): their F caps not considered", strings.Join(v.Skipped, ", "))
+	}
+}
+
+// untestedCaps names the SSL Labs caps of checks tlswarden does not make,
+// when the suites they concern are accepted.
+func (gr *grader) untestedCaps() {
+	list, _ := acceptedSuites(gr.tr, upToTLS12)
+	if slices.ContainsFunc(list, func(o offered) bool { return o.ok && o.info.KeyExchange == "RSA" }) {
+		gr.incomplete("RSA key exchange accepted: the ROBOT cap (F) not tested")
+	}
+	if slices.ContainsFunc(list, cbcSuite) {
+		gr.incomplete("CBC suites accepted: the padding-oracle caps (CVE-2016-2107, Zombie POODLE, GOLDENDOODLE) not tested")
 	}
 }
 

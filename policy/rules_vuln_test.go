@@ -108,3 +108,114 @@ func TestDROWNAcrossEndpoints(t *testing.T) {
 		}
 	})
 }
+
+// withVuln is a good endpoint with the weakness probe's answers of a
+// patched server, changed by edit.
+func withVuln(edit func(v *tlswarden.VulnResult)) func() *tlswarden.EndpointReport {
+	return good(func(e *tlswarden.EndpointReport) {
+		e.Probes = append(e.Probes, tlswarden.ProbeStatus{Name: "vuln", Status: tlswarden.StatusOK})
+		e.Vuln = &tlswarden.VulnResult{
+			Features: &tlswarden.TLSFeatures{
+				Status: tlswarden.StatusOK, Version: tlswarden.TLS12, Compression: "null", SecureRenegotiation: true,
+			},
+			CCSInjection: &tlswarden.CCSResult{Status: tlswarden.StatusOK, Answer: "alert unexpected_message"},
+			FallbackSCSV: &tlswarden.FallbackResult{Status: tlswarden.StatusOK, Offered: tlswarden.TLS11, Rejected: true},
+		}
+		if edit != nil {
+			edit(e.Vuln)
+		}
+	})
+}
+
+func vulnActiveCases() []ruleCase {
+	heartbeat := func(answered bool) func(v *tlswarden.VulnResult) {
+		return func(v *tlswarden.VulnResult) {
+			v.Features.Heartbeat = true
+			v.Heartbleed = &tlswarden.HeartbleedResult{Status: tlswarden.StatusOK, Tested: true, OverlongAnswered: answered, Answer: "no answer"}
+		}
+	}
+	tls13Only := good(func(e *tlswarden.EndpointReport) {
+		e.TLS = groups(tlsResult(v13), "x25519")
+		e.Probes = append(e.Probes, tlswarden.ProbeStatus{Name: "vuln", Status: tlswarden.StatusOK})
+		e.Vuln = &tlswarden.VulnResult{Features: &tlswarden.TLSFeatures{Status: tlswarden.StatusHandshakeError, Error: "alert protocol_version"}}
+	})
+	return []ruleCase{
+		{"no heartbeat", &ruleHeartbleed, "", withVuln(nil), pass_, "not offered"},
+		{"heartbleed", &ruleHeartbleed, "", withVuln(heartbeat(true)), fail_, "answered"},
+		{"heartbeat patched", &ruleHeartbleed, "", withVuln(heartbeat(false)), pass_, "not answered"},
+		{"heartbleed turned off", &ruleHeartbleed, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.Features.Heartbeat, v.Skipped = true, []string{"heartbleed", "ccs_injection"}
+		}), tlswarden.RuleSkipped, "--no-intrusive"},
+		{"probe not run", &ruleHeartbleed, "", good(nil), na, "not run"},
+		{"probe skipped", &ruleCCSInjection, "", good(func(e *tlswarden.EndpointReport) {
+			e.Probes = append(e.Probes, tlswarden.ProbeStatus{Name: "vuln", Status: tlswarden.StatusSkipped})
+		}), tlswarden.RuleSkipped, "--no-vulns"},
+		{"probe failed", &ruleHeartbleed, "", good(func(e *tlswarden.EndpointReport) {
+			e.Probes = append(e.Probes, tlswarden.ProbeStatus{Name: "vuln", Status: tlswarden.StatusTimeout, Error: "i/o timeout"})
+		}), ne, "timeout"},
+		{"TLS 1.3 only", &ruleHeartbleed, "", tls13Only, na, "TLS 1.3"},
+		{"ccs refused", &ruleCCSInjection, "", withVuln(nil), pass_, "unexpected_message"},
+		{"ccs taken", &ruleCCSInjection, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.CCSInjection.EarlyCCSAccepted, v.CCSInjection.Answer = true, "alert bad_record_mac"
+		}), fail_, "bad_record_mac"},
+		{"ccs unfinished", &ruleCCSInjection, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.CCSInjection.Status, v.CCSInjection.Error = tlswarden.StatusReset, "connection reset"
+		}), ne, "connection reset"},
+		{"secure renegotiation", &ruleSecureRenegotiation, "", withVuln(nil), pass_, ""},
+		{"no secure renegotiation", &ruleSecureRenegotiation, "", withVuln(func(v *tlswarden.VulnResult) { v.Features.SecureRenegotiation = false }), fail_, "not answered"},
+		{"no compression", &ruleCRIME, "", withVuln(nil), pass_, ""},
+		{"crime", &ruleCRIME, "", withVuln(func(v *tlswarden.VulnResult) { v.Features.Compression = "deflate" }), fail_, "deflate"},
+		{"fallback refused", &ruleFallbackSCSV, "", withVuln(nil), pass_, "inappropriate_fallback"},
+		{"fallback accepted", &ruleFallbackSCSV, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.FallbackSCSV.Rejected, v.FallbackSCSV.Answer = false, "ServerHello with TLSv1.1"
+		}), fail_, "ServerHello with TLSv1.1"},
+		{"nothing to fall back to", &ruleFallbackSCSV, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.FallbackSCSV.Rejected, v.FallbackSCSV.Answer = false, "alert protocol_version"
+		}), na, "TLSv1.1 is not accepted"},
+		{"fallback from TLS 1.0", &ruleFallbackSCSV, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.FallbackSCSV = &tlswarden.FallbackResult{Status: tlswarden.StatusOK}
+		}), na, "no version below"},
+	}
+}
+
+func TestVulnActiveRules(t *testing.T) {
+	for _, tc := range vulnActiveCases() {
+		t.Run(tc.rule.ID+"/"+tc.name, func(t *testing.T) {
+			got := run(t, tc.rule, mustBuiltin(t, DefaultProfile), tc.ep())
+			if got.Outcome != tc.want || !strings.Contains(got.Message, tc.msg) {
+				t.Errorf("got %s %q, want %s with %q", got.Outcome, got.Message, tc.want, tc.msg)
+			}
+		})
+	}
+}
+
+func TestVulnGradeCaps(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(v *tlswarden.VulnResult)
+		letter string
+		cap    string
+	}{
+		{"patched", nil, "A+", ""},
+		{"heartbleed", func(v *tlswarden.VulnResult) {
+			v.Features.Heartbeat, v.Heartbleed = true, &tlswarden.HeartbleedResult{Status: tlswarden.StatusOK, Tested: true, OverlongAnswered: true}
+		}, "F", "Heartbleed"},
+		{"ccs", func(v *tlswarden.VulnResult) { v.CCSInjection.EarlyCCSAccepted = true }, "F", "CCS injection"},
+		{"crime", func(v *tlswarden.VulnResult) { v.Features.Compression = "deflate" }, "C", "CRIME"},
+		{"no secure renegotiation", func(v *tlswarden.VulnResult) { v.Features.SecureRenegotiation = false }, "A-", "renegotiation"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := GradeTLS(withVuln(tc.edit)(), now)
+			if g.Letter != tc.letter || tc.cap != "" && !slices.ContainsFunc(g.Caps, func(c tlswarden.GradeCap) bool { return strings.Contains(c.Reason, tc.cap) }) {
+				t.Errorf("grade %s, caps %+v; want %s with %q", g.Letter, g.Caps, tc.letter, tc.cap)
+			}
+		})
+	}
+	g := GradeTLS(withTLS(accepts(tlswarden.TLS12, tlswarden.PreferServer, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA"), v13)(), now)
+	for _, want := range []string{"weakness checks not made", "ROBOT", "padding-oracle"} {
+		if !slices.ContainsFunc(g.Incomplete, func(s string) bool { return strings.Contains(s, want) }) {
+			t.Errorf("incomplete %q lacks %q", g.Incomplete, want)
+		}
+	}
+}

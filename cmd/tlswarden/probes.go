@@ -14,6 +14,7 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/probes"
+	"github.com/tlswarden/tlswarden/probes/vuln"
 	"github.com/tlswarden/tlswarden/resolve"
 )
 
@@ -31,6 +32,8 @@ type scanningFlags struct {
 	httpPort     int
 	noHTTP       bool
 	noGroups     bool
+	noVulns      bool
+	noIntrusive  bool
 }
 
 func (f *scanningFlags) register(fs *flag.FlagSet) {
@@ -45,12 +48,15 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
 	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")
 	fs.BoolVar(&f.noGroups, "no-groups", false, "skip the key-exchange group enumeration (the group each suite was answered with is still reported)")
+	fs.BoolVar(&f.noVulns, "no-vulns", false, "skip the weakness probe (Heartbleed, CCS injection, TLS_FALLBACK_SCSV, TLS features)")
+	fs.BoolVar(&f.noIntrusive, "no-intrusive", false, "skip the weakness checks that fragile appliances or an IDS may take badly (Heartbleed, CCS injection)")
 }
 
 // probeOptions returns the flags' probe settings, trusting roots as well as
 // --ca-file.
 func (f *scanningFlags) probeOptions(roots []*x509.Certificate, userAgent string) probeOptions {
 	return probeOptions{timeout: f.timeout, caFile: f.caFile, caFileOnly: f.caFileOnly, roots: roots, noHTTP: f.noHTTP, noGroups: f.noGroups,
+		noVulns: f.noVulns, noIntrusive: f.noIntrusive,
 		httpPort: f.httpPort, userAgent: userAgent}
 }
 
@@ -62,8 +68,12 @@ type probeOptions struct {
 	roots      []*x509.Certificate // organisation roots beside --ca-file's (the demo's private CA)
 	noHTTP     bool
 	noGroups   bool
-	httpPort   int
-	userAgent  string // empty: the HTTP probe's default
+	// noVulns skips the weakness probe; noIntrusive only its intrusive
+	// checks.
+	noVulns     bool
+	noIntrusive bool
+	httpPort    int
+	userAgent   string // empty: the HTTP probe's default
 }
 
 // newProbes returns the probes every scan runs, in order. dialPlain opens
@@ -82,9 +92,14 @@ func newProbes(o probeOptions, dialPlain func(context.Context, netip.AddrPort) (
 	if o.noHTTP {
 		httpProbe.Skipped = skippedNoHTTP
 	}
+	vulnProbe := vuln.Probe(vuln.Config{Timeout: o.timeout, NoIntrusive: o.noIntrusive, Logger: log})
+	if o.noVulns {
+		vulnProbe.Skipped = "skipped at the user's request (--no-vulns)"
+	}
 	return []tlswarden.Probe{
 		probes.TLS(probes.TLSConfig{Timeout: o.timeout, NoGroups: o.noGroups, Logger: log}),
 		probes.Cert(probes.CertConfig{OrgRoots: o.roots, CAFile: o.caFile, CAFileOnly: o.caFileOnly, Timeout: 3 * o.timeout, Logger: log}),
+		vulnProbe,
 		httpProbe,
 	}
 }

@@ -108,6 +108,17 @@ type ClientHello struct {
 	// NoExtensions leaves the extensions out entirely, as an SSLv3 client
 	// does.
 	NoExtensions bool
+	// CompressionMethods are offered instead of null alone when not empty
+	// (a CRIME test offers deflate, 1, then null).
+	CompressionMethods []uint8
+	// Extra extensions are sent after the usual ones, before padding.
+	Extra []Extension
+}
+
+// Extension is one ClientHello extension: its type and body.
+type Extension struct {
+	Type uint16
+	Data []byte
 }
 
 // extension is one extension's type and body.
@@ -180,8 +191,12 @@ func (h *ClientHello) message(exts []extension) ([]byte, error) {
 				b.AddUint16(s)
 			}
 		})
-		b.AddUint8(1) // one compression method,
-		b.AddUint8(0) // null
+		if len(h.CompressionMethods) > 0 {
+			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(h.CompressionMethods) })
+		} else {
+			b.AddUint8(1) // one compression method,
+			b.AddUint8(0) // null
+		}
 		if h.NoExtensions {
 			return
 		}
@@ -242,6 +257,9 @@ func (h *ClientHello) extensions() []extension {
 			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(1) }) // psk_dhe_ke
 		})
 		add(extKeyShare, func(b *cryptobyte.Builder) { b.AddUint16(0) }) // no client shares
+	}
+	for _, e := range h.Extra {
+		exts = append(exts, extension{typ: e.Type, data: e.Data})
 	}
 	return exts
 }

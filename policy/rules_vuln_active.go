@@ -1,0 +1,189 @@
+package policy
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/tlswarden/tlswarden"
+)
+
+// Known-weakness rules over the weakness probe's answers.
+var (
+	ruleHeartbleed = Rule{
+		ID:       "vuln.heartbleed",
+		Title:    "Heartbleed: an over-long heartbeat is not answered (CVE-2014-0160)",
+		Severity: tlswarden.SeverityCritical,
+		Rationale: `A server that answers a heartbeat request claiming more payload than it carries sends ` +
+			`its memory: keys, passwords, sessions. testssl.sh run_heartbleed: VULNERABLE; SSL Labs grades it F.`,
+		Check: checkHeartbleed,
+	}
+	ruleCCSInjection = Rule{
+		ID:       "vuln.ccs_injection",
+		Title:    "CCS injection: an early ChangeCipherSpec is refused (CVE-2014-0224)",
+		Severity: tlswarden.SeverityCritical,
+		Rationale: `OpenSSL before 1.0.1h took a ChangeCipherSpec before the key exchange and derived ` +
+			`keys an attacker in the middle knows. testssl.sh run_ccs_injection: VULNERABLE; SSL Labs F.`,
+		Check: checkCCSInjection,
+	}
+	ruleSecureRenegotiation = Rule{
+		ID:       "vuln.secure_renegotiation",
+		Title:    "Secure renegotiation is supported (RFC 5746)",
+		Severity: tlswarden.SeverityMedium,
+		Rationale: `Without the renegotiation_info extension a renegotiation can splice an attacker's ` +
+			`request onto a victim's session (CVE-2009-3555). testssl.sh run_renego; SSL Labs warns (A-).`,
+		Check: checkSecureRenegotiation,
+	}
+	ruleCRIME = Rule{
+		ID:       "vuln.crime",
+		Title:    "CRIME: TLS compression is off (CVE-2012-4929)",
+		Severity: tlswarden.SeverityHigh,
+		Rationale: `Compressing secrets beside attacker-chosen data leaks them through the record lengths. ` +
+			`testssl.sh run_crime: compression chosen is VULNERABLE; SSL Labs caps it at C.`,
+		Check: checkCRIME,
+	}
+	ruleFallbackSCSV = Rule{
+		ID:       "vuln.fallback_scsv",
+		Title:    "TLS_FALLBACK_SCSV is honoured (RFC 7507)",
+		Severity: tlswarden.SeverityLow,
+		Rationale: `A server that honours the SCSV stops attackers forcing clients that retry with a lower ` +
+			`version down to it. testssl.sh run_tls_fallback_scsv; SSL Labs dropped its cap in 2009r.`,
+		Check: checkFallbackSCSV,
+	}
+)
+
+// vulnActiveRules are the weakness rules over the weakness probe's facts.
+var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleSecureRenegotiation, &ruleCRIME, &ruleFallbackSCSV}
+
+// featureFacts returns the weakness probe's result when its feature hello
+// was answered with a ServerHello, or the result that says why not: not
+// applicable when the probe was not run (a report from before it
+// existed) and for a server that speaks only TLS 1.3 (every
+// check here is about TLS 1.2 and older); not evaluated when it failed.
+func featureFacts(in *Input) (*tlswarden.VulnResult, *Result) {
+	v := in.Endpoint.Vuln
+	var r Result
+	switch {
+	case v == nil && probeSkipped(in.Endpoint, "vuln"):
+		r = Result{tlswarden.RuleSkipped, "skipped at the user's request: the weakness probe did not run (--no-vulns)"}
+	case v == nil && !probeRan(in.Endpoint, "vuln"):
+		r = notApplicable("the weakness probe was not run (a report from before it)")
+	case v == nil || v.Features == nil:
+		r = notEvaluated("no weakness facts: %s", probeFailure(in.Endpoint, "vuln"))
+	case v.Features.Status == tlswarden.StatusOK:
+		return v, nil
+	case tls13Only(in.Endpoint.TLS):
+		r = notApplicable("only TLS 1.3 is accepted")
+	default:
+		r = notEvaluated("the feature hello ended with %s%s", v.Features.Status, errSuffix(v.Features.Error))
+	}
+	return nil, &r
+}
+
+// tls13Only reports TLS facts in which TLS 1.3 is the only version
+// accepted and every other one was tested.
+func tls13Only(tr *tlswarden.TLSResult) bool {
+	if tr == nil || !tr.Supported(tlswarden.TLS13) {
+		return false
+	}
+	for _, v := range tlswarden.AllVersions {
+		if supported, known := versionState(tr, v); v != tlswarden.TLS13 && (supported || !known) {
+			return false
+		}
+	}
+	return true
+}
+
+// probeRan reports whether the endpoint's report records the probe.
+func probeRan(e *tlswarden.EndpointReport, name string) bool {
+	return slices.ContainsFunc(e.Probes, func(p tlswarden.ProbeStatus) bool { return p.Name == name })
+}
+
+// skipped says whether configuration turned a check off.
+func skipped(v *tlswarden.VulnResult, check string) bool { return slices.Contains(v.Skipped, check) }
+
+func checkHeartbleed(in *Input) Result {
+	v, r := featureFacts(in)
+	switch {
+	case r != nil:
+		return *r
+	case !v.Features.Heartbeat:
+		return pass("the heartbeat extension is not offered")
+	case skipped(v, "heartbleed"):
+		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive); the heartbeat extension is offered"}
+	case v.Heartbleed == nil || v.Heartbleed.Status != tlswarden.StatusOK:
+		return notEvaluated("the Heartbleed check did not finish%s", heartbleedErr(v.Heartbleed))
+	case v.Heartbleed.OverlongAnswered:
+		return fail("an over-long heartbeat request was answered: %s", v.Heartbleed.Answer)
+	}
+	return pass("the heartbeat extension is offered, but an over-long request was not answered (%s)", v.Heartbleed.Answer)
+}
+
+func heartbleedErr(h *tlswarden.HeartbleedResult) string {
+	if h == nil {
+		return ""
+	}
+	return errSuffix(h.Error)
+}
+
+func checkCCSInjection(in *Input) Result {
+	v, r := featureFacts(in)
+	switch {
+	case r != nil:
+		return *r
+	case skipped(v, "ccs_injection"):
+		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive)"}
+	case v.CCSInjection == nil || v.CCSInjection.Status != tlswarden.StatusOK:
+		return notEvaluated("the CCS injection check did not finish%s", ccsErr(v.CCSInjection))
+	case v.CCSInjection.EarlyCCSAccepted:
+		return fail("an early ChangeCipherSpec was taken: the server then answered %s", v.CCSInjection.Answer)
+	}
+	return pass("an early ChangeCipherSpec was refused (%s)", v.CCSInjection.Answer)
+}
+
+func ccsErr(c *tlswarden.CCSResult) string {
+	if c == nil {
+		return ""
+	}
+	return errSuffix(c.Error)
+}
+
+func checkSecureRenegotiation(in *Input) Result {
+	v, r := featureFacts(in)
+	switch {
+	case r != nil:
+		return *r
+	case !v.Features.SecureRenegotiation:
+		return fail("the renegotiation_info extension is not answered")
+	}
+	return pass("the renegotiation_info extension is answered")
+}
+
+func checkCRIME(in *Input) Result {
+	v, r := featureFacts(in)
+	switch {
+	case r != nil:
+		return *r
+	case v.Features.Compression != "null":
+		return fail("TLS compression (%s) is chosen when offered", v.Features.Compression)
+	}
+	return pass("no TLS compression")
+}
+
+func checkFallbackSCSV(in *Input) Result {
+	v, r := featureFacts(in)
+	if r != nil {
+		return *r
+	}
+	fb := v.FallbackSCSV
+	switch {
+	case fb == nil || fb.Status != tlswarden.StatusOK:
+		return notEvaluated("the TLS_FALLBACK_SCSV check did not finish")
+	case fb.Offered == 0:
+		return notApplicable("no version below %s to fall back to", v.Features.Version)
+	case fb.Rejected:
+		return pass("%s with TLS_FALLBACK_SCSV is refused with inappropriate_fallback", fb.Offered)
+	case in.Endpoint.TLS != nil && !in.Endpoint.TLS.Supported(fb.Offered) && !strings.HasPrefix(fb.Answer, "ServerHello"):
+		return notApplicable("%s is not accepted, so there is no version to fall back to (answered %s)", fb.Offered, fb.Answer)
+	}
+	return fail("%s with TLS_FALLBACK_SCSV is not refused: %s", fb.Offered, fb.Answer)
+}

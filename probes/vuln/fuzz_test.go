@@ -1,0 +1,41 @@
+package vuln
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/probes/hello"
+)
+
+// FuzzCertificateRequest feeds arbitrary bytes to the CertificateRequest
+// parser: it must never panic, and never keep more names than it counts.
+func FuzzCertificateRequest(f *testing.F) {
+	f.Add([]byte{2, 1, 64, 0, 4, 4, 1, 4, 3, 0, 0}, uint16(0x0303))
+	f.Add([]byte{1, 1, 0, 5, 0, 3, 0x30, 1, 0}, uint16(0x0301))
+	f.Fuzz(func(t *testing.T, body []byte, version uint16) {
+		cr, err := parseCertificateRequest(body, version)
+		if err == nil && (len(cr.CANames) > cr.CANamesCount || len(cr.CANames) > maxCANames) {
+			t.Fatalf("%d names kept of %d counted", len(cr.CANames), cr.CANamesCount)
+		}
+	})
+}
+
+// FuzzFeatures reads arbitrary bytes as a server's first flight and
+// derives the features from whatever parsed: never a panic, and the
+// extension names match the ServerHello's extensions one for one.
+func FuzzFeatures(f *testing.F) {
+	fs := fakeServer{heartbleed: true, certRequest: []byte{1, 1, 0, 0, 0, 0}}
+	f.Add(record(22, 0x0303, fs.flight(0x0303, 0)))
+	f.Add(record(22, 0x0303, fakeServer{}.flight(0x0301, 1)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		hs, _ := hello.ReadHandshake(bytes.NewReader(data), 1<<16)
+		if hs.ServerHello == nil {
+			return
+		}
+		var feat tlswarden.TLSFeatures
+		if err := readFeatures(&feat, hs); err == nil && len(feat.Extensions) != len(hs.ServerHello.Extensions) {
+			t.Fatalf("%d extension names for %d extensions", len(feat.Extensions), len(hs.ServerHello.Extensions))
+		}
+	})
+}

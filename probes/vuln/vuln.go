@@ -1,0 +1,155 @@
+// Package vuln is the weakness probe: crafted handshakes that show known
+// weaknesses (Heartbleed, CCS injection, TLS_FALLBACK_SCSV) and what a
+// server's first flight says about its TLS features (secure renegotiation,
+// compression, extended master secret, encrypt-then-MAC, tickets, OCSP
+// stapling, ALPN, client certificate requests).
+//
+// Every check stops before a key exchange: the messages are written with
+// probes/hello and the answers read record by record, bounded in bytes and
+// time. The checks that send what a fragile appliance or an IDS may take
+// badly (an over-long heartbeat, an early ChangeCipherSpec) can be turned
+// off with Config.NoIntrusive. Weaknesses that follow from the enumerated
+// suites and versions (POODLE, SWEET32, DROWN, ...) need no connection and
+// are the policy's.
+package vuln
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/tlswarden/tlswarden"
+)
+
+// Config configures the weakness probe. Its zero value works.
+type Config struct {
+	// Timeout bounds each connection's exchange (default 5s).
+	Timeout time.Duration
+	// AnswerWait is how long a check waits for an answer that a patched
+	// server never sends (a heartbeat response): default 3s, at most
+	// Timeout.
+	AnswerWait time.Duration
+	// NoIntrusive skips the Heartbleed and CCS injection checks.
+	NoIntrusive bool
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.AnswerWait <= 0 {
+		c.AnswerWait = 3 * time.Second
+	}
+	c.AnswerWait = min(c.AnswerWait, c.Timeout)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Check names, as Skipped reports them.
+const (
+	CheckHeartbleed   = "heartbleed"
+	CheckCCSInjection = "ccs_injection"
+)
+
+// Probe returns the weakness probe. It opens at most three connections:
+// the feature hello (which carries the Heartbleed check), CCS injection,
+// and TLS_FALLBACK_SCSV.
+func Probe(cfg Config) tlswarden.Probe {
+	cfg = cfg.withDefaults()
+	return tlswarden.Probe{
+		Name:    "vuln",
+		Timeout: 4 * cfg.Timeout,
+		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
+			r := &run{cfg: cfg, ep: ep, dial: dial}
+			res, err := r.all(ctx)
+			return tlswarden.Observation{Vuln: res}, err
+		},
+	}
+}
+
+// run is one probe run on one endpoint.
+type run struct {
+	cfg   Config
+	ep    tlswarden.Endpoint
+	dial  tlswarden.DialFunc
+	conns int
+}
+
+// all runs the checks in turn. Only a feature hello that could not reach
+// the server fails the probe: the other checks record their own errors.
+func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
+	res := &tlswarden.VulnResult{}
+	defer func() { res.Connections = r.conns }()
+	f, hb := r.features(ctx)
+	res.Features = f
+	if r.cfg.NoIntrusive {
+		res.Skipped = []string{CheckHeartbleed, CheckCCSInjection}
+	} else if hb != nil {
+		res.Heartbleed = hb
+	}
+	if f.Status != tlswarden.StatusOK {
+		if f.Version == 0 && !answered(f) {
+			return res, errors.New(f.Error)
+		}
+		return res, nil
+	}
+	if !r.cfg.NoIntrusive {
+		res.CCSInjection = r.ccsInjection(ctx, f.Version)
+	}
+	res.FallbackSCSV = r.fallback(ctx, f.Version)
+	return res, nil
+}
+
+// answered reports a feature hello the server answered, if only with an
+// alert: a TLS 1.3-only server refuses it, and that is a fact, not a
+// failed probe.
+func answered(f *tlswarden.TLSFeatures) bool { return f.Status == tlswarden.StatusHandshakeError }
+
+// session opens one connection, bounded by Timeout from the moment it is
+// open and by ctx, and hands it to f.
+func (r *run) session(ctx context.Context, f func(conn net.Conn) error) error {
+	r.conns++
+	conn, err := r.dial(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(r.cfg.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := conn.SetDeadline(deadline); err != nil {
+		return fmt.Errorf("set deadline: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	err = f(conn)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	return err
+}
+
+// waitAnswer shortens the read deadline to AnswerWait, for an answer a
+// patched server never sends.
+func (r *run) waitAnswer(conn net.Conn) error {
+	if err := conn.SetReadDeadline(time.Now().Add(r.cfg.AnswerWait)); err != nil {
+		return fmt.Errorf("set deadline: %w", err)
+	}
+	return nil
+}
+
+// statusOf is the status of a check that ended with err.
+func statusOf(err error) (tlswarden.Status, string) {
+	if err == nil {
+		return tlswarden.StatusOK, ""
+	}
+	return tlswarden.StatusOf(err), err.Error()
+}

@@ -1,0 +1,113 @@
+package tlswarden
+
+// VulnResult is what the weakness probe found on one endpoint: the server's
+// answers to crafted handshakes that show known weaknesses (Heartbleed, CCS
+// injection, TLS_FALLBACK_SCSV) and the TLS features its first flight
+// shows. Facts only: which answers are weaknesses is the policy's call.
+// See docs/report-schema.md; docs/scanning.md gives each check's cost.
+type VulnResult struct {
+	// Features is the server's answer to one TLS 1.2-or-older ClientHello
+	// offering every feature tested.
+	Features *TLSFeatures `json:"features,omitempty"`
+	// Heartbleed, CCSInjection and FallbackSCSV are nil when the check was
+	// not run (see Skipped) or could not start.
+	Heartbleed   *HeartbleedResult `json:"heartbleed,omitempty"`
+	CCSInjection *CCSResult        `json:"ccs_injection,omitempty"`
+	FallbackSCSV *FallbackResult   `json:"fallback_scsv,omitempty"`
+	// Skipped names the checks turned off by configuration.
+	Skipped []string `json:"skipped,omitempty"`
+	// Connections is the number of TCP connections the probe opened.
+	Connections int `json:"connections"`
+}
+
+// TLSFeatures is what a server's first flight says about the features it
+// supports, in answer to a ClientHello offering TLS 1.2 and older with the
+// extensions for each feature, and the deflate compression method.
+type TLSFeatures struct {
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Version and CipherSuite are what the server chose.
+	Version     Version `json:"version,omitempty"`
+	CipherSuite uint16  `json:"cipher_suite,omitempty"`
+	// Extensions names the ServerHello extensions in the order sent (the
+	// IANA name, or the number for one unknown).
+	Extensions []string `json:"server_hello_extensions"`
+	// SecureRenegotiation: renegotiation_info answered (RFC 5746).
+	SecureRenegotiation bool `json:"secure_renegotiation"`
+	// Compression is the compression method chosen: "null" or "deflate"
+	// (CRIME), or the number.
+	Compression          string `json:"compression"`
+	ExtendedMasterSecret bool   `json:"extended_master_secret"`
+	EncryptThenMAC       bool   `json:"encrypt_then_mac"`
+	// SessionTicket: the server will issue a session ticket (RFC 5077).
+	SessionTicket bool `json:"session_ticket"`
+	// SessionID: the server gave a session ID, so it may resume by ID.
+	SessionID bool `json:"session_id"`
+	// OCSPStapling: status_request answered, so a staple follows.
+	OCSPStapling bool `json:"ocsp_stapling"`
+	// ALPN is the protocol chosen from h2 and http/1.1, empty for none.
+	ALPN string `json:"alpn,omitempty"`
+	// Heartbeat: the heartbeat extension answered (RFC 6520).
+	Heartbeat bool `json:"heartbeat"`
+	// ClientCertificate is set when the server asked for a client
+	// certificate. Whether it requires one is not tested: that takes a
+	// completed handshake.
+	ClientCertificate *ClientCertRequest `json:"client_certificate,omitempty"`
+}
+
+// ClientCertRequest is a CertificateRequest as sent.
+type ClientCertRequest struct {
+	// CertificateTypes are the types accepted, by name (rsa_sign, ...).
+	CertificateTypes []string `json:"certificate_types,omitempty"`
+	// SignatureSchemes are the TLS 1.2 signature schemes accepted (code
+	// points).
+	SignatureSchemes []uint16 `json:"signature_schemes,omitempty"`
+	// CANames are the acceptable issuers' distinguished names, as
+	// RFC 2253 strings (at most 100 kept; CANamesCount counts all).
+	CANames      []string `json:"ca_names,omitempty"`
+	CANamesCount int      `json:"ca_names_count"`
+}
+
+// HeartbleedResult is the Heartbleed check (CVE-2014-0160): a heartbeat
+// request whose payload_length claims 16,384 bytes more than it carries,
+// sent after the server's first flight. A patched server discards it
+// silently (RFC 6520, section 4); a vulnerable one answers with its
+// memory. Only the answer's record header is read, never its bytes.
+type HeartbleedResult struct {
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Tested is false when the server did not answer the heartbeat
+	// extension, so no request was sent.
+	Tested bool `json:"tested"`
+	// OverlongAnswered: the server answered the over-long request.
+	OverlongAnswered bool `json:"overlong_answered"`
+	// Answer says what came back: "heartbeat response of N bytes", an
+	// alert, "closed" or "no answer".
+	Answer string `json:"answer,omitempty"`
+}
+
+// CCSResult is the CCS injection check (CVE-2014-0224): a ChangeCipherSpec
+// sent before any key exchange, then a second one. A patched server
+// refuses it (unexpected_message); a vulnerable one switches keys and then
+// fails to decrypt (bad_record_mac, decryption_failed).
+type CCSResult struct {
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// EarlyCCSAccepted: the server took the early ChangeCipherSpec.
+	EarlyCCSAccepted bool   `json:"early_ccs_accepted"`
+	Answer           string `json:"answer,omitempty"`
+}
+
+// FallbackResult is the TLS_FALLBACK_SCSV check (RFC 7507): a ClientHello
+// one version below the highest the server negotiated, naming the SCSV.
+type FallbackResult struct {
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Offered is the version offered with the SCSV; zero when the server
+	// negotiated no version above TLS 1.0, so there is nothing to fall
+	// back from.
+	Offered Version `json:"offered,omitempty"`
+	// Rejected: the server refused with inappropriate_fallback.
+	Rejected bool   `json:"rejected"`
+	Answer   string `json:"answer,omitempty"`
+}
