@@ -51,3 +51,9 @@ fuzz-smoke:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Updates the pages' screenshots in docs/screenshots (README) by driving
+# Chromium through serve --demo; make test writes them to a temporary
+# folder and leaves the tree clean.
+screenshots:
+	TLSWARDEN_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowserPages$$' ./cmd/tlswarden

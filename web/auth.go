@@ -98,15 +98,26 @@ func signInAllowed(r *http.Request) bool {
 	return err == nil && a.Unmap().IsLoopback()
 }
 
-// csrfToken returns the request's CSRF token, setting the cookie that
-// carries it when there is none (double-submit: a form must send back the
-// value its cookie holds, which another site can neither read nor set).
-func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) string {
+// withCSRF puts the request's CSRF token in its context, setting the
+// cookie that carries it when there is none (double-submit: a form must
+// send back the value its cookie holds, which another site can neither
+// read nor set). Once per request, so that a page sets one cookie only.
+func withCSRF(w http.ResponseWriter, r *http.Request) *http.Request {
+	v := ""
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 26 && len(c.Value) <= 64 {
-		return c.Value
+		v = c.Value
+	} else {
+		v = rand.Text()
+		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: v, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	}
-	v := rand.Text()
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: v, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	return r.WithContext(context.WithValue(r.Context(), csrfKey{}, v))
+}
+
+type csrfKey struct{}
+
+// csrfToken returns the request's CSRF token, for its forms.
+func csrfToken(r *http.Request) string {
+	v, _ := r.Context().Value(csrfKey{}).(string)
 	return v
 }
 
@@ -134,7 +145,7 @@ func (v signInView) title() string   { return "Sign in" }
 func (v signInView) jsonURL() string { return "" }
 
 func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) error {
-	v := signInView{Allowed: signInAllowed(r), Next: safeNext(r.URL.Query().Get("next")), CSRF: s.csrfToken(w, r)}
+	v := signInView{Allowed: signInAllowed(r), Next: safeNext(r.URL.Query().Get("next")), CSRF: csrfToken(r)}
 	if tok, ok := session(r); ok {
 		v.Role = string(tok.Role)
 	}
@@ -146,7 +157,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) error {
 	if err := checkCSRF(r); err != nil {
 		return err
 	}
-	v := signInView{Allowed: signInAllowed(r), Next: safeNext(r.PostFormValue("next")), CSRF: s.csrfToken(w, r)}
+	v := signInView{Allowed: signInAllowed(r), Next: safeNext(r.PostFormValue("next")), CSRF: csrfToken(r)}
 	if !v.Allowed {
 		return &pageError{status: http.StatusForbidden, msg: "Sign-in is offered over HTTPS, or over plain HTTP on this machine only."}
 	}

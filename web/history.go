@@ -207,7 +207,11 @@ func drawChart(ps []point) *chart {
 	}
 	c.Grade.Path, c.Min.Path = strings.Join(gradePath, " "), strings.Join(minPath, " ")
 	last := ps[len(ps)-1]
-	c.Label = fmt.Sprintf("%d scans from %s to %s; latest grade %s, oldest version accepted %s", len(ps), c.First, c.Last, orDash(last.grade), versionName(last.min))
+	scans := "scans"
+	if len(ps) == 1 {
+		scans = "scan"
+	}
+	c.Label = fmt.Sprintf("%d %s from %s to %s; latest grade %s, oldest version accepted %s", len(ps), scans, c.First, c.Last, orDash(last.grade), versionName(last.min))
 	return c
 }
 

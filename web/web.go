@@ -138,7 +138,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.TLS != nil {
 		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
-	r = s.withSession(r)
+	r = withCSRF(w, s.withSession(r))
 	if s.needsSignIn(r) {
 		http.Redirect(w, r, "/signin?next="+url.QueryEscape(safeNext(r.URL.RequestURI())), http.StatusSeeOther)
 		return
@@ -202,7 +202,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if ev, ok := view.(errorView); ok {
 		l.Title = ev.StatusText
 	}
-	l.CSRF = s.csrfToken(w, r)
+	l.CSRF = csrfToken(r)
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, "layout", l); err != nil {
 		s.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)

@@ -266,6 +266,9 @@ func TestSignIn(t *testing.T) {
 	}
 	resp, body := get(t, s, "/signin?next=/targets/1")
 	csrf := cookieNamed(resp, "tlswarden_csrf")
+	if n := strings.Count(strings.Join(resp.Header.Values("Set-Cookie"), "\n"), "tlswarden_csrf="); n != 1 {
+		t.Errorf("the sign-in page sets %d CSRF cookies, want 1", n)
+	}
 	if resp.StatusCode != http.StatusOK || csrf == nil || !csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode {
 		t.Fatalf("sign-in page: %s, CSRF cookie %+v", resp.Status, csrf)
 	}
