@@ -62,6 +62,14 @@ type HTTPResult struct {
 	// Plain is the plain-HTTP check; nil when it was not run.
 	Plain *PlainHTTPResult `json:"plain_http,omitempty"`
 
+	// ModernHandshakeError is set when the handshake of a modern client
+	// (Go's crypto/tls, which like browsers offers no MD5 signature
+	// algorithm and no export or anonymous suite) failed: it says why. The
+	// HTTPS facts were then read through a legacy handshake (zcrypto,
+	// offering the signature algorithms and suites of older clients), and
+	// HTTP/1.1; browsers would not reach the headers at all.
+	ModernHandshakeError string `json:"modern_handshake_error,omitempty"`
+
 	// Connections is the number of TCP connections the probe opened, plain
 	// HTTP included.
 	Connections int `json:"connections"`

@@ -165,6 +165,9 @@ type httpRun struct {
 	// on its own, detached from the request that asked for them.
 	ctx   context.Context
 	conns atomic.Int64
+	// modernErr is why crypto/tls's handshake failed, once it did; the
+	// run's later connections go straight to zcrypto's.
+	modernErr atomic.Pointer[string]
 }
 
 // run fetches over HTTPS and sends the CORS preflight, then checks plain
@@ -176,6 +179,9 @@ func (p *httpProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 	r := &httpRun{cfg: p.cfg, ep: ep, host: endpointHost(ep), ctx: ctx}
 	res := &tlswarden.HTTPResult{}
 	err := r.fetchHTTPS(ctx, dial, res)
+	if why := r.modernErr.Load(); why != nil {
+		res.ModernHandshakeError = *why
+	}
 	if !p.cfg.SkipPlainHTTP {
 		res.Plain = r.checkPlain(ctx)
 	}
@@ -307,24 +313,6 @@ func allGoSuites() []uint16 {
 		}
 	}
 	return ids
-}
-
-// dialTLS connects through dial and completes a TLS handshake. The
-// transport dials with a context detached from the request's, so the
-// connection is bounded here: by the run and by the per-request timeout.
-func (r *httpRun) dialTLS(dial tlswarden.DialFunc, cfg *tls.Config) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
-	defer cancel()
-	conn, err := r.connect(ctx, dial)
-	if err != nil {
-		return nil, err
-	}
-	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		conn.Close()
-		return nil, &httpsHandshakeError{err: err}
-	}
-	return tc, nil
 }
 
 // connect opens and counts one connection, which is closed when the run
