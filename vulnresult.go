@@ -14,6 +14,7 @@ type VulnResult struct {
 	Heartbleed   *HeartbleedResult `json:"heartbleed,omitempty"`
 	CCSInjection *CCSResult        `json:"ccs_injection,omitempty"`
 	FallbackSCSV *FallbackResult   `json:"fallback_scsv,omitempty"`
+	ROBOT        *ROBOTResult      `json:"robot,omitempty"`
 	// Skipped names the checks turned off by configuration.
 	Skipped []string `json:"skipped,omitempty"`
 	// Connections is the number of TCP connections the probe opened.
@@ -110,4 +111,23 @@ type FallbackResult struct {
 	// Rejected: the server refused with inappropriate_fallback.
 	Rejected bool   `json:"rejected"`
 	Answer   string `json:"answer,omitempty"`
+}
+
+// ROBOTResult is the ROBOT check (Return Of Bleichenbacher's Oracle
+// Threat, CVE-2017-13099 and others): five RSA key exchanges, one with a
+// well-formed PKCS #1 v1.5 premaster secret and four with flaws, each
+// followed by a ChangeCipherSpec and a Finished the server cannot decrypt.
+type ROBOTResult struct {
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Tested is false when the server accepts no RSA key exchange.
+	Tested bool `json:"tested"`
+	// Answers are the server's answers, in order: well-formed, wrong first
+	// bytes, 0x00 too early, no 0x00 separator, wrong version.
+	Answers []string `json:"answers,omitempty"`
+	// Consistent: the answers differed and a second round gave the same.
+	Consistent bool `json:"consistent,omitempty"`
+	// Oracle: the answers differ, consistently: the server tells a flawed
+	// premaster secret from a well-formed one.
+	Oracle bool `json:"oracle"`
 }

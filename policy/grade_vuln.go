@@ -8,9 +8,9 @@ import (
 )
 
 // capWeaknesses applies the caps of known weaknesses (docs/grading.md):
-// POODLE C; Heartbleed and CCS injection F; CRIME C; no secure
-// renegotiation A-. The caps of checks tlswarden does not make (ROBOT,
-// the CBC padding oracles) are named in the grade's incomplete list when
+// POODLE C; Heartbleed, CCS injection and ROBOT F; CRIME C; no secure
+// renegotiation A-. The caps of checks tlswarden does not make (the CBC
+// padding oracles, ROBOT when it was not run) are named in the grade's incomplete list when
 // the suites they need are accepted.
 func (gr *grader) capWeaknesses() {
 	list, _ := acceptedSuites(gr.tr, onlySSLv3)
@@ -33,6 +33,7 @@ func (gr *grader) capActive() {
 	}
 	gr.when(v.Heartbleed != nil && v.Heartbleed.OverlongAnswered, "F", "Heartbleed: an over-long heartbeat request was answered")
 	gr.when(v.CCSInjection != nil && v.CCSInjection.EarlyCCSAccepted, "F", "CCS injection: an early ChangeCipherSpec was taken")
+	gr.when(v.ROBOT != nil && v.ROBOT.Oracle, "F", "ROBOT: the RSA key exchange is a Bleichenbacher oracle")
 	gr.when(v.Features.Compression != "null", "C", "CRIME: TLS compression is chosen")
 	gr.when(!v.Features.SecureRenegotiation, "A-", "no secure renegotiation (RFC 5746)")
 	if len(v.Skipped) > 0 {
@@ -44,7 +45,8 @@ func (gr *grader) capActive() {
 // when the suites they concern are accepted.
 func (gr *grader) untestedCaps() {
 	list, _ := acceptedSuites(gr.tr, upToTLS12)
-	if slices.ContainsFunc(list, func(o offered) bool { return o.ok && o.info.KeyExchange == "RSA" }) {
+	robot := gr.vuln != nil && gr.vuln.ROBOT != nil && gr.vuln.ROBOT.Status == tlswarden.StatusOK
+	if !robot && slices.ContainsFunc(list, func(o offered) bool { return o.ok && o.info.KeyExchange == "RSA" }) {
 		gr.incomplete("RSA key exchange accepted: the ROBOT cap (F) not tested")
 	}
 	if slices.ContainsFunc(list, cbcSuite) {

@@ -41,6 +41,15 @@ var (
 			`testssl.sh run_crime: compression chosen is VULNERABLE; SSL Labs caps it at C.`,
 		Check: checkCRIME,
 	}
+	ruleROBOT = Rule{
+		ID:       "vuln.robot",
+		Title:    "ROBOT: RSA key exchange is no Bleichenbacher oracle (CVE-2017-13099 and others)",
+		Severity: tlswarden.SeverityCritical,
+		Rationale: `A server that answers flawed PKCS #1 v1.5 premaster secrets otherwise than well-formed ` +
+			`ones lets an attacker decrypt recorded RSA sessions and sign with its key (robotattack.org). ` +
+			`testssl.sh run_robot; SSL Labs grades it F since March 2018.`,
+		Check: checkROBOT,
+	}
 	ruleFallbackSCSV = Rule{
 		ID:       "vuln.fallback_scsv",
 		Title:    "TLS_FALLBACK_SCSV is honoured (RFC 7507)",
@@ -52,7 +61,7 @@ var (
 )
 
 // vulnActiveRules are the weakness rules over the weakness probe's facts.
-var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleSecureRenegotiation, &ruleCRIME, &ruleFallbackSCSV}
+var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleROBOT, &ruleSecureRenegotiation, &ruleCRIME, &ruleFallbackSCSV}
 
 // featureFacts returns the weakness probe's result when its feature hello
 // was answered with a ServerHello, or the result that says why not: not
@@ -186,4 +195,36 @@ func checkFallbackSCSV(in *Input) Result {
 		return notApplicable("%s is not accepted, so there is no version to fall back to (answered %s)", fb.Offered, fb.Answer)
 	}
 	return fail("%s with TLS_FALLBACK_SCSV is not refused: %s", fb.Offered, fb.Answer)
+}
+
+func checkROBOT(in *Input) Result {
+	v, r := featureFacts(in)
+	rb := (*tlswarden.ROBOTResult)(nil)
+	if v != nil {
+		rb = v.ROBOT
+	}
+	switch {
+	case r != nil:
+		return *r
+	case skipped(v, "robot"):
+		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive)"}
+	case rb == nil || rb.Status != tlswarden.StatusOK:
+		return notEvaluated("the ROBOT check did not finish")
+	case !rb.Tested:
+		return pass("no RSA key exchange")
+	case rb.Oracle:
+		return fail("flawed premaster secrets are answered otherwise than a well-formed one: %s", strings.Join(rb.Answers, "; "))
+	case !allAlike(rb.Answers):
+		return notEvaluated("the answers differed, but not the same way twice: %s", strings.Join(rb.Answers, "; "))
+	}
+	return pass("every premaster secret is answered alike (%s)", rb.Answers[0])
+}
+
+func allAlike(answers []string) bool {
+	for _, a := range answers {
+		if a != answers[0] {
+			return false
+		}
+	}
+	return true
 }

@@ -165,6 +165,17 @@ func vulnActiveCases() []ruleCase {
 		{"no secure renegotiation", &ruleSecureRenegotiation, "", withVuln(func(v *tlswarden.VulnResult) { v.Features.SecureRenegotiation = false }), fail_, "not answered"},
 		{"no compression", &ruleCRIME, "", withVuln(nil), pass_, ""},
 		{"crime", &ruleCRIME, "", withVuln(func(v *tlswarden.VulnResult) { v.Features.Compression = "deflate" }), fail_, "deflate"},
+		{"robot no RSA", &ruleROBOT, "", withVuln(func(v *tlswarden.VulnResult) { v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK} }), pass_, "no RSA"},
+		{"robot alike", &ruleROBOT, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK, Tested: true, Answers: []string{"alert bad_record_mac", "alert bad_record_mac"}}
+		}), pass_, "alike"},
+		{"robot oracle", &ruleROBOT, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK, Tested: true, Consistent: true, Oracle: true, Answers: []string{"alert bad_record_mac", "alert handshake_failure"}}
+		}), fail_, "handshake_failure"},
+		{"robot noise", &ruleROBOT, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK, Tested: true, Answers: []string{"alert bad_record_mac", "closed"}}
+		}), ne, "not the same way twice"},
+		{"robot not run", &ruleROBOT, "", withVuln(nil), ne, "did not finish"},
 		{"fallback refused", &ruleFallbackSCSV, "", withVuln(nil), pass_, "inappropriate_fallback"},
 		{"fallback accepted", &ruleFallbackSCSV, "", withVuln(func(v *tlswarden.VulnResult) {
 			v.FallbackSCSV.Rejected, v.FallbackSCSV.Answer = false, "ServerHello with TLSv1.1"
@@ -201,6 +212,9 @@ func TestVulnGradeCaps(t *testing.T) {
 			v.Features.Heartbeat, v.Heartbleed = true, &tlswarden.HeartbleedResult{Status: tlswarden.StatusOK, Tested: true, OverlongAnswered: true}
 		}, "F", "Heartbleed"},
 		{"ccs", func(v *tlswarden.VulnResult) { v.CCSInjection.EarlyCCSAccepted = true }, "F", "CCS injection"},
+		{"robot", func(v *tlswarden.VulnResult) {
+			v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK, Tested: true, Oracle: true}
+		}, "F", "ROBOT"},
 		{"crime", func(v *tlswarden.VulnResult) { v.Features.Compression = "deflate" }, "C", "CRIME"},
 		{"no secure renegotiation", func(v *tlswarden.VulnResult) { v.Features.SecureRenegotiation = false }, "A-", "renegotiation"},
 	}

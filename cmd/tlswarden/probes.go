@@ -48,8 +48,8 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
 	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")
 	fs.BoolVar(&f.noGroups, "no-groups", false, "skip the key-exchange group enumeration (the group each suite was answered with is still reported)")
-	fs.BoolVar(&f.noVulns, "no-vulns", false, "skip the weakness probe (Heartbleed, CCS injection, TLS_FALLBACK_SCSV, TLS features)")
-	fs.BoolVar(&f.noIntrusive, "no-intrusive", false, "skip the weakness checks that fragile appliances or an IDS may take badly (Heartbleed, CCS injection)")
+	fs.BoolVar(&f.noVulns, "no-vulns", false, "skip the weakness probe (Heartbleed, CCS injection, ROBOT, TLS_FALLBACK_SCSV, TLS features)")
+	fs.BoolVar(&f.noIntrusive, "no-intrusive", false, "skip the weakness checks that fragile appliances or an IDS may take badly (Heartbleed, CCS injection, ROBOT)")
 }
 
 // probeOptions returns the flags' probe settings, trusting roots as well as

@@ -1,6 +1,7 @@
 package vuln
 
 import (
+	"crypto/tls"
 	"net/netip"
 	"testing"
 	"time"
@@ -19,19 +20,26 @@ func TestPatchedServers(t *testing.T) {
 		name     string
 		start    func(t *testing.T) netip.AddrPort
 		fallback bool // a lower version is enabled, so the SCSV must be refused
+		rsaKex   bool // RSA key exchange is enabled (OpenSSL's DEFAULT has it), so ROBOT is tested
 	}{
 		{"openssl defaults", func(t *testing.T) netip.AddrPort {
 			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{})
-		}, false},
+		}, false, true},
+		{"openssl RSA key exchange", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Cipher: "AES128-GCM-SHA256:AES128-SHA:@SECLEVEL=0"})
+		}, false, true},
+		{"go RSA key exchange", func(t *testing.T) netip.AddrPort {
+			return goServer(t, []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_128_CBC_SHA})
+		}, false, true},
 		{"openssl TLS 1.1 and 1.2", func(t *testing.T) netip.AddrPort {
 			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: tls11and12, Cipher: "DEFAULT:@SECLEVEL=0"})
-		}, true},
+		}, true, true},
 		{"nginx TLS 1.1 and 1.2", func(t *testing.T) netip.AddrPort {
 			return tlstest.NginxServer(t, tlstest.NginxConfig{Versions: tls11and12, Ciphers: "DEFAULT:@SECLEVEL=0"})
-		}, true},
+		}, true, true},
 		{"gnutls", func(t *testing.T) netip.AddrPort {
-			return tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{Priority: "NORMAL:+VERS-TLS1.1"})
-		}, true},
+			return tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{Priority: "NORMAL:+VERS-TLS1.1:+RSA"})
+		}, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,7 +58,39 @@ func TestPatchedServers(t *testing.T) {
 			if fb == nil || fb.Status != tlswarden.StatusOK || tc.fallback && !fb.Rejected {
 				t.Errorf("fallback %+v", fb)
 			}
-			t.Logf("features %+v; ccs %+v; fallback %+v", f, r.CCSInjection, fb)
+			if rb := r.ROBOT; rb == nil || rb.Status != tlswarden.StatusOK || rb.Oracle || rb.Tested != tc.rsaKex {
+				t.Errorf("ROBOT %+v, want tested %v and no oracle", rb, tc.rsaKex)
+			}
+			t.Logf("features %+v; ccs %+v; fallback %+v; robot %+v", f, r.CCSInjection, fb, r.ROBOT)
 		})
 	}
+}
+
+// goServer is an in-process crypto/tls server with the given TLS 1.2
+// suites, RSA key exchange among them if asked (Go's RSA decryption is
+// constant time).
+func goServer(t *testing.T, suites []uint16) netip.AddrPort {
+	t.Helper()
+	cert := tlstest.SelfSigned(t, tlstest.CertSpec{}).TLSCertificate()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{cert}, CipherSuites: suites, MaxVersion: tls.VersionTLS12,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+				_ = c.(*tls.Conn).Handshake()
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
 }

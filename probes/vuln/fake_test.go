@@ -1,14 +1,19 @@
 package vuln
 
 import (
+	"bytes"
+	"crypto/rsa"
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/tlswarden/tlswarden/internal/tlstest"
 )
 
 // fakeServer answers ClientHellos the way a vulnerable (or old) server
@@ -23,6 +28,10 @@ type fakeServer struct {
 	fallback    bool   // honours TLS_FALLBACK_SCSV
 	deflate     bool   // chooses deflate compression when offered
 	certRequest []byte // a CertificateRequest body to send, nil for none
+	// rsa, when set, makes the server choose RSA key exchange when offered,
+	// with this certificate; robot makes it a Bleichenbacher oracle.
+	rsa   *tlstest.Cert
+	robot bool
 }
 
 // start serves on a free port of 127.0.0.1 until the test ends.
@@ -64,8 +73,48 @@ func (fs fakeServer) serve(c net.Conn) {
 	if fs.deflate && slices.Contains(ch.compression, 1) {
 		comp = 1
 	}
-	c.Write(record(22, ch.version, fs.flight(ch.version, comp)))
+	suite := uint16(0xc02f) // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+	switch {
+	case fs.rsa != nil && slices.Contains(ch.suites, 0x002f):
+		suite = 0x002f
+		c.Write(record(22, ch.version, fs.flight(ch.version, suite, comp)))
+		fs.keyExchange(c, ch.version)
+		return
+	case !slices.Contains(ch.suites, suite):
+		c.Write(record(21, ch.version, []byte{2, 40})) // handshake_failure
+		return
+	}
+	c.Write(record(22, ch.version, fs.flight(ch.version, suite, comp)))
 	fs.afterFlight(c, ch.version)
+}
+
+// keyExchange reads an RSA ClientKeyExchange and answers as a constant-
+// time server does (bad_record_mac once the Finished fails), or, with
+// robot, with handshake_failure at once when the padding is wrong.
+func (fs fakeServer) keyExchange(c net.Conn, v uint16) {
+	typ, body, err := readRecord(c)
+	if err != nil || typ != 22 || len(body) < 6 || body[0] != 16 {
+		return
+	}
+	if fs.robot && !validPMS(fs.rsa.Key.(*rsa.PrivateKey), body[6:]) {
+		c.Write(record(21, v, []byte{2, 40}))
+		return
+	}
+	for i := 0; i < 2; i++ { // ChangeCipherSpec, Finished
+		if _, _, err := readRecord(c); err != nil {
+			return
+		}
+	}
+	c.Write(record(21, v, []byte{2, 20}))
+}
+
+// validPMS decrypts an RSA premaster secret without any care for timing
+// and reports whether its PKCS #1 v1.5 padding is well formed.
+func validPMS(key *rsa.PrivateKey, enc []byte) bool {
+	m := new(big.Int).Exp(new(big.Int).SetBytes(enc), key.D, key.N)
+	b := m.FillBytes(make([]byte, (key.N.BitLen()+7)/8))
+	k := len(b)
+	return b[0] == 0 && b[1] == 2 && !bytes.Contains(b[2:k-49], []byte{0}) && b[k-49] == 0 && b[k-48] == 3
 }
 
 // afterFlight reacts to what the probe sends after the first flight.
@@ -96,7 +145,7 @@ func (fs fakeServer) afterFlight(c net.Conn, v uint16) {
 
 // flight is ServerHello, an empty Certificate, the CertificateRequest if
 // any, and ServerHelloDone.
-func (fs fakeServer) flight(v uint16, comp byte) []byte {
+func (fs fakeServer) flight(v, suite uint16, comp byte) []byte {
 	var exts []byte
 	ext := func(typ uint16, data ...byte) {
 		exts = binary.BigEndian.AppendUint16(exts, typ)
@@ -113,12 +162,13 @@ func (fs fakeServer) flight(v uint16, comp byte) []byte {
 	}
 	sh := binary.BigEndian.AppendUint16(nil, v)
 	sh = append(sh, make([]byte, 32)...)
-	sh = append(sh, 4, 1, 2, 3, 4)    // a session id
-	sh = append(sh, 0x00, 0x2f, comp) // TLS_RSA_WITH_AES_128_CBC_SHA
+	sh = append(sh, 4, 1, 2, 3, 4) // a session id
+	sh = binary.BigEndian.AppendUint16(sh, suite)
+	sh = append(sh, comp)
 	sh = binary.BigEndian.AppendUint16(sh, uint16(len(exts)))
 	sh = append(sh, exts...)
 	out := message(2, sh)
-	out = append(out, message(11, []byte{0, 0, 0})...)
+	out = append(out, message(11, certificateBody(fs.rsa))...)
 	if fs.certRequest != nil {
 		out = append(out, message(13, fs.certRequest)...)
 	}
@@ -166,4 +216,14 @@ func record(typ uint8, v uint16, body []byte) []byte {
 
 func message(typ uint8, body []byte) []byte {
 	return append([]byte{typ, byte(len(body) >> 16), byte(len(body) >> 8), byte(len(body))}, body...)
+}
+
+// certificateBody is a Certificate message body holding c, or none.
+func certificateBody(c *tlstest.Cert) []byte {
+	if c == nil {
+		return []byte{0, 0, 0}
+	}
+	n := len(c.DER)
+	out := []byte{byte((n + 3) >> 16), byte((n + 3) >> 8), byte(n + 3), byte(n >> 16), byte(n >> 8), byte(n)}
+	return append(out, c.DER...)
 }

@@ -26,8 +26,8 @@ func FuzzCertificateRequest(f *testing.F) {
 // extension names match the ServerHello's extensions one for one.
 func FuzzFeatures(f *testing.F) {
 	fs := fakeServer{heartbleed: true, certRequest: []byte{1, 1, 0, 0, 0, 0}}
-	f.Add(record(22, 0x0303, fs.flight(0x0303, 0)))
-	f.Add(record(22, 0x0303, fakeServer{}.flight(0x0301, 1)))
+	f.Add(record(22, 0x0303, fs.flight(0x0303, 0xc02f, 0)))
+	f.Add(record(22, 0x0303, fakeServer{}.flight(0x0301, 0x002f, 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		hs, _ := hello.ReadHandshake(bytes.NewReader(data), 1<<16)
 		if hs.ServerHello == nil {
@@ -36,6 +36,19 @@ func FuzzFeatures(f *testing.F) {
 		var feat tlswarden.TLSFeatures
 		if err := readFeatures(&feat, hs); err == nil && len(feat.Extensions) != len(hs.ServerHello.Extensions) {
 			t.Fatalf("%d extension names for %d extensions", len(feat.Extensions), len(hs.ServerHello.Extensions))
+		}
+	})
+}
+
+// FuzzCertificateMessage reads arbitrary bytes as a Certificate message
+// body for the ROBOT check's key: never a panic.
+func FuzzCertificateMessage(f *testing.F) {
+	f.Add([]byte{0, 0, 6, 0, 0, 3, 0x30, 1, 0})
+	f.Add([]byte{0, 0, 0})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		der, err := firstCertificate(body)
+		if err == nil && len(der) == 0 {
+			t.Fatal("an empty certificate was returned")
 		}
 	})
 }

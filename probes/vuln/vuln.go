@@ -32,7 +32,7 @@ type Config struct {
 	// server never sends (a heartbeat response): default 3s, at most
 	// Timeout.
 	AnswerWait time.Duration
-	// NoIntrusive skips the Heartbleed and CCS injection checks.
+	// NoIntrusive skips the Heartbleed, CCS injection and ROBOT checks.
 	NoIntrusive bool
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
@@ -58,14 +58,15 @@ const (
 	CheckCCSInjection = "ccs_injection"
 )
 
-// Probe returns the weakness probe. It opens at most three connections:
-// the feature hello (which carries the Heartbleed check), CCS injection,
-// and TLS_FALLBACK_SCSV.
+// Probe returns the weakness probe. It opens at most 13 connections: the
+// feature hello (which carries the Heartbleed check), CCS injection,
+// TLS_FALLBACK_SCSV, and ROBOT's 5 (10 when its first answers differ; 1
+// when the server has no RSA key exchange).
 func Probe(cfg Config) tlswarden.Probe {
 	cfg = cfg.withDefaults()
 	return tlswarden.Probe{
 		Name:    "vuln",
-		Timeout: 4 * cfg.Timeout,
+		Timeout: 14 * cfg.Timeout,
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 			r := &run{cfg: cfg, ep: ep, dial: dial}
 			res, err := r.all(ctx)
@@ -90,7 +91,7 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	f, hb := r.features(ctx)
 	res.Features = f
 	if r.cfg.NoIntrusive {
-		res.Skipped = []string{CheckHeartbleed, CheckCCSInjection}
+		res.Skipped = []string{CheckHeartbleed, CheckCCSInjection, CheckROBOT}
 	} else if hb != nil {
 		res.Heartbleed = hb
 	}
@@ -102,6 +103,7 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	}
 	if !r.cfg.NoIntrusive {
 		res.CCSInjection = r.ccsInjection(ctx, f.Version)
+		res.ROBOT = r.robot(ctx, f.Version)
 	}
 	res.FallbackSCSV = r.fallback(ctx, f.Version)
 	return res, nil

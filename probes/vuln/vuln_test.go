@@ -74,8 +74,11 @@ func TestVulnerableServer(t *testing.T) {
 			if diff := cmp.Diff(tc.want, verdictOf(r)); diff != "" {
 				t.Errorf("(-want +got):\n%s\nresult %+v", diff, r)
 			}
-			if r.Connections != 3 {
-				t.Errorf("%d connections, want 3", r.Connections)
+			if r.Connections != 4 {
+				t.Errorf("%d connections, want 4", r.Connections)
+			}
+			if r.ROBOT == nil || r.ROBOT.Status != tlswarden.StatusOK || r.ROBOT.Tested {
+				t.Errorf("ROBOT on a server without RSA key exchange: %+v", r.ROBOT)
 			}
 		})
 	}
@@ -102,7 +105,7 @@ func TestHeartbleedAnswer(t *testing.T) {
 func TestFeaturesFromFakeServer(t *testing.T) {
 	r := scan(t, Config{NoIntrusive: true}, fakeServer{fallback: true}.start(t))
 	want := &tlswarden.TLSFeatures{
-		Status: tlswarden.StatusOK, Version: tlswarden.TLS12, CipherSuite: 0x002f,
+		Status: tlswarden.StatusOK, Version: tlswarden.TLS12, CipherSuite: 0xc02f,
 		Extensions:          []string{"renegotiation_info", "extended_master_secret", "session_ticket", "status_request", "application_layer_protocol_negotiation"},
 		SecureRenegotiation: true, Compression: "null", ExtendedMasterSecret: true, SessionTicket: true,
 		SessionID: true, OCSPStapling: true, ALPN: "h2",
@@ -110,7 +113,7 @@ func TestFeaturesFromFakeServer(t *testing.T) {
 	if diff := cmp.Diff(want, r.Features); diff != "" {
 		t.Errorf("features (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{CheckHeartbleed, CheckCCSInjection}, r.Skipped); diff != "" || r.CCSInjection != nil || r.Connections != 2 {
+	if diff := cmp.Diff([]string{CheckHeartbleed, CheckCCSInjection, CheckROBOT}, r.Skipped); diff != "" || r.CCSInjection != nil || r.Connections != 2 {
 		t.Errorf("NoIntrusive: skipped %v, ccs %+v, %d connections", r.Skipped, r.CCSInjection, r.Connections)
 	}
 }
@@ -129,5 +132,33 @@ func TestClientCertificateRequest(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, r.Features.ClientCertificate); diff != "" {
 		t.Errorf("client certificate request (-want +got):\n%s", diff)
+	}
+}
+
+// TestROBOT checks a Bleichenbacher oracle is found, and a server that
+// answers every premaster secret alike is not.
+func TestROBOT(t *testing.T) {
+	cert := tlstest.SelfSigned(t, tlstest.CertSpec{})
+	tests := []struct {
+		name        string
+		fs          fakeServer
+		oracle      bool
+		connections int
+	}{
+		{"oracle", fakeServer{rsa: cert, robot: true, fallback: true}, true, 3 + 10},
+		{"constant time", fakeServer{rsa: cert, fallback: true}, false, 3 + 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := scan(t, Config{AnswerWait: time.Second}, tc.fs.start(t))
+			rb := r.ROBOT
+			if rb == nil || rb.Status != tlswarden.StatusOK || !rb.Tested || rb.Oracle != tc.oracle || len(rb.Answers) != len(robotVariants) {
+				t.Fatalf("ROBOT %+v, want oracle %v", rb, tc.oracle)
+			}
+			if r.Connections != tc.connections {
+				t.Errorf("%d connections, want %d", r.Connections, tc.connections)
+			}
+			t.Logf("answers %q", rb.Answers)
+		})
 	}
 }
