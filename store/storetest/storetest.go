@@ -60,6 +60,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ContextCanceled", testContextCanceled},
 		{"ScanStates", testScanStates},
 		{"Tokens", testTokens}, {"TokenValidation", testTokenValidation},
+		{"Waivers", testWaivers}, {"WaiverValidation", testWaiverValidation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
