@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -200,14 +199,14 @@ const maxChainHellos = 2
 // then secondHellos) and returns the chains read, in the order the hellos
 // were listed.
 //
-// The hellos get half the time the probe has left, so that a slow server
-// still has its primary chain and the handshake without SNI recorded; the
-// error then says the list may be incomplete. Refusals (an alert, a
+// The hellos get three quarters of the time the probe has left, so that
+// a slow server still has its primary chain described; the error then says
+// the list may be incomplete. Refusals (an alert, a
 // connection closed without a reply) are answers, not errors.
 func (p *certProbe) elicitChains(ctx context.Context, dial tlswarden.DialFunc, sni string, s shownBy) ([]servedChain, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
+		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*3/4))
 		defer cancel()
 	}
 	chains, err := p.sendChainHellos(ctx, dial, sni, firstHellos(s))
@@ -251,33 +250,61 @@ func (p *certProbe) sendChainHellos(ctx context.Context, dial tlswarden.DialFunc
 	return out, joinErrors(errs...)
 }
 
-// readChain sends one hello on a connection of its own and reads the
-// Certificate message, at most MaxChainBytes in all.
+// readChain sends one hello and reads the Certificate message. A hello
+// that timed out is sent once more on a connection alone
+// (tlswarden.DialAlone), as the TLS probe does: a server that serves one
+// connection at a time may have been busy with another probe's; when the
+// first was crowded and the one alone is answered, the endpoint gets one
+// connection at a time from then on.
 func (p *certProbe) readChain(ctx context.Context, dial tlswarden.DialFunc, h hello.ClientHello) (*hello.CertificateFlight, error) {
+	f, crowded, err := p.readChainOnce(ctx, dial, h, false)
+	if !timedOut(ctx, err) {
+		return f, err
+	}
+	p.cfg.Logger.Debug("chain hello timed out; retrying alone", "crowded", crowded, "err", err)
+	f, _, err = p.readChainOnce(tlswarden.DialAlone(ctx), dial, h, crowded)
+	return f, err
+}
+
+// chainHelloTimeout bounds one chain hello, a fraction of the probe's
+// timeout so that a retry alone still fits.
+func (p *certProbe) chainHelloTimeout() time.Duration { return p.cfg.Timeout / 4 }
+
+// readChainOnce sends one hello on a connection of its own and reads the
+// Certificate message, at most MaxChainBytes in all; it reports whether
+// other connections to the endpoint were open beside it. With oneAtATime,
+// an answer asks that the endpoint get one connection at a time.
+func (p *certProbe) readChainOnce(ctx context.Context, dial tlswarden.DialFunc, h hello.ClientHello, oneAtATime bool) (_ *hello.CertificateFlight, crowded bool, _ error) {
 	ch, err := hello.NewCertificateHello(h)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	msg, err := ch.Marshal()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	conn, err := dial(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		if err := conn.SetDeadline(dl); err != nil {
-			return nil, fmt.Errorf("set deadline: %w", err)
-		}
+	defer func() { crowded = tlswarden.Crowded(conn); conn.Close() }()
+	deadline := time.Now().Add(p.chainHelloTimeout())
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	if err := conn.SetDeadline(deadline); err != nil {
+		return nil, false, fmt.Errorf("set deadline: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := conn.Write(msg); err != nil {
-		return nil, fmt.Errorf("send hello: %w", err)
+		return nil, false, fmt.Errorf("send hello: %w", err)
 	}
-	return ch.ReadCertificate(io.Reader(conn), int(p.cfg.MaxChainBytes))
+	f, err := ch.ReadCertificate(conn, int(p.cfg.MaxChainBytes))
+	if oneAtATime && !timedOut(ctx, err) {
+		tlswarden.OneAtATime(conn)
+	}
+	return f, false, err
 }
 
 // handshakeFromFlight turns a chain read from a flight into what a

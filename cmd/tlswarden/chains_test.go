@@ -67,3 +67,34 @@ func fingerprint(der []byte) string {
 	sum := sha256.Sum256(der)
 	return hex.EncodeToString(sum[:])
 }
+
+// TestTableEveryChain: the table shows each chain an OpenSSL server with
+// an RSA and an ECDSA certificate serves, and a DHE-only server's chain as
+// read from its flight.
+func TestTableEveryChain(t *testing.T) {
+	ca := tlstest.NewCA(t, "Test CA")
+	rsaLeaf := ca.Issue(t, tlstest.CertSpec{})
+	ecLeaf := ca.Issue(t, tlstest.CertSpec{Key: tlstest.ECDSA256})
+	caFile, _ := ca.WritePEM(t, t.TempDir())
+	certFile, keyFile := ecLeaf.WritePEM(t, t.TempDir())
+	dual := tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Cert: rsaLeaf, Args: []string{"-dcert", certFile, "-dkey", keyFile}})
+	dheOnly := tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Cert: rsaLeaf, Versions: []tlswarden.Version{tlswarden.TLS12},
+		Cipher: "DHE-RSA-AES128-GCM-SHA256"})
+	for _, tc := range []struct {
+		name string
+		addr string
+		want []string
+	}{
+		{"RSA and ECDSA", dual.String(), []string{"certificate RSA", "certificate ECDSA", "ECDSA P-256", "RSA 2048"}},
+		{"DHE only", dheOnly.String(), []string{"the server's flight (Certificate message", "full handshake failed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stdout, stderr := runCmd(t, "", "scan", "--progress=false", "--timeout", "10s", "--http-port", "1", "--ca-file", caFile, tc.addr)
+			for _, w := range tc.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("table lacks %q:\n%s%s", w, stdout, stderr)
+				}
+			}
+		})
+	}
+}

@@ -9,14 +9,35 @@ import (
 	"github.com/tlswarden/tlswarden"
 )
 
-// writeCert prints the certificate facts: the chain as served and what was
-// derived from it.
+// writeCert prints the certificate facts: every chain served (the primary
+// first, then one per other key type) and what was derived from each.
 func writeCert(w io.Writer, c *tlswarden.CertResult) {
+	several := len(c.OtherChains) > 0
+	writeChain(w, c, several)
+	for i := range c.OtherChains {
+		writeChain(w, &c.OtherChains[i], several)
+	}
+	if c.OtherChainsError != "" {
+		fmt.Fprintf(w, "  other chains\tmay be incomplete: %s\n", c.OtherChainsError)
+	}
+}
+
+// writeChain prints one chain; named puts its leaf's key type in its title,
+// for an endpoint that serves several.
+func writeChain(w io.Writer, c *tlswarden.CertResult, named bool) {
 	trust := "trusted"
 	if !c.Trusted {
 		trust = "NOT trusted: " + c.VerificationError
 	}
-	fmt.Fprintf(w, "  certificate\t%s\n", trust)
+	title := "certificate"
+	if leaf := c.Leaf(); named && leaf != nil {
+		title += " " + leaf.KeyType
+	}
+	fmt.Fprintf(w, "  %s\t%s\n", title, trust)
+	if c.Source == "server_flight" {
+		fmt.Fprintf(w, "    read from\tthe server's flight (Certificate message %d bytes, asked for %s)%s\n",
+			c.MessageBytes, c.Offered, yesNo(c.HandshakeError != "", "; full handshake failed: "+c.HandshakeError, ""))
+	}
 	host := "matches " + c.HostnameChecked
 	if !c.HostnameMatches {
 		host = "does NOT match " + c.HostnameChecked
