@@ -157,12 +157,21 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 	})
 }
 
-// ServeHTTP serves the API. A request without the token it needs is a
-// JSON 401 (403 when the token's role falls short), checked before
-// anything else; a path no route has is a JSON 404, and a method a path
+// ServeHTTP serves the API. A write from another site is a JSON 403,
+// checked first (writes.go); a request without the token it needs is a
+// JSON 401 (403 when the token's role falls short); a write with a body
+// that is not declared JSON a 415; a path no route has is a JSON 404, and a method a path
 // does not take a JSON 405 with the Allow header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := checkCrossSite(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.authorize(w, r, s.roleFor(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := checkJSONBody(r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -23,6 +23,9 @@ func send(t *testing.T, method, url, auth, body string) (*http.Response, errorBo
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
