@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -14,8 +16,9 @@ import (
 )
 
 // cliTimeout is tlswarden scan's --timeout default. The scanner's zero
-// Config values are the command's other defaults: 16 targets at once, 4
-// connections per address, 5 s connect, 2 min per endpoint.
+// Config values are the command's other defaults: the adaptive connection
+// budget, 4 connections per endpoint and 16 per address, 5 s connect,
+// 2 min per endpoint.
 const cliTimeout = 5 * time.Second
 
 // endpointResult is what the scan found on one endpoint.
@@ -54,7 +57,7 @@ func certProbe() tlswarden.Probe { return probes.Cert(probes.CertConfig{}) }
 // suites), as the command keeps nothing once a report is written.
 func scanOnce(tb testing.TB, ps []tlswarden.Probe, ts []tlswarden.Target, keep bool) *scanRun {
 	tb.Helper()
-	sc, err := scanner.New(scanner.Config{Probes: ps})
+	sc, err := scanner.New(scanner.Config{Probes: ps, Concurrency: benchConcurrency(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -126,4 +129,19 @@ func (run *scanRun) report(b *testing.B, perScan time.Duration, heap, rss uint64
 	if run.FailedN > len(run.Failed) {
 		b.Logf("... and %d more endpoints not scanned", run.FailedN-len(run.Failed))
 	}
+}
+
+// benchConcurrency reads TLSWARDEN_BENCH_CONCURRENCY, the scanner's
+// Concurrency (as scan --concurrency): 0, the default, leaves it to the
+// adaptive budget; 16 was the command's fixed default before it.
+func benchConcurrency(tb testing.TB) int {
+	v := os.Getenv("TLSWARDEN_BENCH_CONCURRENCY")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		tb.Fatalf("TLSWARDEN_BENCH_CONCURRENCY=%q: want a number of targets", v)
+	}
+	return n
 }
