@@ -36,6 +36,7 @@ type budget struct {
 	window   float64 // connections allowed in flight
 	ssthresh float64 // slow start below it
 	inFlight int
+	peak     int       // the most in flight at once
 	epoch    uint64    // counts the cuts
 	dials    list.List // of *slotWaiter, in arrival order
 	running  int       // targets admitted and not finished
@@ -75,6 +76,7 @@ func (b *budget) acquire(ctx context.Context) (uint64, error) {
 	b.dialing(ticketFrom(ctx))
 	if b.dials.Len() == 0 && b.inFlight < b.slots() {
 		b.inFlight++
+		b.peak = max(b.peak, b.inFlight)
 		e := b.epoch
 		b.mu.Unlock()
 		return e, nil
@@ -139,6 +141,7 @@ func (b *budget) grant() {
 	for b.dials.Len() > 0 && b.inFlight < b.slots() {
 		w := b.dials.Remove(b.dials.Front()).(*slotWaiter)
 		b.inFlight++
+		b.peak = max(b.peak, b.inFlight)
 		w.epoch = b.epoch
 		close(w.ready)
 	}
@@ -231,6 +234,22 @@ func (b *budget) snapshot() (window float64, inFlight, running int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.window, b.inFlight, b.running
+}
+
+// BudgetStats describes the connection budget, for logs and benchmarks.
+type BudgetStats struct {
+	Window   float64 // connections allowed in flight now
+	Peak     int     // the most connections in flight at once so far
+	InFlight int     // connections in flight now
+	Cuts     uint64  // times the window was halved
+}
+
+// Budget returns the state of the Scanner's connection budget.
+func (s *Scanner) Budget() BudgetStats {
+	b := s.budget
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return BudgetStats{Window: b.window, Peak: b.peak, InFlight: b.inFlight, Cuts: b.epoch}
 }
 
 type ticketKey struct{}

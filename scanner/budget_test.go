@@ -185,3 +185,22 @@ func TestFlightSignals(t *testing.T) {
 		})
 	}
 }
+
+func TestBudgetStats(t *testing.T) {
+	s, err := New(Config{MaxInFlight: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for range 3 {
+		if _, err := s.budget.acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.budget.release()
+	s.budget.congested(0)
+	want := BudgetStats{Window: initialWindow / 2, Peak: 3, InFlight: 2, Cuts: 1}
+	if got := s.Budget(); got != want {
+		t.Errorf("Budget() = %+v, want %+v", got, want)
+	}
+}

@@ -97,6 +97,9 @@ func benchmarkLatencyFleet(b *testing.B, front []endpoint, base *latencyBase) {
 	logLoad(b, "after the scans")
 	reportWalls(b, "", ours)
 	b.ReportMetric(float64(run.Conns)/float64(run.Endpoints), "conns/endpoint")
+	b.ReportMetric(float64(run.Budget.Peak), "peak-in-flight")
+	b.ReportMetric(float64(run.Budget.Cuts), "budget-cuts")
+	b.ReportMetric(run.Budget.Window, "budget-window")
 	b.ReportMetric(float64(run.FailedN), "failed-endpoints")
 	for _, f := range run.Failed {
 		b.Logf("not scanned: %s", f)

@@ -39,6 +39,7 @@ type endpointResult struct {
 type scanRun struct {
 	Endpoints int
 	Conns     int64
+	Budget    scanner.BudgetStats
 	Failed    []string // "endpoint: status: error", the first few
 	FailedN   int
 	// Results is per endpoint when kept (the fleet), nil otherwise (10,000).
@@ -67,6 +68,7 @@ func scanOnce(tb testing.TB, ps []tlswarden.Probe, ts []tlswarden.Target, keep b
 	}
 	sc.ScanAll(context.Background(), ts, func(r *tlswarden.Report) { run.add(r) })
 	run.Conns = sc.Connections()
+	run.Budget = sc.Budget()
 	return run
 }
 
