@@ -143,6 +143,8 @@ const (
 	StatusDNSError       Status = "dns_error"       // the name could not be resolved
 	StatusCanceled       Status = "canceled"        // the scan was stopped
 	StatusSkipped        Status = "skipped"         // the user asked not to run it (a probe only)
+	StatusRateLimited    Status = "rate_limited"    // the server turned connections away after accepting earlier ones
+	StatusBlocked        Status = "blocked"         // no answer at all to connect on a port outbound filters commonly block (25)
 	StatusError          Status = "error"           // anything else
 )
 
@@ -186,10 +188,13 @@ type EndpointReport struct {
 	Connections int           `json:"connections"`
 	DurationMS  int64         `json:"duration_ms"`
 	Probes      []ProbeStatus `json:"probes"`
-	TLS         *TLSResult    `json:"tls,omitempty"`
-	Cert        *CertResult   `json:"certificate,omitempty"`
-	HTTP        *HTTPResult   `json:"http,omitempty"`
-	Vuln        *VulnResult   `json:"vulnerabilities,omitempty"`
+	// Service is what the server said before TLS, on kinds with a
+	// STARTTLS exchange; absent for TLS on connect.
+	Service *ServiceResult `json:"service,omitempty"`
+	TLS     *TLSResult     `json:"tls,omitempty"`
+	Cert    *CertResult    `json:"certificate,omitempty"`
+	HTTP    *HTTPResult    `json:"http,omitempty"`
+	Vuln    *VulnResult    `json:"vulnerabilities,omitempty"`
 	// OneConnectionAtATime says the endpoint answered only one connection
 	// at a time: a hello timed out while other connections to it were
 	// open, and was answered when retried alone; from then on the scanner

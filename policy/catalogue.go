@@ -16,6 +16,7 @@ var catalogue = slices.Concat([]*Rule{
 	&ruleCertChainComplete, &ruleCertChainNoExpired, &ruleCertOCSPStapled,
 	&ruleCertNotRevoked, &ruleCertMustStaple, &ruleCertSCTCount, &ruleCertLintErrors, &ruleCertLintWarnings,
 	&ruleHTTPSRedirect, &ruleHSTS, &ruleHSTSPreload, &ruleHeaderScore,
+	&ruleStartTLS,
 }, vulnDerivedRules, vulnActiveRules, observatoryRules())
 
 var ruleIndex = sync.OnceValue(func() map[string]*Rule {

@@ -13,7 +13,12 @@ var httpRules = []string{"http.https_redirect", "http.hsts", "http.hsts_preload_
 // and its certificate alone, and is compliant when they are sound.
 func TestHTTPRulesByKind(t *testing.T) {
 	for _, kind := range []tlswarden.Kind{tlswarden.KindTLS, tlswarden.KindIMAPS, tlswarden.KindSMTP} {
-		r := report(good(func(e *tlswarden.EndpointReport) { e.HTTP = nil })())
+		r := report(good(func(e *tlswarden.EndpointReport) {
+			e.HTTP = nil
+			if kind.StartTLS() {
+				e.Service = &tlswarden.ServiceResult{Kind: kind, StartTLS: true, Status: tlswarden.StatusOK}
+			}
+		})())
 		r.Target.Kind = kind
 		ev := Evaluate(r, mustBuiltin(t, DefaultProfile), Options{})
 		if ev.Compliance != tlswarden.Compliant {
@@ -63,4 +68,42 @@ func findingOf(t *testing.T, ee *tlswarden.EndpointEvaluation, id string) tlswar
 	}
 	t.Fatalf("no finding for %s", id)
 	return tlswarden.Finding{}
+}
+
+// TestStartTLSOffered: a STARTTLS service that does not offer it is
+// non-compliant though no TLS fact could be gathered; one that does passes.
+func TestStartTLSOffered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		svc  *tlswarden.ServiceResult
+		tls  bool
+		want tlswarden.RuleOutcome
+		comp tlswarden.Compliance
+	}{
+		{"offered", &tlswarden.ServiceResult{Kind: tlswarden.KindSMTP, StartTLS: true, Status: tlswarden.StatusOK}, true, tlswarden.RulePass, tlswarden.Compliant},
+		{"not offered", &tlswarden.ServiceResult{Kind: tlswarden.KindSMTP, Status: tlswarden.StatusOK, Reply: "250 8BITMIME"}, false, tlswarden.RuleFail, tlswarden.NonCompliant},
+		{"exchange failed", &tlswarden.ServiceResult{Kind: tlswarden.KindSMTP, Status: tlswarden.StatusTimeout}, false, tlswarden.RuleNotEvaluated, tlswarden.ComplianceUnknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := good(func(e *tlswarden.EndpointReport) {
+				e.HTTP, e.Service = nil, tc.svc
+				if !tc.tls {
+					e.TLS, e.Cert = nil, nil
+				}
+			})()
+			r := report(e)
+			r.Target.Kind = tlswarden.KindSMTP
+			ev := Evaluate(r, mustBuiltin(t, DefaultProfile), Options{})
+			if f := findingOf(t, &ev.Endpoints[0], "starttls.offered"); f.Outcome != tc.want {
+				t.Errorf("starttls.offered %s (%s), want %s", f.Outcome, f.Message, tc.want)
+			}
+			if ev.Compliance != tc.comp {
+				t.Errorf("compliance %s, want %s", ev.Compliance, tc.comp)
+			}
+		})
+	}
+	ev := Evaluate(report(good(nil)()), mustBuiltin(t, DefaultProfile), Options{})
+	if f := findingOf(t, &ev.Endpoints[0], "starttls.offered"); f.Outcome != tlswarden.RuleNotApplicable {
+		t.Errorf("https: starttls.offered %s, want not_applicable", f.Outcome)
+	}
 }

@@ -71,6 +71,16 @@ type Config struct {
 	// connection. Nil allows every address: for the one-shot scan run by a
 	// person who chose the targets.
 	Scope Scope
+	// Preambles returns the exchange that comes before TLS on targets of
+	// a kind (preamble.For), nil for TLS on connect. Nil Preambles: no
+	// kind has one, and STARTTLS targets are reported as errors.
+	Preambles func(tlswarden.Kind) tlswarden.Preamble
+	// KindConns caps simultaneous connections to one endpoint of a kind
+	// below MaxConnsPerEndpoint; nil means DefaultKindConns (2 for SMTP).
+	KindConns map[tlswarden.Kind]int
+	// KindSpacing is the least time between two connections to one
+	// endpoint of a kind; nil means DefaultKindSpacing.
+	KindSpacing map[tlswarden.Kind]time.Duration
 	// ConnectTimeout bounds each TCP connect (default 5s).
 	ConnectTimeout time.Duration
 	// EndpointTimeout bounds all probes of one endpoint (default 2m).
@@ -144,6 +154,12 @@ func New(cfg Config) (*Scanner, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.KindConns == nil {
+		cfg.KindConns = DefaultKindConns
+	}
+	if cfg.KindSpacing == nil {
+		cfg.KindSpacing = DefaultKindSpacing
 	}
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight()
@@ -279,8 +295,12 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint, kind 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.EndpointTimeout)
 	defer cancel()
 	var conns atomic.Int64
-	dial := s.dialFunc(ep.Addr, &conns)
+	kd := s.kindDialer(s.dialFunc(ep.Addr, &conns), ep, kind)
+	dial := kd.dial
 	list := s.probesFor(kind)
+	if !s.serviceStep(ctx, kd, &er) {
+		list = nil
+	}
 	obs := make([]tlswarden.Observation, len(list))
 	statuses := make([]tlswarden.ProbeStatus, len(list))
 	var wg sync.WaitGroup
@@ -298,6 +318,9 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint, kind 
 		if failed(ps.Status) && er.Status == tlswarden.StatusOK {
 			er.Status, er.Error = ps.Status, ps.Error
 		}
+	}
+	if rl := kd.limited.Load(); rl != nil {
+		er.Status, er.Error = tlswarden.StatusRateLimited, rl.Error()
 	}
 	er.Connections = int(conns.Load())
 	slots, _ := s.limits(ep.Addr)

@@ -15,8 +15,13 @@ import (
 
 // Kinds lists the target kinds the registry accepts: those the scanner can
 // scan.
-var Kinds = []tlswarden.Kind{tlswarden.KindHTTPS, tlswarden.KindTLS,
-	tlswarden.KindSMTPS, tlswarden.KindIMAPS, tlswarden.KindPOP3S, tlswarden.KindFTPS, tlswarden.KindLDAPS}
+var Kinds = func() []tlswarden.Kind {
+	var ks []tlswarden.Kind
+	for _, k := range tlswarden.Kinds() {
+		ks = append(ks, k.Kind)
+	}
+	return ks
+}()
 
 // Limits on a target's free-text settings.
 const (

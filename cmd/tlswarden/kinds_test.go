@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"crypto/tls"
 	"encoding/json"
+	"io"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/internal/tlstest"
@@ -129,4 +135,98 @@ func TestTargetsYAMLKinds(t *testing.T) {
 			t.Errorf("error %v, want %q", err, msg)
 		}
 	}
+}
+
+// smtpServer serves SMTP on loopback, written from RFC 5321 and 3207 in
+// test code: its greeting and EHLO, STARTTLS when offer is set, then a
+// crypto/tls handshake with cfg. implicit serves the same cfg as SMTPS
+// (TLS on connect) on a second port.
+func smtpServer(t *testing.T, cfg *tls.Config, offer bool) (starttls, implicit string) {
+	t.Helper()
+	starttls = tlstest.RawServer(t, func(ctx context.Context, c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		r := bufio.NewReader(c)
+		io.WriteString(c, "220 mx.test ESMTP\r\n")
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch cmd := strings.ToUpper(strings.TrimSpace(l)); {
+			case strings.HasPrefix(cmd, "EHLO"):
+				if offer {
+					io.WriteString(c, "250-mx.test\r\n250-STARTTLS\r\n")
+				}
+				io.WriteString(c, "250 8BITMIME\r\n")
+			case cmd == "STARTTLS" && offer:
+				io.WriteString(c, "220 2.0.0 Ready to start TLS\r\n")
+				_ = tls.Server(c, cfg).HandshakeContext(ctx)
+				return
+			default:
+				io.WriteString(c, "502 5.5.2 Error: command not recognized\r\n")
+			}
+		}
+	}).String()
+	implicit = tlstest.GoServer(t, cfg).String()
+	return starttls, implicit
+}
+
+// TestScanSTARTTLS scans one TLS configuration over SMTP STARTTLS and as
+// SMTPS: the versions and suites found are the same, and the report holds
+// what the server said before TLS. A server that does not offer STARTTLS
+// is non-compliant (exit 1) with starttls.offered failed, not an error.
+func TestScanSTARTTLS(t *testing.T) {
+	ca := tlstest.NewCA(t, "mail CA")
+	leaf := ca.Issue(t, tlstest.CertSpec{Key: tlstest.ECDSA256})
+	caFile, _ := ca.Cert.WritePEM(t, t.TempDir())
+	cfg := &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}, MinVersion: tls.VersionTLS10,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}}
+	starttls, implicit := smtpServer(t, cfg, true)
+	base := []string{"scan", "--progress=false", "--json", "--ca-file", caFile, "--timeout", "10s"}
+	scan := func(target string) (int, reportJSON) {
+		code, stdout, stderr := runCmd(t, "", append(base, target)...)
+		var r reportJSON
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil || len(r.Endpoints) != 1 {
+			t.Fatalf("%s: exit %d, %v\n%s\n%s", target, code, err, stdout, stderr)
+		}
+		return code, r
+	}
+	_, over := scan("smtp://" + starttls)
+	_, direct := scan("smtps://" + implicit)
+	e := over.Endpoints[0]
+	if e.Status != tlswarden.StatusOK || e.Service == nil || !e.Service.StartTLS || e.Service.Banner != "mx.test ESMTP" ||
+		!slices.Contains(e.Service.Capabilities, "STARTTLS") {
+		t.Fatalf("smtp: status %s %s, service %+v", e.Status, e.Error, e.Service)
+	}
+	if got, want := versionSuites(e.TLS), versionSuites(direct.Endpoints[0].TLS); !slices.Equal(got, want) || len(got) < 4 {
+		t.Errorf("over STARTTLS %v, over implicit TLS %v: want the same, at least 4", got, want)
+	}
+	if e.Cert == nil || len(e.Cert.Chain) == 0 {
+		t.Errorf("no certificate over STARTTLS: %+v", e.Probes)
+	}
+
+	plain, _ := smtpServer(t, cfg, false)
+	code, r := scan("smtp://" + plain)
+	if code != exitNonCompliant || r.Endpoints[0].Status != tlswarden.StatusOK || r.Endpoints[0].Service == nil || r.Endpoints[0].Service.StartTLS {
+		t.Errorf("no STARTTLS: exit %d, status %s, service %+v; want exit 1, ok, starttls false", code, r.Endpoints[0].Status, r.Endpoints[0].Service)
+	}
+	for _, f := range r.Evaluation.Endpoints[0].Findings {
+		if f.RuleID == "starttls.offered" && f.Outcome != tlswarden.RuleFail {
+			t.Errorf("starttls.offered %s: %s", f.Outcome, f.Message)
+		}
+	}
+}
+
+// versionSuites lists "version suite" for every suite accepted.
+func versionSuites(tr *tlswarden.TLSResult) []string {
+	if tr == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range tr.Versions {
+		for _, s := range v.Suites {
+			out = append(out, v.Version.String()+" "+s.Name)
+		}
+	}
+	return out
 }

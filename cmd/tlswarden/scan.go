@@ -18,6 +18,7 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/policy"
+	"github.com/tlswarden/tlswarden/preamble"
 	"github.com/tlswarden/tlswarden/scanner"
 	"github.com/tlswarden/tlswarden/scope"
 	"github.com/tlswarden/tlswarden/testbed"
@@ -177,6 +178,7 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 	opts := f.probeOptions(f.roots, f.userAgent)
 	cfg := scanner.Config{
 		Probes:              newProbes(opts, dialPlain, log),
+		Preambles:           preamble.For,
 		Concurrency:         f.concurrency,
 		MaxConnsPerAddr:     f.maxConns,
 		MaxConnsPerEndpoint: f.maxEndpoint,

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/tlswarden/tlswarden/policy"
+	"github.com/tlswarden/tlswarden/preamble"
 	"github.com/tlswarden/tlswarden/scanner"
 	"github.com/tlswarden/tlswarden/scope"
 )
@@ -81,6 +82,7 @@ func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Log
 	sc, err = scanner.New(scanner.Config{
 		Resolver:            res,
 		Probes:              newProbes(opts, dialPlain, log),
+		Preambles:           preamble.For,
 		MaxConnsPerAddr:     f.maxConns,
 		MaxConnsPerEndpoint: f.maxEndpoint,
 		MaxConnsPerSecond:   f.rate,
