@@ -15,6 +15,7 @@ type VulnResult struct {
 	CCSInjection *CCSResult        `json:"ccs_injection,omitempty"`
 	FallbackSCSV *FallbackResult   `json:"fallback_scsv,omitempty"`
 	ROBOT        *ROBOTResult      `json:"robot,omitempty"`
+	Resumption   *ResumptionResult `json:"resumption,omitempty"`
 	// Skipped names the checks turned off by configuration.
 	Skipped []string `json:"skipped,omitempty"`
 	// Connections is the number of TCP connections the probe opened.
@@ -130,4 +131,25 @@ type ROBOTResult struct {
 	// Oracle: the answers differ, consistently: the server tells a flawed
 	// premaster secret from a well-formed one.
 	Oracle bool `json:"oracle"`
+}
+
+// ResumptionResult is what two full TLS 1.2-or-older handshakes with Go's
+// client show: whether the server issues a session ticket, with its
+// lifetime hint, and resumes with it, and whether a requested client
+// certificate may be left out.
+type ResumptionResult struct {
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Version is the version of the full handshake.
+	Version Version `json:"version,omitempty"`
+	// TicketIssued: a NewSessionTicket was sent (RFC 5077);
+	// TicketLifetimeHint is its lifetime hint in seconds (0: unspecified).
+	TicketIssued       bool   `json:"ticket_issued"`
+	TicketLifetimeHint uint32 `json:"ticket_lifetime_hint,omitempty"`
+	// ResumedWithTicket: a second handshake offering the ticket resumed.
+	ResumedWithTicket bool `json:"resumed_with_ticket"`
+	// ClientCertificateOptional: the server asked for a client certificate
+	// and completed the handshake without one. When it asked and the
+	// handshake failed, Status says how.
+	ClientCertificateOptional bool `json:"client_certificate_optional,omitempty"`
 }

@@ -61,6 +61,10 @@ func TestPatchedServers(t *testing.T) {
 			if rb := r.ROBOT; rb == nil || rb.Status != tlswarden.StatusOK || rb.Oracle || rb.Tested != tc.rsaKex {
 				t.Errorf("ROBOT %+v, want tested %v and no oracle", rb, tc.rsaKex)
 			}
+			if rs := r.Resumption; rs == nil || rs.Status != tlswarden.StatusOK || !rs.TicketIssued || !rs.ResumedWithTicket {
+				t.Errorf("resumption %+v", rs)
+			}
+			t.Logf("resumption %+v", r.Resumption)
 			t.Logf("features %+v; ccs %+v; fallback %+v; robot %+v", f, r.CCSInjection, fb, r.ROBOT)
 		})
 	}
@@ -93,4 +97,39 @@ func goServer(t *testing.T, suites []uint16) netip.AddrPort {
 		}
 	}()
 	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// TestTicketsAndClientCertificates checks the facts that need a completed
+// handshake against servers configured to decide them.
+func TestTicketsAndClientCertificates(t *testing.T) {
+	t.Run("ticket lifetime", func(t *testing.T) {
+		addr := tlstest.NginxServer(t, tlstest.NginxConfig{Directives: []string{"ssl_session_timeout 17m;"}})
+		rs := scan(t, Config{NoIntrusive: true}, addr).Resumption
+		if rs == nil || !rs.TicketIssued || rs.TicketLifetimeHint != 17*60 || !rs.ResumedWithTicket {
+			t.Errorf("resumption %+v, want a ticket for 1020 s that resumes", rs)
+		}
+	})
+	t.Run("no tickets", func(t *testing.T) {
+		addr := tlstest.NginxServer(t, tlstest.NginxConfig{Directives: []string{"ssl_session_tickets off;"}})
+		r := scan(t, Config{NoIntrusive: true}, addr)
+		if rs := r.Resumption; rs == nil || rs.Status != tlswarden.StatusOK || rs.TicketIssued || r.Features.SessionTicket {
+			t.Errorf("resumption %+v, session_ticket %v; want no ticket", rs, r.Features.SessionTicket)
+		}
+	})
+	for _, tc := range []struct {
+		flag     string
+		optional bool
+	}{{"-verify", true}, {"-Verify", false}} {
+		t.Run("client certificate "+tc.flag, func(t *testing.T) {
+			addr := tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{tc.flag, "1"}})
+			r := scan(t, Config{NoIntrusive: true}, addr)
+			if r.Features.ClientCertificate == nil {
+				t.Fatalf("no client certificate request in %+v", r.Features)
+			}
+			rs := r.Resumption
+			if rs.ClientCertificateOptional != tc.optional || (rs.Status == tlswarden.StatusOK) != tc.optional {
+				t.Errorf("resumption %+v, want optional %v", rs, tc.optional)
+			}
+		})
+	}
 }

@@ -52,3 +52,15 @@ func FuzzCertificateMessage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTicket reads arbitrary bytes as a server's side of a handshake
+// looking for a NewSessionTicket: never a panic.
+func FuzzTicket(f *testing.F) {
+	f.Add(record(22, 0x0303, message(4, []byte{0, 0, 0x1c, 0x20, 0, 1, 9})))
+	f.Add([]byte{22, 3, 3, 0, 2, 4, 0})
+	f.Fuzz(func(t *testing.T, server []byte) {
+		if issued, hint := ticketOf(server); !issued && hint != 0 {
+			t.Fatalf("a lifetime hint %d without a ticket", hint)
+		}
+	})
+}

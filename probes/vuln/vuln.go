@@ -2,11 +2,11 @@
 // weaknesses (Heartbleed, CCS injection, TLS_FALLBACK_SCSV) and what a
 // server's first flight says about its TLS features (secure renegotiation,
 // compression, extended master secret, encrypt-then-MAC, tickets, OCSP
-// stapling, ALPN, client certificate requests).
+// stapling, ALPN, client certificate requests, session tickets).
 //
-// Every check stops before a key exchange: the messages are written with
-// probes/hello and the answers read record by record, bounded in bytes and
-// time. The checks that send what a fragile appliance or an IDS may take
+// The checks write their messages with probes/hello and read the answers
+// record by record, bounded in bytes and time, and never finish a key
+// exchange, except resumption's two handshakes by Go's own client. The checks that send what a fragile appliance or an IDS may take
 // badly (an over-long heartbeat, an early ChangeCipherSpec) can be turned
 // off with Config.NoIntrusive. Weaknesses that follow from the enumerated
 // suites and versions (POODLE, SWEET32, DROWN, ...) need no connection and
@@ -58,15 +58,15 @@ const (
 	CheckCCSInjection = "ccs_injection"
 )
 
-// Probe returns the weakness probe. It opens at most 13 connections: the
+// Probe returns the weakness probe. It opens at most 15 connections: the
 // feature hello (which carries the Heartbleed check), CCS injection,
-// TLS_FALLBACK_SCSV, and ROBOT's 5 (10 when its first answers differ; 1
-// when the server has no RSA key exchange).
+// TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
+// the server has no RSA key exchange) and resumption's 2.
 func Probe(cfg Config) tlswarden.Probe {
 	cfg = cfg.withDefaults()
 	return tlswarden.Probe{
 		Name:    "vuln",
-		Timeout: 14 * cfg.Timeout,
+		Timeout: 16 * cfg.Timeout,
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 			r := &run{cfg: cfg, ep: ep, dial: dial}
 			res, err := r.all(ctx)
@@ -106,6 +106,7 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 		res.ROBOT = r.robot(ctx, f.Version)
 	}
 	res.FallbackSCSV = r.fallback(ctx, f.Version)
+	res.Resumption = r.resumption(ctx, f.ClientCertificate != nil)
 	return res, nil
 }
 
