@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/testenv"
+	"github.com/tlswarden/tlswarden/internal/tlstest"
+)
+
+// TestScanPostgresSSLRequest scans a throwaway PostgreSQL cluster of
+// Debian's, first with ssl=off (SSLRequest answered N: starttls.offered
+// fails, exit 1) and then with ssl=on and a certificate of a test CA: TLS
+// 1.2 and 1.3 and the chain are found over SSLRequest.
+func TestScanPostgresSSLRequest(t *testing.T) {
+	c := newCluster(t)
+	target := fmt.Sprintf("postgres://127.0.0.1:%d", c.port)
+	ca := tlstest.NewCA(t, "db CA")
+	caFile, _ := ca.Cert.WritePEM(t, t.TempDir())
+	scan := func() (int, reportJSON) {
+		code, stdout, stderr := runCmd(t, "", "scan", "--progress=false", "--json", "--ca-file", caFile, "--timeout", "10s", target)
+		var r reportJSON
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil || len(r.Endpoints) != 1 {
+			t.Fatalf("exit %d, %v\n%s\n%s", code, err, stdout, stderr)
+		}
+		return code, r
+	}
+	code, r := scan()
+	if e := r.Endpoints[0]; code != exitNonCompliant || e.Service == nil || e.Service.StartTLS || e.Service.Reply != "N" {
+		t.Errorf("ssl=off: exit %d, service %+v; want exit 1, SSLRequest answered N", code, e.Service)
+	}
+
+	leaf := ca.Issue(t, tlstest.CertSpec{Key: tlstest.ECDSA256})
+	certFile, keyFile := leaf.WritePEM(t, c.data)
+	for _, f := range []string{certFile, keyFile} {
+		chownToCluster(t, c, f)
+	}
+	conf := fmt.Sprintf("\nssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n", certFile, keyFile)
+	appendFile(t, filepath.Join(c.data, "postgresql.conf"), conf)
+	c.stop(t)
+	c.start(t)
+	_, r = scan()
+	e := r.Endpoints[0]
+	if e.Status != tlswarden.StatusOK || e.Service == nil || !e.Service.StartTLS {
+		t.Fatalf("ssl=on: status %s %s, service %+v", e.Status, e.Error, e.Service)
+	}
+	if vs := acceptedVersions(e.TLS); len(vs) != 2 || vs[0] != tlswarden.TLS12 || vs[1] != tlswarden.TLS13 {
+		t.Errorf("versions %v, want TLSv1.2 and TLSv1.3 (PostgreSQL's default ssl_min_protocol_version)", vs)
+	}
+	if e.Cert == nil || len(e.Cert.Chain) == 0 || !e.Cert.Trusted {
+		t.Errorf("certificate over SSLRequest: %+v", e.Cert)
+	}
+}
+
+func acceptedVersions(tr *tlswarden.TLSResult) []tlswarden.Version {
+	if tr == nil {
+		return nil
+	}
+	var out []tlswarden.Version
+	for _, v := range tr.Versions {
+		if v.Supported {
+			out = append(out, v.Version)
+		}
+	}
+	return out
+}
+
+// chownToCluster gives a file to the cluster's owner with mode 0600, as
+// PostgreSQL wants of its key.
+func chownToCluster(t *testing.T, c *cluster, path string) {
+	t.Helper()
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.as) == 0 {
+		return
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.Chown(path, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func appendFile(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dovecotServer starts Debian's Dovecot (run as root, as its package
+// does) on four free loopback ports: IMAP and POP3 with STARTTLS, IMAPS
+// and POP3S, all with one TLS configuration. It is stopped when the test
+// ends.
+func dovecotServer(t *testing.T, cert *tlstest.Cert) (imap, imaps, pop3, pop3s int) {
+	t.Helper()
+	bin := testenv.Binary(t, "dovecot")
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "Dovecot's test instance runs as root, as its package does")
+	}
+	dir := t.TempDir()
+	certFile, keyFile := cert.WritePEM(t, dir)
+	imap, imaps, pop3, pop3s = freePort(t), freePort(t), freePort(t), freePort(t)
+	conf := fmt.Sprintf(`base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = %[1]s/log
+protocols = imap pop3
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <%[2]s
+ssl_key = <%[3]s
+ssl_min_protocol = TLSv1
+ssl_cipher_list = ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-SHA:@SECLEVEL=0
+ssl_prefer_server_ciphers = yes
+passdb {
+  driver = static
+  args = password=unused
+}
+userdb {
+  driver = static
+  args = uid=65534 gid=65534 home=%[1]s/home
+}
+service imap-login {
+  inet_listener imap {
+    port = %[4]d
+  }
+  inet_listener imaps {
+    port = %[5]d
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = %[6]d
+  }
+  inet_listener pop3s {
+    port = %[7]d
+  }
+}
+`, dir, certFile, keyFile, imap, imaps, pop3, pop3s)
+	confFile := filepath.Join(dir, "dovecot.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-F", "-c", confFile)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Logf("dovecot:\n%s%s", out, log)
+		}
+	})
+	for _, p := range []int{imap, imaps, pop3, pop3s} {
+		waitListening(t, p)
+	}
+	return imap, imaps, pop3, pop3s
+}
+
+// waitListening waits until something accepts connections on the port.
+func waitListening(t *testing.T, port int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on port %d: %v", port, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestScanDovecot scans Debian's Dovecot over IMAP STARTTLS, POP3 STLS,
+// IMAPS and POP3S: the versions and suites found over STARTTLS are those
+// found over implicit TLS, and the greeting and capabilities are in the
+// report.
+func TestScanDovecot(t *testing.T) {
+	ca := tlstest.NewCA(t, "mail CA")
+	caFile, _ := ca.Cert.WritePEM(t, t.TempDir())
+	imap, imaps, pop3, pop3s := dovecotServer(t, ca.Issue(t, tlstest.CertSpec{Key: tlstest.ECDSA256}))
+	scan := func(target string) tlswarden.EndpointReport {
+		code, stdout, stderr := runCmd(t, "", "scan", "--progress=false", "--json", "--ca-file", caFile, "--timeout", "10s", target)
+		var r reportJSON
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil || len(r.Endpoints) != 1 {
+			t.Fatalf("%s: exit %d, %v\n%s\n%s", target, code, err, stdout, stderr)
+		}
+		return r.Endpoints[0]
+	}
+	for _, tc := range []struct {
+		starttls, implicit string
+		capability         string
+	}{
+		{fmt.Sprintf("imap://127.0.0.1:%d", imap), fmt.Sprintf("imaps://127.0.0.1:%d", imaps), "STARTTLS"},
+		{fmt.Sprintf("pop3://127.0.0.1:%d", pop3), fmt.Sprintf("pop3s://127.0.0.1:%d", pop3s), "STLS"},
+	} {
+		over, direct := scan(tc.starttls), scan(tc.implicit)
+		if over.Status != tlswarden.StatusOK || over.Service == nil || !over.Service.StartTLS ||
+			!strings.Contains(over.Service.Banner, "Dovecot") || !slices.Contains(over.Service.Capabilities, tc.capability) {
+			t.Errorf("%s: status %s %s, service %+v", tc.starttls, over.Status, over.Error, over.Service)
+		}
+		got, want := versionSuites(over.TLS), versionSuites(direct.TLS)
+		if !slices.Equal(got, want) || len(acceptedVersions(over.TLS)) < 3 {
+			t.Errorf("%s found %v, %s found %v: want the same, over at least 3 versions", tc.starttls, got, tc.implicit, want)
+		}
+		if over.Cert == nil || !over.Cert.Trusted {
+			t.Errorf("%s: certificate %+v", tc.starttls, over.Cert)
+		}
+	}
+}
