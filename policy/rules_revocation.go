@@ -77,7 +77,9 @@ func checkNotRevoked(in *Input) Result {
 	case cr.OCSP != nil && cr.OCSP.Status == tlswarden.OCSPGood:
 		return pass("good, says the stapled OCSP response")
 	case rc != nil && rc.Error != "":
-		return notEvaluated("the OCSP responder %s gave no status: %s", rc.URL, rc.Error)
+		return notEvaluated("the OCSP responder %s gave no status: %s", orDefault(rc.URL, "of the certificate"), rc.Error)
+	case rc != nil:
+		return notApplicable("no revocation status known: no OCSP response stapled, and the certificate names no OCSP responder (CRLs are not fetched)")
 	}
 	return notApplicable("no revocation status known: no OCSP response stapled, and online checks are off (--check-revocation)")
 }

@@ -221,6 +221,7 @@ func certCases() []ruleCase {
 			c.Revocation = &tlswarden.RevocationCheck{URL: "http://ocsp.example/", Error: "timeout"}
 		}), ne, "timeout"},
 		{"no revocation status", &ruleCertNotRevoked, "", good(nil), na, "online checks are off"},
+		{"no responder named", &ruleCertNotRevoked, "", edit(func(c *tlswarden.CertResult) { c.Revocation = &tlswarden.RevocationCheck{} }), na, "names no OCSP responder"},
 		{"must staple without staple", &ruleCertMustStaple, "", leaf(func(c *tlswarden.Certificate) { c.MustStaple = true }), fail_, "none was stapled"},
 		{"must staple with staple", &ruleCertMustStaple, "", edit(func(c *tlswarden.CertResult) { c.Chain[0].MustStaple, c.OCSPStapled = true, true }), pass_, ""},
 		{"no must staple", &ruleCertMustStaple, "", good(nil), na, ""},

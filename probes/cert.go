@@ -36,6 +36,8 @@ type CertConfig struct {
 	CAFile     string
 	CAFileOnly bool
 	OrgRoots   []*stdx509.Certificate
+	// Revocation, when set, asks each leaf's OCSP responder online.
+	Revocation *RevocationConfig
 	// Timeout bounds one run of the probe: two handshakes (default 20s).
 	Timeout time.Duration
 	// MaxChainBytes caps the bytes read from the server during one
@@ -110,6 +112,7 @@ func Cert(cfg CertConfig) tlswarden.Probe {
 type certProbe struct {
 	cfg   CertConfig
 	roots func() (*rootStore, error)
+	ocsp  ocspCache
 }
 
 // run is the probe's Run: the SNI handshake, the chains of every key
@@ -156,6 +159,9 @@ func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 	res.OtherChains = p.otherChains(chains, res.Leaf().SHA256, ep, roots)
 	if chainsErr != nil {
 		res.OtherChainsError = chainsErr.Error()
+	}
+	if p.cfg.Revocation != nil && p.cfg.Revocation.Dial != nil {
+		p.checkRevocations(ctx, res, servedDERs(hs, chains), roots)
 	}
 	switch {
 	case noSNI != nil:

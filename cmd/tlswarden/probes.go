@@ -23,6 +23,7 @@ import (
 type scanningFlags struct {
 	caFile       string
 	caFileOnly   bool
+	revocation   bool
 	resolver     string
 	timeout      time.Duration
 	endpointTime time.Duration
@@ -38,6 +39,7 @@ type scanningFlags struct {
 
 func (f *scanningFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.caFile, "ca-file", "", "also trust the CA certificates in PEM `FILE`, an organisation's own roots, beside the system's public roots; chains anchored only there are reported as privately anchored and not judged by the CA/Browser Forum's rules")
+	fs.BoolVar(&f.revocation, "check-revocation", false, "ask the OCSP responder each certificate names whether it is revoked (its address must be within scope; answers are cached until their nextUpdate, at most an hour)")
 	fs.BoolVar(&f.caFileOnly, "ca-file-only", false, "trust only the roots of --ca-file, not the system's (like curl --cacert)")
 	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline for each connection and handshake")
@@ -55,7 +57,7 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 // probeOptions returns the flags' probe settings, trusting roots as well as
 // --ca-file.
 func (f *scanningFlags) probeOptions(roots []*x509.Certificate, userAgent string) probeOptions {
-	return probeOptions{timeout: f.timeout, caFile: f.caFile, caFileOnly: f.caFileOnly, roots: roots, noHTTP: f.noHTTP, noGroups: f.noGroups,
+	return probeOptions{timeout: f.timeout, caFile: f.caFile, caFileOnly: f.caFileOnly, revocation: f.revocation, roots: roots, noHTTP: f.noHTTP, noGroups: f.noGroups,
 		noVulns: f.noVulns, noIntrusive: f.noIntrusive,
 		httpPort: f.httpPort, userAgent: userAgent}
 }
@@ -74,6 +76,10 @@ type probeOptions struct {
 	noIntrusive bool
 	httpPort    int
 	userAgent   string // empty: the HTTP probe's default
+	// revocation turns on online OCSP checks; resolveHost finds a
+	// responder's addresses.
+	revocation  bool
+	resolveHost func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // newProbes returns the probes every scan runs, in order. dialPlain opens
@@ -98,9 +104,36 @@ func newProbes(o probeOptions, dialPlain func(context.Context, netip.AddrPort) (
 	}
 	return []tlswarden.Probe{
 		probes.TLS(probes.TLSConfig{Timeout: o.timeout, NoGroups: o.noGroups, Logger: log}),
-		probes.Cert(probes.CertConfig{OrgRoots: o.roots, CAFile: o.caFile, CAFileOnly: o.caFileOnly, Timeout: 3 * o.timeout, Logger: log}),
+		probes.Cert(probes.CertConfig{OrgRoots: o.roots, CAFile: o.caFile, CAFileOnly: o.caFileOnly, Timeout: 3 * o.timeout, Logger: log,
+			Revocation: o.revocationConfig(dialPlain)}),
 		vulnProbe,
 		httpProbe,
+	}
+}
+
+// revocationConfig returns the online revocation checks' settings, nil
+// when they are off. dial is the scanner's Dial: a responder's address
+// must be within the scanner's scope like any other.
+func (o probeOptions) revocationConfig(dial func(context.Context, netip.AddrPort) (net.Conn, error)) *probes.RevocationConfig {
+	if !o.revocation {
+		return nil
+	}
+	return &probes.RevocationConfig{Dial: dial, Resolve: o.resolveHost, Timeout: o.timeout}
+}
+
+// resolveWith adapts a resolver to the revocation checks' lookup of a
+// responder's host name.
+func resolveWith(r *resolve.Resolver) func(context.Context, string) ([]netip.Addr, error) {
+	return func(ctx context.Context, host string) ([]netip.Addr, error) {
+		res, err := r.Resolve(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		var out []netip.Addr
+		for _, a := range res.Addresses {
+			out = append(out, a.Addr)
+		}
+		return out, nil
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/policy"
 	"github.com/tlswarden/tlswarden/preamble"
+	"github.com/tlswarden/tlswarden/resolve"
 	"github.com/tlswarden/tlswarden/scanner"
 	"github.com/tlswarden/tlswarden/scope"
 	"github.com/tlswarden/tlswarden/testbed"
@@ -176,6 +177,16 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 	var sc *scanner.Scanner
 	dialPlain := func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) }
 	opts := f.probeOptions(f.roots, f.userAgent)
+	var res *resolve.Resolver
+	if needsResolver(targets) || f.revocation {
+		// A responder named by a host name needs the resolver even when
+		// every target is an address.
+		var err error
+		if res, err = newResolver(f.resolver, log); err != nil {
+			return nil, err
+		}
+		opts.resolveHost = resolveWith(res)
+	}
 	cfg := scanner.Config{
 		Probes:              newProbes(opts, dialPlain, log),
 		Preambles:           preamble.For,
@@ -190,10 +201,6 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		Scope:             scanScope(f, log),
 	}
 	if needsResolver(targets) {
-		res, err := newResolver(f.resolver, log)
-		if err != nil {
-			return nil, err
-		}
 		cfg.Resolver = res
 	}
 	var err error

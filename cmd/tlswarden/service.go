@@ -79,6 +79,7 @@ func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
+	opts.resolveHost = resolveWith(res)
 	sc, err = scanner.New(scanner.Config{
 		Resolver:            res,
 		Probes:              newProbes(opts, dialPlain, log),

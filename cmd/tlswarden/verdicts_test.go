@@ -10,12 +10,14 @@ import (
 	"encoding/asn1"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,7 +179,7 @@ func TestPrivatePKICompliant(t *testing.T) {
 
 // ocspLeaf mints a leaf for 127.0.0.1 under ca naming ocspURL as its OCSP
 // responder, with Must-Staple when asked.
-func ocspLeaf(t *testing.T, ca *tlstest.CA, ocspURL string, mustStaple bool) *tlstest.Cert {
+func ocspLeaf(t *testing.T, ca *tlstest.CA, ocspURL string, mustStaple bool, serial ...*big.Int) *tlstest.Cert {
 	t.Helper()
 	now := time.Now().Add(-time.Hour).Truncate(time.Second)
 	tmpl := &x509.Certificate{
@@ -187,6 +189,9 @@ func ocspLeaf(t *testing.T, ca *tlstest.CA, ocspURL string, mustStaple bool) *tl
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		OCSPServer:  []string{ocspURL},
+	}
+	if len(serial) > 0 {
+		tmpl.SerialNumber = serial[0]
 	}
 	if mustStaple {
 		// TLS Feature (RFC 7633) listing status_request (5).
@@ -253,5 +258,69 @@ func TestMustStapleWithoutStaple(t *testing.T) {
 	}
 	if f, _ := finding(ev, "cert.must_staple"); f.Outcome != tlswarden.RuleFail || f.Severity != tlswarden.SeverityHigh {
 		t.Errorf("cert.must_staple %s %s %q, want a high failure", f.Severity, f.Outcome, f.Message)
+	}
+}
+
+// TestOnlineRevocation: with --check-revocation the certificate probe asks
+// the OCSP responder the leaf names (`openssl ocsp` on loopback): a revoked
+// leaf is a critical finding; a good one passes; without the flag nobody
+// is asked; a responder outside the scan's scope is not contacted; a
+// second endpoint with the same leaf is answered from the cache.
+func TestOnlineRevocation(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, "Responding CA")
+	caFile, caKey := ca.WritePEM(t, dir)
+	revokedSerial, goodSerial := big.NewInt(0x7e01), big.NewInt(0x7e02)
+	ts := func(tm time.Time) string { return tm.UTC().Format("060102150405Z") }
+	expiry := ts(time.Now().AddDate(1, 0, 0))
+	index := fmt.Sprintf("R\t%s\t%s,keyCompromise\t%X\tunknown\t/CN=127.0.0.1\nV\t%s\t\t%X\tunknown\t/CN=127.0.0.1\n",
+		expiry, ts(time.Now().Add(-48*time.Hour)), revokedSerial, expiry, goodSerial)
+	indexFile := filepath.Join(dir, "index.txt")
+	if err := os.WriteFile(indexFile, []byte(index), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	responder := tlstest.OCSPResponder(t, caFile, caKey, indexFile)
+	url := "http://" + responder.String() + "/"
+	serve := func(leaf *tlstest.Cert) string {
+		return tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}}).String()
+	}
+	revoked := serve(ocspLeaf(t, ca, url, false, revokedSerial))
+	scan := func(args ...string) (tlswarden.EndpointReport, tlswarden.Finding) {
+		t.Helper()
+		ep, ev, _ := scanVerdict(t, append([]string{"--ca-file", caFile, "--no-http"}, args...)...)
+		f, _ := finding(ev, "cert.not_revoked")
+		return ep, f
+	}
+
+	ep, f := scan("--check-revocation", revoked)
+	if rc := ep.Cert.Revocation; rc == nil || rc.Status != tlswarden.OCSPRevoked || !rc.SignatureVerified || rc.URL != url {
+		t.Errorf("revocation facts %+v: want revoked from %s, signature verified", rc, url)
+	}
+	if f.Outcome != tlswarden.RuleFail || f.Severity != tlswarden.SeverityCritical {
+		t.Errorf("cert.not_revoked %s %s %q, want a critical failure", f.Severity, f.Outcome, f.Message)
+	}
+
+	if ep, f := scan(revoked); ep.Cert.Revocation != nil || f.Outcome != tlswarden.RuleNotApplicable {
+		t.Errorf("without --check-revocation: revocation %+v, %s %q; want no query, not_applicable", ep.Cert.Revocation, f.Outcome, f.Message)
+	}
+
+	good := ocspLeaf(t, ca, url, false, goodSerial)
+	if ep, f := scan("--check-revocation", serve(good)); f.Outcome != tlswarden.RulePass || ep.Cert.Revocation.Status != tlswarden.OCSPGood {
+		t.Errorf("good leaf: revocation %+v, %s %q; want good, pass", ep.Cert.Revocation, f.Outcome, f.Message)
+	}
+
+	// Two endpoints serving one leaf: one query, one answer from the cache.
+	code, stdout, stderr := runCmd(t, "", "scan", "--json", "--progress=false", "--no-http", "--concurrency", "1",
+		"--ca-file", caFile, "--check-revocation", serve(good), serve(good))
+	if code != exitOK || strings.Count(stdout, `"cached":true`) != 1 {
+		t.Errorf("two endpoints with one leaf: exit %d, %d cached answers, want 1\n%s\n%s", code, strings.Count(stdout, `"cached":true`), stdout, stderr)
+	}
+
+	// A responder outside the scope (127.0.0.2, not allowed) is never
+	// dialled: the status is unknown, not good.
+	outside := "http://127.0.0.2:" + strconv.Itoa(int(responder.Port())) + "/"
+	ep, f = scan("--check-revocation", "--allow-cidr", "127.0.0.1/32", serve(ocspLeaf(t, ca, outside, false, goodSerial)))
+	if rc := ep.Cert.Revocation; rc == nil || rc.Status != "" || !strings.Contains(rc.Error, "127.0.0.2") || f.Outcome != tlswarden.RuleNotEvaluated {
+		t.Errorf("responder out of scope: revocation %+v, %s %q; want an error, not_evaluated", rc, f.Outcome, f.Message)
 	}
 }
