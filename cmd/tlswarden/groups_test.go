@@ -36,3 +36,17 @@ func TestScanJudgesTLS12CurvesBehindTLS13(t *testing.T) {
 	}
 	t.Errorf("no kex.ecdh_min_bits finding")
 }
+
+// TestScanTableGroupsPerVersion: the table lists the groups of each
+// protocol generation on a line of its own.
+func TestScanTableGroupsPerVersion(t *testing.T) {
+	addr := tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{
+		Versions: []tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13}, Cipher: "ECDHE-RSA-AES128-GCM-SHA256",
+		Groups: "X25519:secp224r1"})
+	_, stdout, stderr := runCmd(t, "", "scan", "--progress=false", "--no-http", "--allow-cidr", "127.0.0.1", addr.String())
+	for _, want := range []string{"x25519, secp224r1 (over TLSv1.2; preferred x25519)", "x25519 (over TLSv1.3; preferred x25519)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s\nstderr:\n%s", want, stdout, stderr)
+		}
+	}
+}

@@ -47,6 +47,9 @@ func writeEndpoint(w io.Writer, e *tlswarden.EndpointReport) {
 	if e.Status != tlswarden.StatusOK {
 		fmt.Fprintf(w, "  ERROR\t%s: %s\n", e.Status, e.Error)
 	}
+	if e.OneConnectionAtATime {
+		fmt.Fprintf(w, "  \tanswers one connection at a time: scanned so\n")
+	}
 	if e.TLS != nil {
 		writeTLS(w, e.TLS)
 	}
@@ -62,12 +65,26 @@ func writeTLS(w io.Writer, t *tlswarden.TLSResult) {
 	for _, v := range t.Versions {
 		writeVersion(w, &v)
 	}
-	if len(t.Groups) > 0 {
-		names := make([]string, len(t.Groups))
-		for i, g := range t.Groups {
-			names[i] = g.Name
+	if len(t.GroupsByVersion) > 0 {
+		for _, gs := range t.GroupsByVersion {
+			writeGroups(w, gs.Groups, gs.Version, gs.Preferred, gs.Error)
 		}
-		fmt.Fprintf(w, "  groups\t%s (over %s; preferred %s)\n", strings.Join(names, ", "), t.GroupsTestedWith, t.PreferredGroup)
+		return
+	}
+	if len(t.Groups) > 0 {
+		writeGroups(w, t.Groups, t.GroupsTestedWith, t.PreferredGroup, t.GroupsError)
+	}
+}
+
+// writeGroups prints the groups enumerated over one version.
+func writeGroups(w io.Writer, groups []tlswarden.Group, over tlswarden.Version, preferred, errText string) {
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.Name
+	}
+	fmt.Fprintf(w, "  groups\t%s (over %s; preferred %s)\n", strings.Join(names, ", "), over, preferred)
+	if errText != "" {
+		fmt.Fprintf(w, "  \tgroups over %s incomplete: %s\n", over, errText)
 	}
 }
 
