@@ -197,8 +197,9 @@ type EndpointReport struct {
 	Vuln    *VulnResult    `json:"vulnerabilities,omitempty"`
 	// OneConnectionAtATime says the endpoint answered only one connection
 	// at a time: a hello timed out while other connections to it were
-	// open, and was answered when retried alone; from then on the scanner
-	// opened one connection at a time to it.
+	// open, and was answered when retried alone (in this scan or an
+	// earlier one of the same Scanner); from then on the scanner opened
+	// one connection at a time to it.
 	OneConnectionAtATime bool `json:"one_connection_at_a_time,omitempty"`
 }
 

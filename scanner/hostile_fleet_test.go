@@ -42,7 +42,7 @@ func TestHostileFleet(t *testing.T) {
 	f.startSound(leaf, 400)
 	f.startHostile(leaf, ca, 100)
 
-	const deadline = 150 * time.Second
+	const deadline = 240 * time.Second
 	ctx, cancel := context.WithTimeout(t.Context(), deadline)
 	defer cancel()
 	s := fleetScanner(t, ca)
@@ -62,19 +62,21 @@ func TestHostileFleet(t *testing.T) {
 // fleetScanner is the scanner the scan command builds, with timeouts
 // short enough for the hostile endpoints to end the run in time, and long
 // enough that a loaded two-core machine (the servers, the scanner and
-// other work sharing it) answers within them: at one second, sound
-// endpoints lost TLS 1.3 or their HTTP facts there.
+// other work sharing it, a load average near 30) answers within them: at
+// one second, and still at four and eight, sound endpoints lost TLS 1.3,
+// certificate or HTTP facts there. The HTTP and certificate timeouts
+// include waiting for the endpoint's connection slots.
 func fleetScanner(t *testing.T, ca *tlstest.CA) *Scanner {
 	t.Helper()
 	var s *Scanner
 	s, err := New(Config{
 		Concurrency:     100,
 		ConnectTimeout:  5 * time.Second,
-		EndpointTimeout: 40 * time.Second,
+		EndpointTimeout: time.Minute,
 		Probes: []tlswarden.Probe{
-			probes.TLS(probes.TLSConfig{Timeout: 4 * time.Second}),
-			probes.Cert(probes.CertConfig{Roots: []*x509.Certificate{ca.Cert.Cert}, Timeout: 8 * time.Second}),
-			probes.HTTP(probes.HTTPConfig{Timeout: 8 * time.Second, PlainPort: 1,
+			probes.TLS(probes.TLSConfig{Timeout: 5 * time.Second}),
+			probes.Cert(probes.CertConfig{Roots: []*x509.Certificate{ca.Cert.Cert}, Timeout: 15 * time.Second}),
+			probes.HTTP(probes.HTTPConfig{Timeout: 15 * time.Second, PlainPort: 1,
 				DialPlain: func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return s.Dial(ctx, a) }}),
 		},
 	})

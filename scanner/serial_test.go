@@ -30,9 +30,9 @@ func serialScanner(t *testing.T, endpointTimeout time.Duration) *Scanner {
 	s, err := New(Config{
 		EndpointTimeout: endpointTimeout,
 		Probes: []tlswarden.Probe{
-			probes.TLS(probes.TLSConfig{Timeout: 2 * time.Second}),
-			probes.Cert(probes.CertConfig{Timeout: 6 * time.Second}),
-			probes.HTTP(probes.HTTPConfig{Timeout: 4 * time.Second, PlainPort: 1,
+			probes.TLS(probes.TLSConfig{Timeout: 3 * time.Second}),
+			probes.Cert(probes.CertConfig{Timeout: 9 * time.Second}),
+			probes.HTTP(probes.HTTPConfig{Timeout: 6 * time.Second, PlainPort: 1,
 				DialPlain: func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return s.Dial(ctx, a) }}),
 		},
 	})
