@@ -163,6 +163,9 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 // that is not declared JSON a 415; a path no route has is a JSON 404, and a method a path
 // does not take a JSON 405 with the Allow header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Answers change with every scan and may be a read token's: no cache,
+	// shared or private, keeps them.
+	w.Header().Set("Cache-Control", "no-store")
 	if err := checkCrossSite(r); err != nil {
 		s.writeError(w, r, err)
 		return

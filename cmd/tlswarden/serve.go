@@ -59,6 +59,10 @@ type Main struct {
 	AuthReads, AuthMetrics bool
 	// TLSCert and TLSKey are PEM files: when set, the API serves HTTPS.
 	TLSCert, TLSKey string
+	// PublicURLs are the URLs people and Prometheus reach serve at: their
+	// host names are the ones, besides IP literals and localhost, that
+	// requests may name in Host.
+	PublicURLs publicURLs
 
 	Stdout, Stderr io.Writer
 
@@ -103,6 +107,10 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.BoolVar(&m.AuthReads, "auth-reads", false, "reads of the API need a bearer token too (role read or admin); writes always need an admin token")
 		fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with the certificate chain in PEM `FILE` (with --tls-key)")
 		fs.StringVar(&m.TLSKey, "tls-key", "", "private key in PEM `FILE` of --tls-cert")
+		if err := m.PublicURLs.Set(os.Getenv("TLSWARDEN_PUBLIC_URL")); err != nil {
+			return fmt.Errorf("TLSWARDEN_PUBLIC_URL: %w", err)
+		}
+		fs.Var(&m.PublicURLs, "public-url", "`URL` people and Prometheus reach serve at (repeatable or comma-separated; env TLSWARDEN_PUBLIC_URL): requests must name its host, an IP address or localhost, others are 421")
 	}
 	fs.BoolVar(&m.AuthMetrics, "auth-metrics", false, "/metrics needs a bearer token (role read or admin)")
 	m.Store.register(fs)
@@ -207,7 +215,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.log.Info("worker started", "store", m.backend.where, "workers", m.Jobs.Workers, "metrics", m.URL()+"/metrics")
 		return nil
 	}
-	m.log.Info("serving", "url", m.URL(), "store", m.backend.where, "workers", m.Jobs.Workers, "schedule", m.Jobs.Schedule)
+	m.log.Info("serving", "url", m.URL(), "public_url", m.PublicURLs.String(), "store", m.backend.where, "workers", m.Jobs.Workers, "schedule", m.Jobs.Schedule)
+	m.warnOpenReads()
 	m.warnAboutTokens(ctx)
 	if m.Demo {
 		return m.startDemo(ctx)
@@ -411,6 +420,9 @@ func (m *Main) listen(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.ln = ln
+	if !m.Worker {
+		h = api.HostCheck(m.PublicURLs.hosts(), h)
+	}
 	m.server = api.NewHTTPServer(m.Listen, api.SecurityHeaders(h), m.log)
 	m.served = make(chan error, 1)
 	if tlsCfg == nil {
