@@ -16,6 +16,9 @@ type VulnResult struct {
 	FallbackSCSV *FallbackResult   `json:"fallback_scsv,omitempty"`
 	ROBOT        *ROBOTResult      `json:"robot,omitempty"`
 	Resumption   *ResumptionResult `json:"resumption,omitempty"`
+	// SignatureSchemes are the schemes the server signs its TLS 1.2 key
+	// exchange with.
+	SignatureSchemes *SignatureSchemesResult `json:"signature_schemes,omitempty"`
 	// Skipped names the checks turned off by configuration.
 	Skipped []string `json:"skipped,omitempty"`
 	// Connections is the number of TCP connections the probe opened.
@@ -152,4 +155,22 @@ type ResumptionResult struct {
 	// and completed the handshake without one. When it asked and the
 	// handshake failed, Status says how.
 	ClientCertificateOptional bool `json:"client_certificate_optional,omitempty"`
+}
+
+// SignatureSchemesResult lists the signature schemes a server signs its
+// ServerKeyExchange with, for one version (TLS 1.2: TLS 1.3 signs in an
+// encrypted message).
+type SignatureSchemesResult struct {
+	Status  Status  `json:"status"`
+	Error   string  `json:"error,omitempty"`
+	Version Version `json:"version"`
+	// Tested is false when the server chose no suite with a signed key
+	// exchange (no ECDHE or DHE), so nothing could be seen.
+	Tested bool `json:"tested"`
+	// Schemes are the IANA names, in the order found (the server's
+	// preference among those left).
+	Schemes []string `json:"schemes"`
+	// Complete is false when the enumeration stopped at its connection
+	// bound with schemes left untested.
+	Complete bool `json:"complete"`
 }

@@ -3,6 +3,7 @@ package vuln
 import (
 	"crypto/tls"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -131,5 +132,19 @@ func TestTicketsAndClientCertificates(t *testing.T) {
 				t.Errorf("resumption %+v, want optional %v", rs, tc.optional)
 			}
 		})
+	}
+}
+
+// TestSignatureSchemes enumerates the TLS 1.2 schemes of a server limited
+// to two.
+func TestSignatureSchemes(t *testing.T) {
+	addr := tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-sigalgs", "RSA-PSS+SHA256:RSA+SHA384"}})
+	ss := scan(t, Config{NoIntrusive: true}, addr).SignatureSchemes
+	if ss == nil {
+		t.Fatal("no signature schemes")
+	}
+	got := slices.Sorted(slices.Values(ss.Schemes))
+	if !ss.Tested || !ss.Complete || ss.Status != tlswarden.StatusOK || !slices.Equal(got, []string{"rsa_pkcs1_sha384", "rsa_pss_rsae_sha256"}) {
+		t.Errorf("signature schemes %+v", ss)
 	}
 }

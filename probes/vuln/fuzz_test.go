@@ -64,3 +64,15 @@ func FuzzTicket(f *testing.F) {
 		}
 	})
 }
+
+// FuzzServerKeyExchange reads arbitrary bytes as a TLS 1.2
+// ServerKeyExchange of an ECDHE and of a DHE suite: never a panic.
+func FuzzServerKeyExchange(f *testing.F) {
+	f.Add([]byte{3, 0, 0x1d, 1, 9, 8, 4, 0, 1, 0})
+	f.Add([]byte{0, 1, 7, 0, 1, 2, 0, 1, 5, 4, 1, 0, 0})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, suite := range []uint16{0xc02f, 0x009e} {
+			_, _ = skeScheme(body, suite)
+		}
+	})
+}

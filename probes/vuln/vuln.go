@@ -58,15 +58,16 @@ const (
 	CheckCCSInjection = "ccs_injection"
 )
 
-// Probe returns the weakness probe. It opens at most 15 connections: the
+// Probe returns the weakness probe. It opens at most 27 connections: the
 // feature hello (which carries the Heartbleed check), CCS injection,
 // TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
-// the server has no RSA key exchange) and resumption's 2.
+// the server has no RSA key exchange), resumption's 2 and the TLS 1.2
+// signature schemes' 12 at most.
 func Probe(cfg Config) tlswarden.Probe {
 	cfg = cfg.withDefaults()
 	return tlswarden.Probe{
 		Name:    "vuln",
-		Timeout: 16 * cfg.Timeout,
+		Timeout: 28 * cfg.Timeout,
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 			r := &run{cfg: cfg, ep: ep, dial: dial}
 			res, err := r.all(ctx)
@@ -107,6 +108,9 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	}
 	res.FallbackSCSV = r.fallback(ctx, f.Version)
 	res.Resumption = r.resumption(ctx, f.ClientCertificate != nil)
+	if f.Version == tlswarden.TLS12 {
+		res.SignatureSchemes = r.signatureSchemes(ctx)
+	}
 	return res, nil
 }
 

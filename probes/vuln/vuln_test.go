@@ -74,8 +74,8 @@ func TestVulnerableServer(t *testing.T) {
 			if diff := cmp.Diff(tc.want, verdictOf(r)); diff != "" {
 				t.Errorf("(-want +got):\n%s\nresult %+v", diff, r)
 			}
-			if r.Connections != 5 {
-				t.Errorf("%d connections, want 5", r.Connections)
+			if r.Connections != 6 {
+				t.Errorf("%d connections, want 6", r.Connections)
 			}
 			if r.ROBOT == nil || r.ROBOT.Status != tlswarden.StatusOK || r.ROBOT.Tested {
 				t.Errorf("ROBOT on a server without RSA key exchange: %+v", r.ROBOT)
@@ -113,7 +113,7 @@ func TestFeaturesFromFakeServer(t *testing.T) {
 	if diff := cmp.Diff(want, r.Features); diff != "" {
 		t.Errorf("features (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{CheckHeartbleed, CheckCCSInjection, CheckROBOT}, r.Skipped); diff != "" || r.CCSInjection != nil || r.Connections != 3 {
+	if diff := cmp.Diff([]string{CheckHeartbleed, CheckCCSInjection, CheckROBOT}, r.Skipped); diff != "" || r.CCSInjection != nil || r.Connections != 4 {
 		t.Errorf("NoIntrusive: skipped %v, ccs %+v, %d connections", r.Skipped, r.CCSInjection, r.Connections)
 	}
 }
@@ -145,8 +145,8 @@ func TestROBOT(t *testing.T) {
 		oracle      bool
 		connections int
 	}{
-		{"oracle", fakeServer{rsa: cert, robot: true, fallback: true}, true, 4 + 10},
-		{"constant time", fakeServer{rsa: cert, fallback: true}, false, 4 + 5},
+		{"oracle", fakeServer{rsa: cert, robot: true, fallback: true}, true, 5 + 10},
+		{"constant time", fakeServer{rsa: cert, fallback: true}, false, 5 + 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
