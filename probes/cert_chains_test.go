@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -246,5 +248,38 @@ func TestChainHelloPlan(t *testing.T) {
 				t.Errorf("second hellos (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestCertProbeDSAChain: an OpenSSL server with an RSA certificate and a
+// DSA one (DHE-DSS suites, TLS 1.2) shows the DSA chain too.
+func TestCertProbeDSAChain(t *testing.T) {
+	bin := tlstest.RequireBinary(t, "openssl")
+	dir := t.TempDir()
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("openssl %v: %v\n%s", args, err, out)
+		}
+	}
+	// Go cannot mint DSA certificates; OpenSSL can.
+	run("dsaparam", "-out", "params.pem", "2048")
+	run("req", "-x509", "-newkey", "dsa:params.pem", "-keyout", "dsa.key", "-out", "dsa.crt", "-nodes",
+		"-subj", "/CN=localhost", "-days", "30", "-addext", "subjectAltName=DNS:localhost")
+	addr := tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12},
+		Cipher: "ALL:@SECLEVEL=0",
+		Args:   []string{"-dcert", filepath.Join(dir, "dsa.crt"), "-dkey", filepath.Join(dir, "dsa.key")}})
+	got, err := runCert(t, CertConfig{}, "localhost", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, c := range got.Chains() {
+		types = append(types, c.Leaf().KeyType)
+	}
+	if diff := cmp.Diff([]string{"DSA", "RSA"}, types, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("chains' key types (-want +got):\n%s", diff)
 	}
 }
