@@ -44,7 +44,7 @@ func TestInputValidation(t *testing.T) {
 		{"empty body", "POST", "/api/v1/targets", ``, 400, ""},
 		{"body over the cap", "POST", "/api/v1/targets", `{"host": "` + strings.Repeat("a", 5000) + `"}`, 413, ""},
 		{"unknown field on patch", "PATCH", "/api/v1/targets/1", `{"hots": "a.example"}`, 400, ""},
-		{"bad kind", "POST", "/api/v1/targets", `{"host": "a.example", "kind": "smtp"}`, 400, "kind"},
+		{"bad kind", "POST", "/api/v1/targets", `{"host": "a.example", "kind": "gopher"}`, 400, "kind"},
 		{"bad tag", "POST", "/api/v1/targets", `{"host": "a.example", "tags": ["no spaces"]}`, 400, "tags"},
 		{"bad schedule", "POST", "/api/v1/targets", `{"host": "a.example", "schedule": "every day"}`, 400, "schedule"},
 		{"cron out of range", "POST", "/api/v1/targets", `{"host": "a.example", "schedule": "99 99 99 99 99"}`, 400, "schedule"},
