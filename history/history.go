@@ -32,6 +32,11 @@ import (
 const (
 	EventCertInvalid store.EventKind = "cert_invalid"
 	EventCertValid   store.EventKind = "cert_valid"
+	// EventFindingWaived and EventFindingUnwaived: a failure that goes on
+	// failing became waived, or stopped being waived (the waiver expired
+	// or was revoked: a regression, since it counts again).
+	EventFindingWaived   store.EventKind = "finding_waived"
+	EventFindingUnwaived store.EventKind = "finding_unwaived"
 )
 
 // Details is the JSON object in each event's Details. Fields that do not
@@ -316,6 +321,17 @@ func (c *changes) compareFindings(was, now *facts) {
 		}
 		c.add(now.key, change{kind: store.EventFindingResolved, key: id,
 			details: findingDetails("no longer fails", was.fails[id])})
+	}
+	for _, id := range sortedKeys(now.fails) {
+		before, failed := was.fails[id]
+		f := now.fails[id]
+		switch {
+		case !failed || before.Waived == f.Waived:
+		case f.Waived:
+			c.add(now.key, change{kind: EventFindingWaived, key: id, details: findingDetails("is waived", f)})
+		default:
+			c.add(now.key, change{kind: EventFindingUnwaived, key: id, regression: true, details: findingDetails("is no longer waived", f)})
+		}
 	}
 }
 

@@ -80,7 +80,12 @@ func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan) (s
 	if w.q.cfg.Metrics != nil {
 		w.q.cfg.Metrics.ObserveScan(r)
 	}
-	ev := policy.Evaluate(r, w.q.cfg.Profile, policy.Options{Now: w.q.cfg.Now()})
+	now := w.q.cfg.Now()
+	waivers, err := store.PolicyWaivers(ctx, w.q.cfg.Store, t)
+	if err != nil {
+		return store.ScanResult{Report: *r}, fmt.Errorf("waivers of %s: %w", t.Target, err)
+	}
+	ev := policy.Evaluate(r, w.q.cfg.Profile, policy.Options{Now: now, Waivers: waivers})
 	res := store.ScanResult{Report: *r, Evaluation: &ev}
 	if stopped == nil {
 		prev, err := w.previous(ctx, sc)

@@ -19,6 +19,9 @@ type Trigger string
 const (
 	TriggerSchedule Trigger = "schedule" // the periodic job
 	TriggerRequest  Trigger = "request"  // someone asked through the API or CLI
+	// TriggerReevaluation: no new scan; the latest report judged again
+	// because a waiver covering the target changed.
+	TriggerReevaluation Trigger = "reevaluation"
 )
 
 // MaxRequestedByLen bounds Scan.RequestedBy, in characters.
@@ -55,7 +58,7 @@ func (s Scan) Normalize(now time.Time) (Scan, error) {
 	switch s.Trigger {
 	case "":
 		s.Trigger = TriggerRequest
-	case TriggerSchedule, TriggerRequest:
+	case TriggerSchedule, TriggerRequest, TriggerReevaluation:
 	default:
 		return s, invalid("trigger", "unknown trigger %q", s.Trigger)
 	}

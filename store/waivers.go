@@ -199,10 +199,10 @@ type WaiverStore interface {
 	ApproveWaiver(ctx context.Context, id int64, by, key string) (Waiver, error)
 	// RevokeWaiver revokes a waiver; revoking one twice wraps ErrConflict.
 	RevokeWaiver(ctx context.Context, id int64, by string) (Waiver, error)
-	// NoteWaiverExpired records, once, that an approved waiver has expired;
-	// it reports whether this call was the one that did (so that one
-	// replica judges the covered targets again).
-	NoteWaiverExpired(ctx context.Context, id int64) (bool, error)
+	// NoteWaiverExpired records, once, that an approved waiver has expired
+	// by at (the caller's clock); it reports whether this call was the one
+	// that did (so that one replica judges the covered targets again).
+	NoteWaiverExpired(ctx context.Context, id int64, at time.Time) (bool, error)
 	GetWaiver(ctx context.Context, id int64) (Waiver, error)
 	ListWaivers(ctx context.Context, f WaiverFilter) ([]Waiver, error)
 	// ListWaiverAudit returns the audit log of one waiver (0: of all), in
@@ -248,4 +248,25 @@ func (w Waiver) NoteExpired(now time.Time) (Waiver, bool) {
 	}
 	w.ExpiryNotedAt = Timestamp(now)
 	return w, true
+}
+
+// PolicyWaivers returns the approved, unrevoked waivers of st covering
+// target t, as the policy takes them: it applies those unexpired at its
+// time and shows the others as lapsed. None when st keeps no waivers.
+func PolicyWaivers(ctx context.Context, st Store, t Target) ([]tlswarden.Waiver, error) {
+	ws, ok := st.(WaiverStore)
+	if !ok {
+		return nil, nil
+	}
+	all, err := ws.ListWaivers(ctx, WaiverFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var out []tlswarden.Waiver
+	for _, w := range all {
+		if !w.ApprovedAt.IsZero() && w.RevokedAt.IsZero() && w.Covers(t) {
+			out = append(out, w.For(t))
+		}
+	}
+	return out, nil
 }

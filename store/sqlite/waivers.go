@@ -82,10 +82,10 @@ func (s *Store) RevokeWaiver(ctx context.Context, id int64, by string) (store.Wa
 }
 
 // NoteWaiverExpired records once that an approved waiver has expired.
-func (s *Store) NoteWaiverExpired(ctx context.Context, id int64) (bool, error) {
+func (s *Store) NoteWaiverExpired(ctx context.Context, id int64, at time.Time) (bool, error) {
 	noted := false
-	_, err := s.changeWaiver(ctx, id, "note expiry of", func(w store.Waiver, now time.Time) (store.Waiver, store.WaiverAction, string, error) {
-		w, noted = w.NoteExpired(now)
+	_, err := s.changeWaiver(ctx, id, "note expiry of", func(w store.Waiver, _ time.Time) (store.Waiver, store.WaiverAction, string, error) {
+		w, noted = w.NoteExpired(store.Timestamp(at))
 		if !noted {
 			return w, "", "", nil
 		}

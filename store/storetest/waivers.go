@@ -48,9 +48,16 @@ func testWaivers(t *testing.T, newDB NewDB) {
 	}
 	_, err = ws.ApproveWaiver(ctx, w.ID, "carol", "token:3")
 	wantErr(t, "approve twice", err, store.ErrConflict)
-	noted, err := ws.NoteWaiverExpired(ctx, w.ID)
+	noted, err := ws.NoteWaiverExpired(ctx, w.ID, time.Now())
 	if err != nil || noted {
 		t.Errorf("noting the expiry of an active waiver: %v, %v", noted, err)
+	}
+	later := approved.Expires.AddDate(0, 0, 1)
+	for i, want := range []bool{true, false} {
+		noted, err := ws.NoteWaiverExpired(ctx, w.ID, later)
+		if err != nil || noted != want {
+			t.Errorf("noting the expiry the day after, time %d: %v, %v; want %v", i+1, noted, err, want)
+		}
 	}
 
 	owner, err := ws.CreateWaiver(ctx, store.Waiver{Owner: "web", Rule: "http.hsts", Reason: "internal only", Expires: time.Now(),
@@ -85,14 +92,14 @@ func testWaivers(t *testing.T, newDB NewDB) {
 	for _, a := range log {
 		actions = append(actions, a.Action)
 	}
-	diff(t, "audit actions", []store.WaiverAction{store.WaiverActionRequested, store.WaiverActionApproved, store.WaiverActionRevoked}, actions)
-	if log[1].Actor != "bob" || log[1].Waiver.ApprovedBy != "bob" || log[2].Waiver.RevokedBy != "carol" || log[0].At.IsZero() {
+	diff(t, "audit actions", []store.WaiverAction{store.WaiverActionRequested, store.WaiverActionApproved, store.WaiverActionExpired, store.WaiverActionRevoked}, actions)
+	if log[1].Actor != "bob" || log[1].Waiver.ApprovedBy != "bob" || log[3].Waiver.RevokedBy != "carol" || log[0].At.IsZero() || log[2].Waiver.ExpiryNotedAt.IsZero() {
 		t.Errorf("audit entries: %+v", log)
 	}
 	all, err := ws.ListWaiverAudit(ctx, 0)
 	check(t, "all audit", err)
-	if len(all) != 4 {
-		t.Errorf("%d audit entries in all, want 4", len(all))
+	if len(all) != 5 {
+		t.Errorf("%d audit entries in all, want 5", len(all))
 	}
 	// Deleting the target removes its waiver; the audit log stays.
 	check(t, "delete target", s.DeleteTarget(ctx, tg.ID))
@@ -100,7 +107,7 @@ func testWaivers(t *testing.T, newDB NewDB) {
 	wantErr(t, "a deleted target's waiver", err, store.ErrNotFound)
 	log, err = ws.ListWaiverAudit(ctx, w.ID)
 	check(t, "audit after delete", err)
-	if len(log) != 3 {
+	if len(log) != 4 {
 		t.Errorf("audit after the target went: %d entries", len(log))
 	}
 }
