@@ -59,6 +59,9 @@ type Config struct {
 	// OpenWrites lets writes through without a token. Only `serve --demo`
 	// on a loopback address sets it.
 	OpenWrites bool
+	// Waivers manages waiver records; without it, the waiver routes
+	// answer 503.
+	Waivers Waivers
 	// Now is the clock of tokens' last-used times (default time.Now).
 	Now func() time.Time
 }
@@ -142,6 +145,13 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/events", s.listEvents)
 	s.handle("GET /api/v1/regressions", s.listRegressions)
 	s.handle("GET /api/v1/posture.csv", s.postureCSV)
+
+	s.handle("GET /api/v1/waivers", s.listWaivers)
+	s.handle("POST /api/v1/waivers", s.requestWaiver)
+	s.handle("GET /api/v1/waivers/{id}", s.getWaiver)
+	s.handle("POST /api/v1/waivers/{id}/approve", s.approveWaiver)
+	s.handle("POST /api/v1/waivers/{id}/revoke", s.revokeWaiver)
+	s.handle("GET /api/v1/waiver-audit", s.listWaiverAudit)
 }
 
 // handlerFunc is an HTTP handler that returns its error for ServeHTTP's

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/policy"
+	"github.com/tlswarden/tlswarden/store"
 )
 
 // reEvaluation is a stored scan judged again: nothing is stored.
@@ -42,8 +43,25 @@ func (s *Server) evaluateScan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ev := policy.Evaluate(&res.Report, p, policy.Options{Now: now})
+	waivers, err := s.scanWaivers(r, id)
+	if err != nil {
+		return err
+	}
+	ev := policy.Evaluate(&res.Report, p, policy.Options{Now: now, Waivers: waivers})
 	return writeJSON(w, http.StatusOK, reEvaluation{ScanID: id, Evaluation: &ev})
+}
+
+// scanWaivers returns the store's waivers for the target of a scan.
+func (s *Server) scanWaivers(r *http.Request, scanID int64) ([]tlswarden.Waiver, error) {
+	sc, err := s.cfg.Store.GetScan(r.Context(), scanID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.cfg.Store.GetTarget(r.Context(), sc.TargetID)
+	if err != nil {
+		return nil, err
+	}
+	return store.PolicyWaivers(r.Context(), s.cfg.Store, t)
 }
 
 // builtinProfile returns the built-in profile of that name (default: the

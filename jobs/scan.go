@@ -80,12 +80,15 @@ func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan) (s
 	if w.q.cfg.Metrics != nil {
 		w.q.cfg.Metrics.ObserveScan(r)
 	}
-	now := w.q.cfg.Now()
-	waivers, err := store.PolicyWaivers(ctx, w.q.cfg.Store, t)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	// The store's waivers are read like the result is stored: a scan
+	// stopped by its context is still judged and recorded.
+	waivers, err := store.PolicyWaivers(fctx, w.q.cfg.Store, t)
 	if err != nil {
 		return store.ScanResult{Report: *r}, fmt.Errorf("waivers of %s: %w", t.Target, err)
 	}
-	ev := policy.Evaluate(r, w.q.cfg.Profile, policy.Options{Now: now, Waivers: waivers})
+	ev := policy.Evaluate(r, w.q.cfg.Profile, policy.Options{Now: w.q.cfg.Now(), Waivers: waivers})
 	res := store.ScanResult{Report: *r, Evaluation: &ev}
 	if stopped == nil {
 		prev, err := w.previous(ctx, sc)
@@ -94,8 +97,6 @@ func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan) (s
 		}
 		res.Events = history.Compare(prev, &res)
 	}
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
 	if err := w.q.cfg.Store.FinishScan(fctx, sc.ID, res); err != nil {
 		return res, fmt.Errorf("store scan %d: %w", sc.ID, err)
 	}

@@ -24,8 +24,10 @@ import (
 	"github.com/tlswarden/tlswarden/docs"
 	"github.com/tlswarden/tlswarden/jobs"
 	"github.com/tlswarden/tlswarden/metrics"
+	"github.com/tlswarden/tlswarden/policy"
 	"github.com/tlswarden/tlswarden/store"
 	"github.com/tlswarden/tlswarden/testbed"
+	"github.com/tlswarden/tlswarden/waivers"
 	"github.com/tlswarden/tlswarden/web"
 )
 
@@ -80,6 +82,28 @@ type Main struct {
 	stopDemo   context.CancelFunc
 	primed     chan struct{} // closed when the posture cache is primed
 	stopPrime  context.CancelFunc
+	profile    *policy.Profile
+	waiversRun chan struct{} // closed when the waiver expiry loop has stopped
+	stopWaiver context.CancelFunc
+}
+
+// startWaivers returns the waiver service and starts its expiry loop
+// (Close stops it), or nil when the store keeps no waivers.
+func (m *Main) startWaivers() (*waivers.Service, error) {
+	if _, ok := m.backend.store.(store.WaiverStore); !ok {
+		return nil, nil
+	}
+	svc, err := waivers.New(waivers.Config{Store: m.backend.store, Profile: m.profile, Logger: m.log})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopWaiver, m.waiversRun = cancel, make(chan struct{})
+	go func() {
+		defer close(m.waiversRun)
+		svc.Run(ctx, waivers.DefaultExpiryCheck)
+	}()
+	return svc, nil
 }
 
 // NewMain returns a Main that writes to stdout and stderr, with the
@@ -257,6 +281,7 @@ func (m *Main) startQueue(ctx context.Context, roots []*x509.Certificate) error 
 	if err != nil {
 		return err
 	}
+	m.profile = profile
 	cfg := m.Jobs
 	cfg.Store, cfg.Scanner, cfg.Profile, cfg.Logger, cfg.Metrics = m.backend.store, sc, profile, m.log, ops
 	if m.queue, err = m.backend.newQueue(cfg); err != nil {
@@ -303,8 +328,15 @@ func (m *Main) handler() (http.Handler, error) {
 		})
 		return mux, nil
 	}
-	h, err := api.New(api.Config{Store: m.backend.store, Scans: m.queue, Logger: m.log,
-		AuthReads: m.AuthReads, OpenWrites: m.openWrites()})
+	wv, err := m.startWaivers()
+	if err != nil {
+		return nil, err
+	}
+	cfg := api.Config{Store: m.backend.store, Scans: m.queue, Logger: m.log, AuthReads: m.AuthReads, OpenWrites: m.openWrites()}
+	if wv != nil { // a nil *Service in the interface would not be nil
+		cfg.Waivers = wv
+	}
+	h, err := api.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -473,6 +505,11 @@ func (m *Main) Close() error {
 		errs = append(errs, m.server.Shutdown(ctx))
 		cancel()
 		m.server = nil
+	}
+	if m.stopWaiver != nil {
+		m.stopWaiver()
+		<-m.waiversRun
+		m.stopWaiver = nil
 	}
 	if m.stopPrime != nil {
 		m.stopPrime()
