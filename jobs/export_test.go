@@ -33,3 +33,13 @@ func (q *Queue) DeleteJob(ctx context.Context, id int64) error {
 	_, err := q.client.JobDelete(ctx, id)
 	return err
 }
+
+// Crash stops the queue's liveness renewals and leaves a record as a
+// worker killed an hour ago would: its running jobs stay running.
+func (q *Queue) Crash(ctx context.Context) error {
+	q.stopLive()
+	<-q.liveDone
+	q.stopLive = nil
+	_, err := q.live.exec(ctx, renewQuery, q.id, q.cfg.Now().Add(-time.Hour).Unix())
+	return err
+}

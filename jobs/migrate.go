@@ -63,6 +63,9 @@ func MigrateSQLite(ctx context.Context, db *sql.DB) error {
 	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("jobs: migrate queue: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, livenessTable); err != nil {
+		return fmt.Errorf("jobs: migrate queue: liveness table: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("jobs: migrate queue: %w", err)
 	}
@@ -97,6 +100,9 @@ func MigratePostgres(ctx context.Context, pool *pgxpool.Pool) error {
 	}()
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("jobs: migrate queue: %w", err)
+	}
+	if _, err := conn.Exec(ctx, livenessTable); err != nil {
+		return fmt.Errorf("jobs: migrate queue: liveness table: %w", err)
 	}
 	return nil
 }

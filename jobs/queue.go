@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -105,6 +106,12 @@ type Config struct {
 	// RetryDelay, when set, replaces River's backoff between attempts
 	// (attempt⁴ seconds): tests make it short.
 	RetryDelay func(attempt int) time.Duration
+	// LivenessInterval is how often a working queue renews its liveness
+	// record and rescues the running jobs of workers that have not renewed
+	// theirs for four intervals (default DefaultLivenessInterval): a
+	// crashed worker's scans are retried within about a minute, not after
+	// RescueAfter.
+	LivenessInterval time.Duration
 	// Metrics, when set, observes each finished scan and failed job.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -120,7 +127,7 @@ func (c *Config) validate() error {
 	if c.Workers < 0 {
 		errs = append(errs, errors.New("workers must not be negative"))
 	}
-	if c.JobTimeout < 0 || c.DrainTimeout < 0 || c.PollInterval < 0 {
+	if c.JobTimeout < 0 || c.DrainTimeout < 0 || c.PollInterval < 0 || c.LivenessInterval < 0 {
 		errs = append(errs, errors.New("timeouts and intervals must not be negative"))
 	}
 	if c.RescueAfter < 0 {
@@ -164,6 +171,9 @@ func (c *Config) withDefaults() {
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = DefaultDrainTimeout
 	}
+	if c.LivenessInterval == 0 {
+		c.LivenessInterval = DefaultLivenessInterval
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -194,6 +204,11 @@ type Queue struct {
 	count  func(ctx context.Context, query string) (int64, error)
 	// periods caches Interval's schedule periods by schedule.
 	periods sync.Map
+	// id is the River client's ID; live its liveness records.
+	id       string
+	live     livenessDB
+	stopLive context.CancelFunc
+	liveDone chan struct{}
 }
 
 // NewSQLite returns a queue on the SQLite database db (see OpenSQLite),
@@ -206,6 +221,22 @@ func NewSQLite(db *sql.DB, cfg Config) (*Queue, error) {
 		q.count = func(ctx context.Context, query string) (n int64, err error) {
 			err = db.QueryRowContext(ctx, query).Scan(&n)
 			return n, err
+		}
+		q.live = livenessDB{
+			exec: func(ctx context.Context, query string, args ...any) (int64, error) {
+				res, err := db.ExecContext(ctx, query, args...)
+				if err != nil {
+					return 0, err
+				}
+				return res.RowsAffected()
+			},
+			renewed: func(ctx context.Context, id string) (at int64, ok bool, err error) {
+				err = db.QueryRowContext(ctx, renewedQuery, id).Scan(&at)
+				if errors.Is(err, sql.ErrNoRows) {
+					return 0, false, nil
+				}
+				return at, err == nil, err
+			},
 		}
 	}
 	return q, err
@@ -221,6 +252,19 @@ func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Queue, error) {
 		q.count = func(ctx context.Context, query string) (n int64, err error) {
 			err = pool.QueryRow(ctx, query).Scan(&n)
 			return n, err
+		}
+		q.live = livenessDB{
+			exec: func(ctx context.Context, query string, args ...any) (int64, error) {
+				tag, err := pool.Exec(ctx, query, args...)
+				return tag.RowsAffected(), err
+			},
+			renewed: func(ctx context.Context, id string) (at int64, ok bool, err error) {
+				err = pool.QueryRow(ctx, renewedQuery, id).Scan(&at)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return 0, false, nil
+				}
+				return at, err == nil, err
+			},
 		}
 	}
 	return q, err
@@ -244,8 +288,9 @@ func newQueue(cfg Config, newClient func(*river.Config) (riverClient, error)) (*
 		return nil, fmt.Errorf("jobs config: %w", err)
 	}
 	cfg.withDefaults()
-	q := &Queue{cfg: cfg, log: cfg.Logger}
+	q := &Queue{cfg: cfg, log: cfg.Logger, id: newClientID()}
 	rc := &river.Config{
+		ID:           q.id,
 		Logger:       cfg.Logger.With("component", "river"),
 		MaxAttempts:  cfg.MaxAttempts,
 		JobTimeout:   cfg.JobTimeout,
@@ -294,6 +339,9 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	q.stopLive, q.liveDone = cancel, make(chan struct{})
+	go q.livenessLoop(lctx, q.liveDone)
 	return nil
 }
 
@@ -306,7 +354,13 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if q.cfg.Scanner == nil {
 		return nil
 	}
-	if err := q.client.Stop(ctx); err != nil {
+	err := q.client.Stop(ctx)
+	if q.stopLive != nil {
+		q.stopLive()
+		<-q.liveDone
+		q.stopLive = nil
+	}
+	if err != nil {
 		return fmt.Errorf("jobs: stop: %w", err)
 	}
 	return nil

@@ -1,0 +1,53 @@
+package jobs_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tlswarden/tlswarden/internal/testdb"
+	"github.com/tlswarden/tlswarden/internal/tlstest"
+	"github.com/tlswarden/tlswarden/jobs"
+)
+
+// TestDeadWorkerRescued: the scan job of a worker that stopped renewing
+// its liveness record is taken over by another worker within seconds,
+// not after RescueAfter (an hour and a half here).
+func TestDeadWorkerRescued(t *testing.T) {
+	for _, name := range testdb.Names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			b := testdb.Open(t, name)
+			p := newPKI(t)
+			srv := tlstest.NewSwitchServer(t, p.modern, nil)
+			tg := addTarget(t, b.Store, srv.Addr.Addr().String(), int(srv.Addr.Port()), true)
+
+			stuck := blockingScanner{started: make(chan struct{}, 10)}
+			cfgA := fast(jobs.Config{Scanner: stuck, LivenessInterval: 100 * time.Millisecond, DrainTimeout: 100 * time.Millisecond})
+			a := b.Queue(t, cfgA)
+			if err := a.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			req, err := a.RequestScan(ctx, tg.ID, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-stuck.started
+			if err := a.Crash(ctx); err != nil {
+				t.Fatal(err)
+			}
+			cfgB := fast(jobs.Config{Scanner: newScanner(t, p.ca.Cert.Cert), LivenessInterval: 100 * time.Millisecond})
+			bq := b.Queue(t, cfgB)
+			if err := bq.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r := waitDone(t, bq, req.ID)
+			// The crashed worker's River client still fetches here (a real
+			// crash stops it too), so it may take the rescued job once more
+			// before the other worker does.
+			if r.State != "completed" || r.Attempt < 2 || r.ScanID == 0 {
+				t.Errorf("job of the dead worker: %+v; want completed by another attempt", r)
+			}
+		})
+	}
+}
