@@ -3,7 +3,6 @@ package metrics
 import (
 	"bytes"
 	"compress/gzip"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,7 +18,9 @@ import (
 // offered: Prometheus accepts the text format). posture must be registered
 // with g. The body is gzipped (fastest level) when the client accepts
 // gzip, as Prometheus does. A collector's error is logged by the collector
-// and answered with what could be gathered, not a 500.
+// and answered with what could be gathered, not a 500. Requests that
+// arrive while a scrape is being built are answered with that one (see
+// shared).
 func Handler(g prometheus.Gatherer, posture *PostureCollector) http.Handler {
 	h := &handler{g: g, posture: posture, reserved: map[string]bool{}}
 	if posture != nil {
@@ -37,6 +38,9 @@ type handler struct {
 	// family of g by one of these names (from an unchecked collector) is
 	// left out, so that no family appears twice.
 	reserved map[string]bool
+
+	mu       sync.Mutex
+	building *scrape // the scrape being built, nil when none is
 }
 
 // gzipWriters are reused: a flate compressor is about a megabyte.
@@ -46,6 +50,82 @@ var gzipWriters = sync.Pool{New: func() any {
 }}
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b := h.shared(r)
+	if b == nil || !b.built {
+		http.Error(w, "the scrape was not built: see the log", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", string(expfmt.FmtText))
+	w.Header().Add("Vary", "Accept-Encoding")
+	data := b.plain
+	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		w.Header().Set("Content-Encoding", "gzip")
+		data = b.gzipped()
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Write(data) // a write error is the client's: nothing to tell it
+}
+
+// scrape is one encoded scrape, shared by every request that arrived
+// while it was built.
+type scrape struct {
+	done   chan struct{} // closed once the build has ended
+	plain  []byte
+	built  bool // false when the build panicked
+	gzOnce sync.Once
+	gz     []byte
+}
+
+// gzipped returns the body gzipped (fastest level), compressed once for
+// every request that wants it.
+func (s *scrape) gzipped() []byte {
+	s.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		gz := gzipWriters.Get().(*gzip.Writer)
+		gz.Reset(&buf)
+		gz.Write(s.plain) // a bytes.Buffer does not fail
+		gz.Close()
+		gz.Reset(nil)
+		gzipWriters.Put(gz)
+		s.gz = buf.Bytes()
+	})
+	return s.gz
+}
+
+// shared returns the scrape being built when the request arrives, or
+// builds one: concurrent scrapes share one gathering, one encoding and one
+// compression instead of each building a body of its own (some 20 MB for
+// 10,000 endpoints), so that many scrapers cannot queue each other behind
+// the posture collector's lock. It returns nil when the request ends
+// first, or the build panicked.
+func (h *handler) shared(r *http.Request) *scrape {
+	h.mu.Lock()
+	s := h.building
+	if s == nil {
+		s = &scrape{done: make(chan struct{})}
+		h.building = s
+		h.mu.Unlock()
+		h.build(s)
+		return s
+	}
+	h.mu.Unlock()
+	select {
+	case <-s.done:
+		return s
+	case <-r.Context().Done():
+		return nil
+	}
+}
+
+// build gathers and encodes a scrape into s; whatever happens, s is
+// marked done and the next request builds anew.
+func (h *handler) build(s *scrape) {
+	defer func() {
+		h.mu.Lock()
+		h.building = nil
+		h.mu.Unlock()
+		close(s.done)
+	}()
 	var head []byte // g's families in the text format
 	var entries []entry
 	if h.posture == nil {
@@ -53,26 +133,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		entries = h.posture.gathered(func() { head = h.registryText() })
 	}
-	w.Header().Set("Content-Type", string(expfmt.FmtText))
-	w.Header().Add("Vary", "Accept-Encoding")
-	var out io.Writer = w
-	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
-		w.Header().Set("Content-Encoding", "gzip")
-		gz := gzipWriters.Get().(*gzip.Writer)
-		gz.Reset(w)
-		defer func() {
-			gz.Close() // a write error is the client's: nothing to tell it
-			gz.Reset(nil)
-			gzipWriters.Put(gz)
-		}()
-		out = gz
-	}
-	t := newTextWriter(out)
+	var buf bytes.Buffer
+	t := newTextWriter(&buf)
 	t.Write(head)
 	if entries != nil {
 		h.posture.writeEndpoints(t, entries)
 	}
 	t.flush()
+	s.plain, s.built = buf.Bytes(), true
 }
 
 // registryText gathers g and encodes its families as text. Errors are
