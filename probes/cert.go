@@ -231,9 +231,40 @@ func (w *withoutSNI) compare(res *tlswarden.CertResult) {
 
 // compareWithoutSNI records the leaf served to a handshake without SNI and
 // whether it differs from the one served for the hostname.
+// A primary chain read from the flight (the handshake library could not
+// finish) is compared with the chain the same hello without SNI elicits.
 func (p *certProbe) compareWithoutSNI(ctx context.Context, dial tlswarden.DialFunc, res *tlswarden.CertResult) {
+	if res.Source == "server_flight" {
+		hs, err := p.flightWithoutSNI(ctx, dial, res)
+		recordWithoutSNI(res, hs, err)
+		return
+	}
 	hs, err := p.handshake(ctx, dial, "")
 	recordWithoutSNI(res, hs, err)
+}
+
+// flightWithoutSNI sends the hello that elicited res without SNI and
+// reads the chain from the flight.
+func (p *certProbe) flightWithoutSNI(ctx context.Context, dial tlswarden.DialFunc, res *tlswarden.CertResult) (handshakeResult, error) {
+	for _, ch := range firstHellos(shownBy{}) {
+		if ch.offer.kind != res.Offered || ch.tls13 != (res.Version >= tlswarden.TLS13) {
+			continue
+		}
+		f, err := p.readChain(ctx, dial, ch.clientHello(""))
+		if f == nil || len(f.Certificates) == 0 {
+			return handshakeResult{}, fmt.Errorf("hello without SNI: %w", orNoChain(err))
+		}
+		return handshakeFromFlight(servedChain{offer: ch.offer.kind, flight: f}), nil
+	}
+	return handshakeResult{}, errors.New("hello without SNI: no hello for the primary chain's key type")
+}
+
+// orNoChain is err, or an error saying no chain came when there is none.
+func orNoChain(err error) error {
+	if err == nil {
+		return errors.New("no certificate in the server's flight")
+	}
+	return err
 }
 
 func recordWithoutSNI(res *tlswarden.CertResult, hs handshakeResult, err error) {

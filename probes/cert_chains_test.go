@@ -207,6 +207,9 @@ func TestCertProbeLibraryLimits(t *testing.T) {
 			if got.Source != "server_flight" || got.HandshakeError == "" || got.Version != tc.version {
 				t.Errorf("source %q, handshake error %q, version %v; want server_flight, the library's error, %v", got.Source, got.HandshakeError, got.Version, tc.version)
 			}
+			if got.WithoutSNIError != "" || got.LeafSHA256WithoutSNI != got.Leaf().SHA256 || got.DiffersWithoutSNI {
+				t.Errorf("without SNI: leaf %s, error %q; want the same leaf from the flight", got.LeafSHA256WithoutSNI, got.WithoutSNIError)
+			}
 			if got.MessageBytes < tc.minBytes || got.MessageBytes < got.ChainBytes {
 				t.Errorf("certificate message of %d bytes (chain %d bytes), want at least %d", got.MessageBytes, got.ChainBytes, tc.minBytes)
 			}
