@@ -244,7 +244,7 @@ func (s *Server) deleteTarget(w http.ResponseWriter, r *http.Request) error {
 }
 
 // conflict turns a write's ErrConflict into a 409 that names the target
-// already registered under t's host and port, in the same words on every
+// already registered under t's kind, host and port, in the same words on every
 // store (whose own messages quote their constraints); other errors are
 // returned as they are.
 func (s *Server) conflict(r *http.Request, t store.Target, err error) error {
@@ -255,8 +255,8 @@ func (s *Server) conflict(r *http.Request, t store.Target, err error) error {
 	if nerr != nil {
 		return err
 	}
-	msg := "a target " + n.Target.String() + " already exists"
-	if other, ferr := s.cfg.Store.FindTarget(r.Context(), n.Host, n.Port); ferr == nil {
+	msg := "a target " + n.Target.URL() + " already exists"
+	if other, ferr := s.cfg.Store.FindTarget(r.Context(), n.Kind, n.Host, n.Port); ferr == nil {
 		msg += fmt.Sprintf(" (id %d)", other.ID)
 	}
 	return &Error{Status: http.StatusConflict, Field: "host", Msg: msg}

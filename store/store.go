@@ -31,6 +31,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/tlswarden/tlswarden"
 )
 
 // Store keeps targets, scans and their history. See the package comment for
@@ -40,9 +42,10 @@ type Store interface {
 	CreateTarget(ctx context.Context, t Target) (Target, error)
 	// GetTarget returns the target with the given ID.
 	GetTarget(ctx context.Context, id int64) (Target, error)
-	// FindTarget returns the target with the given host and port; host is
-	// normalised first, so "Example.ORG." finds example.org.
-	FindTarget(ctx context.Context, host string, port int) (Target, error)
+	// FindTarget returns the target with the given kind, host and port
+	// (a target's key; the empty kind is https); host is normalised first,
+	// so "Example.ORG." finds example.org.
+	FindTarget(ctx context.Context, kind tlswarden.Kind, host string, port int) (Target, error)
 	// UpdateTarget replaces the settings (host, port, kind, owner, tags,
 	// enabled, schedule) of the target with t.ID and returns it as stored.
 	UpdateTarget(ctx context.Context, t Target) (Target, error)

@@ -132,21 +132,23 @@ func (t Target) SameSettings(u Target) bool {
 		t.Enabled == u.Enabled && t.Schedule == u.Schedule
 }
 
-// HostPort identifies a target by its unique key.
-type HostPort struct {
+// Key identifies a target: its kind, host and port, unique together, so
+// that a mail server and a web server on one name are two targets.
+type Key struct {
+	Kind tlswarden.Kind
 	Host string
 	Port int
 }
 
 // Key returns the target's unique key.
-func (t Target) Key() HostPort { return HostPort{t.Host, t.Port} }
+func (t Target) Key() Key { return Key{t.Kind, t.Host, t.Port} }
 
 // NormalizeRows normalises the rows of an import. It returns the join of a
-// *RowError for each row that is invalid or repeats an earlier row's host
-// and port.
+// *RowError for each row that is invalid or repeats an earlier row's
+// kind, host and port.
 func NormalizeRows(rows []Target) ([]Target, error) {
 	out := make([]Target, len(rows))
-	seen := make(map[HostPort]int, len(rows))
+	seen := make(map[Key]int, len(rows))
 	var errs []error
 	for i, r := range rows {
 		n, err := r.Normalize()
@@ -238,4 +240,13 @@ func normalizeSchedule(s string) (string, error) {
 		return "", invalid("schedule", "%v", err)
 	}
 	return sch.String(), nil
+}
+
+// KindOrHTTPS is k, or https for the empty kind (targets written before
+// kinds existed).
+func KindOrHTTPS(k tlswarden.Kind) tlswarden.Kind {
+	if k == "" {
+		return tlswarden.KindHTTPS
+	}
+	return k
 }

@@ -224,7 +224,9 @@ func dash(s string) string {
 	return s
 }
 
-// find returns the target an argument names: an ID, or HOST[:PORT].
+// find returns the target an argument names: an ID, or [KIND://]HOST[:PORT]
+// (a bare host:port on a kind's well-known port names that kind, as on
+// add).
 func find(ctx context.Context, st store.Store, arg string) (store.Target, error) {
 	if id, err := strconv.ParseInt(arg, 10, 64); err == nil && id > 0 {
 		return st.GetTarget(ctx, id)
@@ -233,7 +235,7 @@ func find(ctx context.Context, st store.Store, arg string) (store.Target, error)
 	if err != nil {
 		return store.Target{}, usageError{err.Error()}
 	}
-	return st.FindTarget(ctx, t.Host, t.Port)
+	return st.FindTarget(ctx, t.Kind, t.Host, t.Port)
 }
 
 func (c *targetsCmd) rm(args []string) error {

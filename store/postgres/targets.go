@@ -21,14 +21,14 @@ const (
 		enabled = $7, schedule = $8, updated_at = $9
 		WHERE id = $1 RETURNING ` + targetColumns
 	selectTarget       = `SELECT ` + targetColumns + ` FROM targets WHERE id = $1`
-	selectTargetByHost = `SELECT ` + targetColumns + ` FROM targets WHERE host = $1 AND port = $2`
+	selectTargetByHost = `SELECT ` + targetColumns + ` FROM targets WHERE kind = $1 AND host = $2 AND port = $3`
 	selectTargets      = `SELECT ` + targetColumns + ` FROM targets
 		WHERE ($1::text = '' OR owner = $1)
 		  AND ($2::text = '' OR tags @> ARRAY[$2::text])
 		  AND ($3::boolean IS NULL OR enabled = $3)
 		ORDER BY host, port`
 	selectTargetsByKey = `SELECT ` + targetColumns + ` FROM targets
-		WHERE (host, port) IN (SELECT * FROM unnest($1::text[], $2::integer[]))`
+		WHERE (kind, host, port) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::integer[]))`
 )
 
 func scanTarget(row pgx.CollectableRow) (store.Target, error) {
@@ -90,14 +90,14 @@ func (s *Store) GetTarget(ctx context.Context, id int64) (store.Target, error) {
 	return t, wrap(ctx, err, "get target %d", id)
 }
 
-// FindTarget returns the target with the given host and port.
-func (s *Store) FindTarget(ctx context.Context, host string, port int) (store.Target, error) {
+// FindTarget returns the target with the given kind, host and port.
+func (s *Store) FindTarget(ctx context.Context, kind tlswarden.Kind, host string, port int) (store.Target, error) {
 	h, err := store.NormalizeHost(host)
 	if err != nil {
 		return store.Target{}, fmt.Errorf("find target: %w", err)
 	}
-	t, err := s.queryTarget(ctx, selectTargetByHost, h, port)
-	return t, wrap(ctx, err, "find target %s:%d", h, port)
+	t, err := s.queryTarget(ctx, selectTargetByHost, string(store.KindOrHTTPS(kind)), h, port)
+	return t, wrap(ctx, err, "find target %s://%s:%d", store.KindOrHTTPS(kind), h, port)
 }
 
 // UpdateTarget replaces a target's settings.
@@ -126,7 +126,7 @@ func (s *Store) ListTargets(ctx context.Context, f store.TargetFilter) ([]store.
 	return ts, wrap(ctx, err, "list targets")
 }
 
-// ImportTargets adds or updates targets by host and port. Imports take an
+// ImportTargets adds or updates targets by kind, host and port. Imports take an
 // advisory lock so that two of them at once take turns instead of failing
 // on each other's inserts.
 func (s *Store) ImportTargets(ctx context.Context, rows []store.Target) (store.ImportResult, error) {
@@ -150,13 +150,13 @@ func (s *Store) ImportTargets(ctx context.Context, rows []store.Target) (store.I
 }
 
 // existing returns the stored targets that rows name, by key.
-func existing(ctx context.Context, tx pgx.Tx, rows []store.Target) (map[store.HostPort]store.Target, error) {
-	hosts, ports := make([]string, len(rows)), make([]int32, len(rows))
+func existing(ctx context.Context, tx pgx.Tx, rows []store.Target) (map[store.Key]store.Target, error) {
+	kinds, hosts, ports := make([]string, len(rows)), make([]string, len(rows)), make([]int32, len(rows))
 	for i, r := range rows {
-		hosts[i], ports[i] = r.Host, int32(r.Port)
+		kinds[i], hosts[i], ports[i] = string(r.Kind), r.Host, int32(r.Port)
 	}
-	ts, err := queryTargets(ctx, tx, selectTargetsByKey, hosts, ports)
-	m := make(map[store.HostPort]store.Target, len(ts))
+	ts, err := queryTargets(ctx, tx, selectTargetsByKey, kinds, hosts, ports)
+	m := make(map[store.Key]store.Target, len(ts))
 	for _, t := range ts {
 		m[t.Key()] = t
 	}
@@ -165,7 +165,7 @@ func existing(ctx context.Context, tx pgx.Tx, rows []store.Target) (map[store.Ho
 
 // applyImport sends one batch of inserts and updates for the rows that are
 // new or changed.
-func (s *Store) applyImport(ctx context.Context, tx pgx.Tx, rows []store.Target, existing map[store.HostPort]store.Target) (store.ImportResult, error) {
+func (s *Store) applyImport(ctx context.Context, tx pgx.Tx, rows []store.Target, existing map[store.Key]store.Target) (store.ImportResult, error) {
 	now := s.now()
 	var b pgx.Batch
 	out := make([]store.Target, len(rows))

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/tlswarden/tlswarden/migrations"
@@ -18,18 +19,55 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 // Migrate applies the migrations the database lacks, all in one
 // transaction. BEGIN IMMEDIATE takes the file's write lock first, so a
 // process starting at the same time waits and then finds nothing to do.
+//
+// Foreign keys are off on the migrating connection, as SQLite's procedure
+// for changing a table's schema asks (a table is rebuilt by copying it and
+// dropping the old one, which would otherwise cascade to every row
+// referring to it); foreign_key_check proves the result before commit.
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := migrations.Load(migrations.SQLite)
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
-			return err
-		}
-		return s.applyMissing(ctx, tx, ms)
-	})
-	return wrap(ctx, err, "sqlite: migrate")
+	return wrap(ctx, s.migrateFKOff(ctx, ms), "sqlite: migrate")
+}
+
+func (s *Store) migrateFKOff(ctx context.Context, ms []migrations.Migration) error {
+	conn, err := s.w.Conn(ctx) // the one writer, pinned: the pragma is per connection
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`) }()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := s.migrateTx(ctx, tx, ms); err != nil {
+		return errors.Join(err, ignoreDone(tx.Rollback()))
+	}
+	return tx.Commit()
+}
+
+func (s *Store) migrateTx(ctx context.Context, tx *sql.Tx, ms []migrations.Migration) error {
+	if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
+		return err
+	}
+	if err := s.applyMissing(ctx, tx, ms); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		return errors.New("a migration left rows whose foreign keys name nothing")
+	}
+	return rows.Err()
 }
 
 func (s *Store) applyMissing(ctx context.Context, tx *sql.Tx, ms []migrations.Migration) error {

@@ -22,7 +22,7 @@ const (
 		enabled = ?7, schedule = ?8, updated_at = ?9
 		WHERE id = ?1 RETURNING ` + targetColumns
 	selectTarget       = `SELECT ` + targetColumns + ` FROM targets WHERE id = ?1`
-	selectTargetByHost = `SELECT ` + targetColumns + ` FROM targets WHERE host = ?1 AND port = ?2`
+	selectTargetByHost = `SELECT ` + targetColumns + ` FROM targets WHERE kind = ?1 AND host = ?2 AND port = ?3`
 	selectTargets      = `SELECT ` + targetColumns + ` FROM targets
 		WHERE (?1 = '' OR owner = ?1)
 		  AND (?2 = '' OR EXISTS (SELECT 1 FROM json_each(targets.tags) WHERE value = ?2))
@@ -109,14 +109,14 @@ func (s *Store) GetTarget(ctx context.Context, id int64) (store.Target, error) {
 	return t, wrap(ctx, err, "get target %d", id)
 }
 
-// FindTarget returns the target with the given host and port.
-func (s *Store) FindTarget(ctx context.Context, host string, port int) (store.Target, error) {
+// FindTarget returns the target with the given kind, host and port.
+func (s *Store) FindTarget(ctx context.Context, kind tlswarden.Kind, host string, port int) (store.Target, error) {
 	h, err := store.NormalizeHost(host)
 	if err != nil {
 		return store.Target{}, fmt.Errorf("find target: %w", err)
 	}
-	t, err := scanTarget(s.r.QueryRowContext(ctx, selectTargetByHost, h, port))
-	return t, wrap(ctx, err, "find target %s:%d", h, port)
+	t, err := scanTarget(s.r.QueryRowContext(ctx, selectTargetByHost, string(store.KindOrHTTPS(kind)), h, port))
+	return t, wrap(ctx, err, "find target %s://%s:%d", store.KindOrHTTPS(kind), h, port)
 }
 
 // UpdateTarget replaces a target's settings.
@@ -163,7 +163,7 @@ func (s *Store) ListTargets(ctx context.Context, f store.TargetFilter) ([]store.
 	return ts, wrap(ctx, err, "list targets")
 }
 
-// ImportTargets adds or updates targets by host and port, in one write
+// ImportTargets adds or updates targets by kind, host and port, in one write
 // transaction.
 func (s *Store) ImportTargets(ctx context.Context, rows []store.Target) (store.ImportResult, error) {
 	rows, err := store.NormalizeRows(rows)
@@ -187,7 +187,7 @@ func (s *Store) ImportTargets(ctx context.Context, rows []store.Target) (store.I
 }
 
 func importRow(ctx context.Context, tx *sql.Tx, r store.Target, now time.Time) (store.Target, store.ImportAction, error) {
-	old, err := scanTarget(tx.QueryRowContext(ctx, selectTargetByHost, r.Host, r.Port))
+	old, err := scanTarget(tx.QueryRowContext(ctx, selectTargetByHost, string(r.Kind), r.Host, r.Port))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		t := stamped(r, now)

@@ -87,7 +87,7 @@ func testContextCanceled(t *testing.T, newDB NewDB) {
 	calls := map[string]func() error{
 		"CreateTarget": func() error { _, err := s.CreateTarget(ctx, other); return err },
 		"GetTarget":    func() error { _, err := s.GetTarget(ctx, tgt.ID); return err },
-		"FindTarget":   func() error { _, err := s.FindTarget(ctx, tgt.Host, tgt.Port); return err },
+		"FindTarget":   func() error { _, err := s.FindTarget(ctx, tgt.Kind, tgt.Host, tgt.Port); return err },
 		"UpdateTarget": func() error { _, err := s.UpdateTarget(ctx, tgt); return err },
 		"DeleteTarget": func() error { return s.DeleteTarget(ctx, tgt.ID) },
 		"ListTargets":  func() error { _, err := s.ListTargets(ctx, store.TargetFilter{}); return err },

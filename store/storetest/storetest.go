@@ -46,6 +46,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ImportTargets", testImportTargets},
 		{"ImportRejectsBadRows", testImportRejectsBadRows},
 		{"ImportConcurrently", testImportConcurrently},
+		{"TargetKindKey", testTargetKindKey},
 		{"ScanLifecycle", testScanLifecycle},
 		{"ScanValidation", testScanValidation},
 		{"FinishScanAtomic", testFinishScanAtomic},

@@ -54,7 +54,7 @@ func testTargetCRUD(t *testing.T, newDB NewDB) {
 	got, err := s.GetTarget(ctx, created.ID)
 	check(t, "GetTarget", err)
 	diff(t, "GetTarget", created, got)
-	got, err = s.FindTarget(ctx, "EXAMPLE.org.", 8443)
+	got, err = s.FindTarget(ctx, "", "EXAMPLE.org.", 8443)
 	check(t, "FindTarget", err)
 	diff(t, "FindTarget", created, got)
 
@@ -86,7 +86,7 @@ func testTargetCRUD(t *testing.T, newDB NewDB) {
 	_, err = s.GetTarget(ctx, created.ID)
 	wantErr(t, "GetTarget deleted", err, store.ErrNotFound)
 	wantErr(t, "DeleteTarget again", s.DeleteTarget(ctx, created.ID), store.ErrNotFound)
-	_, err = s.FindTarget(ctx, "example.org", 8443)
+	_, err = s.FindTarget(ctx, tlswarden.KindHTTPS, "example.org", 8443)
 	wantErr(t, "FindTarget deleted", err, store.ErrNotFound)
 }
 
@@ -137,7 +137,7 @@ func testTargetValidation(t *testing.T, newDB NewDB) {
 	if len(ts) != 0 {
 		t.Errorf("invalid targets were stored: %v", ts)
 	}
-	_, err = s.FindTarget(ctx, "bad host", 443)
+	_, err = s.FindTarget(ctx, "", "bad host", 443)
 	wantErr(t, "FindTarget with a bad host", err, store.ErrInvalid)
 	ok, err := s.CreateTarget(ctx, store.Target{Target: tlswarden.Target{Host: "::FFFF:192.0.2.1", Port: 443}})
 	check(t, "CreateTarget with a mapped IPv4 address", err)
@@ -233,10 +233,10 @@ func testImportRejectsBadRows(t *testing.T, newDB NewDB) {
 	_, err = s.ImportTargets(ctx, rows)
 	wantErr(t, "import with bad rows", err, store.ErrInvalid)
 	diff(t, "rejected rows", []int{4, 5}, badRows(err))
-	if _, err := s.FindTarget(ctx, "new.example.org", 443); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.FindTarget(ctx, "", "new.example.org", 443); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a good row of a rejected import was added (FindTarget: %v)", err)
 	}
-	a, err := s.FindTarget(ctx, "a.example.org", 443)
+	a, err := s.FindTarget(ctx, "", "a.example.org", 443)
 	check(t, "FindTarget", err)
 	if a.Owner != "web" {
 		t.Errorf("a good row of a rejected import was applied: owner %q", a.Owner)

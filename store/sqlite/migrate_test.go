@@ -1,0 +1,67 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/tlswarden/tlswarden/migrations"
+	"github.com/tlswarden/tlswarden/store"
+)
+
+// TestMigrationTargetKindKeepsScans upgrades a database holding a target
+// with a scan from schema 5 to the kind-keyed targets table (6), which
+// SQLite can only rebuild: the target, its scan and its latest scan
+// survive, foreign keys on.
+func TestMigrationTargetKindKeepsScans(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations.Load(migrations.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`}
+	for _, m := range ms[:5] {
+		stmts = append(stmts, m.SQL, `INSERT INTO schema_migrations VALUES (`+itoa(m.Version)+`, '`+m.Name+`', 0)`)
+	}
+	stmts = append(stmts,
+		`INSERT INTO targets (id, host, port, kind, created_at, updated_at) VALUES (7, 'mx.example.org', 465, 'https', 1, 1)`,
+		`INSERT INTO scans (id, target_id, trigger, started_at, status) VALUES (9, 7, 'manual', 1, 'ok')`,
+		`UPDATE targets SET latest_scan_id = 9 WHERE id = 7`)
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	db.Close()
+
+	st := open(t, path)
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetTarget(t.Context(), 7)
+	if err != nil || got.LatestScanID != 9 || got.Kind != "https" {
+		t.Fatalf("target after the migration: %+v, %v", got, err)
+	}
+	if _, err := st.GetScan(t.Context(), 9); err != nil {
+		t.Errorf("the scan did not survive the migration: %v", err)
+	}
+	other := store.Target{Target: got.Target, Enabled: true}
+	other.Kind = "smtps"
+	if _, err := st.CreateTarget(t.Context(), other); err != nil {
+		t.Errorf("a second kind on the same host and port: %v", err)
+	}
+}
+
+func itoa(n int) string {
+	b := []byte{}
+	for ; n > 0 || len(b) == 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
