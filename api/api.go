@@ -13,6 +13,7 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -382,6 +383,33 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// writeJSONList answers 200 with {key: items}, byte for byte as writeJSON
+// would, but encodes and writes one item at a time: a list of many
+// thousand targets is never held encoded in memory whole, and the client
+// starts reading at once.
+func writeJSONList[T any](w http.ResponseWriter, key string, items []T) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if len(items) == 0 {
+		_, err := io.WriteString(w, "{\n  \""+key+"\": []\n}\n")
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString("{\n  \"" + key + "\": [\n    ")
+	for i, it := range items {
+		b, err := json.MarshalIndent(it, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",\n    ")
+		}
+		bw.Write(b)
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
 }
 
 // readJSON decodes a request body into v, refusing unknown fields and

@@ -113,7 +113,7 @@ func (s *Server) listTargets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"targets": nonNil(ts)})
+	return writeJSONList(w, "targets", ts)
 }
 
 func (s *Server) createTarget(w http.ResponseWriter, r *http.Request) error {
