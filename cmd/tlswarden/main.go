@@ -11,6 +11,7 @@
 //	tlswarden migrate [flags]
 //	tlswarden targets add|list|rm|import|scan [flags] ...
 //	tlswarden tokens create|list|revoke [flags] ...
+//	tlswarden waivers request|approve|revoke|list|audit [flags] ...
 //	tlswarden profiles [NAME|FILE]
 //	tlswarden version
 //
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runTargets(ctx, args[1:], stdin, stdout, stderr)
 	case "tokens":
 		return runTokens(ctx, args[1:], stdout, stderr)
+	case "waivers":
+		return runWaivers(ctx, args[1:], stdout, stderr)
 	case "profiles":
 		return runProfiles(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -89,6 +92,7 @@ Commands:
   migrate               bring the store's schema up to date
   targets COMMAND       add, list, rm, import (YAML) or scan registered targets
   tokens COMMAND        create, list or revoke the API's bearer tokens
+  waivers COMMAND       request, approve, revoke, list or audit waivers
   profiles [NAME|FILE]  list the policy profiles and their rules
   version               print the version
 
