@@ -191,8 +191,8 @@ func buildEndpoint(e *tlswarden.EndpointReport, ee *tlswarden.EndpointEvaluation
 			v.GroupsTestedWith = tr.GroupsTestedWith.String()
 		}
 	}
-	if e.Cert != nil {
-		v.Chains = []chainView{chainOf(e.Cert)}
+	for _, c := range e.Cert.Chains() { // the primary chain, then one per other key type
+		v.Chains = append(v.Chains, chainOf(c))
 	}
 	if e.HTTP != nil {
 		v.HTTP = httpOf(e.HTTP)
