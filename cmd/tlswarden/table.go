@@ -56,6 +56,9 @@ func writeEndpoint(w io.Writer, e *tlswarden.EndpointReport) {
 	if e.Cert != nil {
 		writeCert(w, e.Cert)
 	}
+	if e.Vuln != nil {
+		writeVuln(w, e.Vuln)
+	}
 	if e.HTTP != nil {
 		writeHTTP(w, e.HTTP)
 	}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tlswarden/tlswarden"
+)
+
+// writeVuln prints the weakness probe's facts: the TLS features of the
+// first flight, then each check's answer. The judgement is in the
+// findings below them.
+func writeVuln(w io.Writer, v *tlswarden.VulnResult) {
+	f := v.Features
+	if f == nil {
+		return
+	}
+	if f.Status != tlswarden.StatusOK {
+		fmt.Fprintf(w, "  features\t%s: %s\n", f.Status, f.Error)
+		return
+	}
+	fmt.Fprintf(w, "  features\t%s, ALPN %s, compression %s\n", f.Version, orNone(f.ALPN), f.Compression)
+	fmt.Fprintf(w, "    extensions\t%s\n", list(f.Extensions))
+	fmt.Fprintf(w, "    \t%s, %s, %s, %s, %s\n", yesNo(f.SecureRenegotiation, "secure renegotiation", "NO secure renegotiation"),
+		yesNo(f.ExtendedMasterSecret, "extended master secret", "no extended master secret"),
+		yesNo(f.EncryptThenMAC, "encrypt-then-MAC", "no encrypt-then-MAC"),
+		yesNo(f.OCSPStapling, "OCSP stapling", "no OCSP stapling"), yesNo(f.Heartbeat, "heartbeat", "no heartbeat"))
+	if c := f.ClientCertificate; c != nil {
+		fmt.Fprintf(w, "    client certificate\trequested, %d CA names: %s\n", c.CANamesCount, list(c.CANames))
+	}
+	if rs := v.Resumption; rs != nil {
+		fmt.Fprintf(w, "    resumption\t%s\n", resumptionText(rs))
+	}
+	if ss := v.SignatureSchemes; ss != nil && ss.Tested {
+		fmt.Fprintf(w, "    signature schemes\t%s: %s\n", ss.Version, list(ss.Schemes))
+	}
+	writeChecks(w, v)
+}
+
+// writeChecks prints each weakness check's answer.
+func writeChecks(w io.Writer, v *tlswarden.VulnResult) {
+	if h := v.Heartbleed; h != nil {
+		fmt.Fprintf(w, "    heartbleed\t%s\n", answerText(h.Status, h.Error, h.Answer))
+	}
+	if c := v.CCSInjection; c != nil {
+		fmt.Fprintf(w, "    ccs injection\t%s\n", answerText(c.Status, c.Error, c.Answer))
+	}
+	if fb := v.FallbackSCSV; fb != nil && fb.Offered != 0 {
+		fmt.Fprintf(w, "    fallback scsv\t%s: %s\n", fb.Offered, answerText(fb.Status, fb.Error, orNone(fb.Answer)))
+	}
+	if rb := v.ROBOT; rb != nil && rb.Tested {
+		fmt.Fprintf(w, "    robot\t%s\n", strings.Join(rb.Answers, "; "))
+	}
+	if len(v.Skipped) > 0 {
+		fmt.Fprintf(w, "    skipped\t%s\n", strings.Join(v.Skipped, ", "))
+	}
+}
+
+func resumptionText(rs *tlswarden.ResumptionResult) string {
+	switch {
+	case rs.Status != tlswarden.StatusOK:
+		return string(rs.Status) + ": " + rs.Error
+	case !rs.TicketIssued:
+		return "no session ticket"
+	}
+	return fmt.Sprintf("ticket (lifetime hint %ds), %s", rs.TicketLifetimeHint, yesNo(rs.ResumedWithTicket, "resumed", "NOT resumed"))
+}
+
+func answerText(st tlswarden.Status, err, answer string) string {
+	if st != tlswarden.StatusOK {
+		return string(st) + ": " + err
+	}
+	return answer
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

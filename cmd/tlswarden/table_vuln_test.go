@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/tlswarden/tlswarden"
+)
+
+// TestWriteVuln checks the table shows the weakness probe's facts.
+func TestWriteVuln(t *testing.T) {
+	v := &tlswarden.VulnResult{
+		Features: &tlswarden.TLSFeatures{
+			Status: tlswarden.StatusOK, Version: tlswarden.TLS12, Compression: "deflate", ALPN: "h2",
+			Extensions: []string{"renegotiation_info"}, SecureRenegotiation: true,
+			ClientCertificate: &tlswarden.ClientCertRequest{CANames: []string{"CN=Spine CA"}, CANamesCount: 1},
+		},
+		Heartbleed:   &tlswarden.HeartbleedResult{Status: tlswarden.StatusOK, Tested: true, OverlongAnswered: true, Answer: "heartbeat response of 16419 bytes"},
+		FallbackSCSV: &tlswarden.FallbackResult{Status: tlswarden.StatusOK, Offered: tlswarden.TLS11, Answer: "ServerHello with TLSv1.1"},
+		Resumption:   &tlswarden.ResumptionResult{Status: tlswarden.StatusOK, TicketIssued: true, TicketLifetimeHint: 300, ResumedWithTicket: true},
+		Skipped:      []string{"robot"},
+	}
+	var b bytes.Buffer
+	writeVuln(&b, v)
+	for _, want := range []string{
+		"TLSv1.2, ALPN h2, compression deflate", "secure renegotiation, no extended master secret",
+		"1 CA names: CN=Spine CA", "ticket (lifetime hint 300s), resumed", "heartbeat response of 16419 bytes",
+		"TLSv1.1: ServerHello with TLSv1.1", "skipped\trobot",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
