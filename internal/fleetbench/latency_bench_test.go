@@ -110,6 +110,7 @@ func benchmarkLatencyFleet(b *testing.B, front []endpoint, base *latencyBase) {
 	b.ReportMetric(ratio(ours[:len(theirs)], theirs), "tlswarden/nmap")
 	b.Logf("tlswarden: %s; nmap -T4 -Pn -n -p %d --script ssl-enum-ciphers (200 addresses): %s", ours, latencyPort, theirs)
 	reportDiffs(b, "nmap", front, run, nmap)
+	logSlowest(b, front, run, 5)
 	base.compareSuites(b, run)
 }
 
@@ -291,4 +292,21 @@ func benchSYNLoss(tb testing.TB) float64 {
 		tb.Fatalf("TLSWARDEN_BENCH_SYN_LOSS=%q: want a share from 0 to 1", v)
 	}
 	return f
+}
+
+// logSlowest logs the n endpoints whose scan took longest in the last run:
+// with enough in flight, the slowest endpoint's chain of round trips is
+// what bounds the fleet's time.
+func logSlowest(b *testing.B, eps []endpoint, run *scanRun, n int) {
+	sorted := slices.Clone(eps)
+	dur := func(e endpoint) int64 {
+		if r := run.Results[e.Addr]; r != nil {
+			return r.DurationMS
+		}
+		return 0
+	}
+	slices.SortFunc(sorted, func(x, y endpoint) int { return int(dur(y) - dur(x)) })
+	for _, e := range sorted[:min(n, len(sorted))] {
+		b.Logf("slowest: %s: %d ms, %d connections", e, dur(e), run.Results[e.Addr].Conns)
+	}
 }

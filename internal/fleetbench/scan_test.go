@@ -26,7 +26,9 @@ type endpointResult struct {
 	Status tlswarden.Status
 	Error  string
 	Conns  int
-	Suites suiteSets
+	// DurationMS is how long the endpoint's probes took.
+	DurationMS int64
+	Suites     suiteSets
 	// Cert is the certificate probe's result, when it ran.
 	Cert *tlswarden.CertResult
 	// Probes is how each probe ended and how long it took.
@@ -95,7 +97,7 @@ func (run *scanRun) fail(msg string) {
 }
 
 func result(er tlswarden.EndpointReport) *endpointResult {
-	res := &endpointResult{Status: er.Status, Error: er.Error, Conns: er.Connections, Cert: er.Cert, Probes: er.Probes,
+	res := &endpointResult{Status: er.Status, Error: er.Error, Conns: er.Connections, DurationMS: er.DurationMS, Cert: er.Cert, Probes: er.Probes,
 		Suites: suiteSets{}, VersionErrors: map[tlswarden.Version]string{}}
 	if er.TLS == nil {
 		return res
