@@ -10,18 +10,24 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"time"
+
+	"github.com/tlswarden/tlswarden"
 )
 
 // Endpoint is one testbed server.
 type Endpoint struct {
 	Name        string
 	Description string
-	Addr        netip.AddrPort
+	// Kind is what the endpoint speaks: https, or smtp for the mail
+	// servers.
+	Kind tlswarden.Kind
+	Addr netip.AddrPort
 }
 
 // Testbed is a running set of endpoints. Close stops them.
@@ -35,7 +41,7 @@ type Testbed struct {
 	// than at port 80, so that whatever else listens on 127.0.0.1:80 (a
 	// developer's web server) cannot change what the demo reports.
 	PlainHTTP netip.AddrPort
-	servers   []*http.Server
+	servers   []io.Closer
 }
 
 type spec struct {
@@ -97,6 +103,15 @@ func Start(ctx context.Context, log *slog.Logger) (*Testbed, error) {
 	tb := &Testbed{CA: c.ca}
 	for _, s := range specs {
 		ep, srv, err := serve(ctx, s, c, log)
+		if err != nil {
+			tb.Close()
+			return nil, fmt.Errorf("testbed: start %s: %w", s.name, err)
+		}
+		tb.Endpoints = append(tb.Endpoints, ep)
+		tb.servers = append(tb.servers, srv)
+	}
+	for _, s := range mailSpecs {
+		ep, srv, err := serveMail(ctx, s, c, log)
 		if err != nil {
 			tb.Close()
 			return nil, fmt.Errorf("testbed: start %s: %w", s.name, err)
@@ -168,7 +183,7 @@ func serve(ctx context.Context, s spec, c *certs, log *slog.Logger) (Endpoint, *
 			log.Error("testbed endpoint stopped", "endpoint", s.name, "err", err)
 		}
 	}()
-	ep := Endpoint{Name: s.name, Description: s.desc, Addr: ln.Addr().(*net.TCPAddr).AddrPort()}
+	ep := Endpoint{Name: s.name, Description: s.desc, Kind: tlswarden.KindHTTPS, Addr: ln.Addr().(*net.TCPAddr).AddrPort()}
 	return ep, srv, nil
 }
 

@@ -37,6 +37,7 @@ func TestScanDemoJSON(t *testing.T) {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitNonCompliant, stderr)
 	}
 	byPort := map[int]*tlswarden.Report{}
+	mail := map[bool]*tlswarden.Report{} // by STARTTLS offered
 	compliant := 0
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	sc.Buffer(nil, 1<<20)
@@ -54,10 +55,21 @@ func TestScanDemoJSON(t *testing.T) {
 		if ev := r.Evaluation; ev == nil || ev.Profile.Name != "nhs-internet-first" || len(ev.Endpoints) != len(r.Endpoints) {
 			t.Errorf("report for %s lacks an nhs-internet-first evaluation per endpoint: %+v", r.Target, ev)
 		}
+		if r.Target.Kind == tlswarden.KindSMTP {
+			mail[r.Endpoints[0].Service != nil && r.Endpoints[0].Service.StartTLS] = &r.Report
+			continue
+		}
 		byPort[r.Target.Port] = &r.Report
 		if r.Evaluation != nil && r.Evaluation.Compliance == tlswarden.Compliant {
 			compliant++
 		}
+	}
+	// The two mail servers: one offers STARTTLS, with TLS 1.0; one does not.
+	if m := mail[true]; m == nil || !m.Endpoints[0].TLS.Supported(tlswarden.TLS10) {
+		t.Errorf("no testbed mail server with STARTTLS and TLS 1.0: %+v", m)
+	}
+	if m := mail[false]; m == nil || m.Endpoints[0].Status != tlswarden.StatusOK || m.Endpoints[0].Service == nil {
+		t.Errorf("no testbed mail server that does not offer STARTTLS (with the facts saying so): %+v", m)
 	}
 	// With the testbed's CA trusted, only "modern" and "tls13-only" comply.
 	if compliant != 2 {
@@ -306,6 +318,9 @@ func TestScanNoGroups(t *testing.T) {
 			}
 			reports++
 			for _, e := range r.Endpoints {
+				if e.Service != nil && !e.Service.StartTLS {
+					continue // the testbed's mail server without STARTTLS: no TLS at all
+				}
 				if e.TLS == nil {
 					t.Fatalf("%s: no TLS result; stderr:\n%s", r.Target, stderr)
 				}

@@ -105,7 +105,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		f.roots = append(f.roots, tb.CA)
 		f.httpPort = int(tb.PlainHTTP.Port())
 		for _, ep := range tb.Endpoints {
-			t := tlswarden.Target{Host: ep.Addr.Addr().String(), Port: int(ep.Addr.Port()), Kind: tlswarden.KindHTTPS}
+			t := tlswarden.Target{Host: ep.Addr.Addr().String(), Port: int(ep.Addr.Port()), Kind: ep.Kind}
 			targets = append(targets, t)
 			labels[t.String()] = fmt.Sprintf("testbed endpoint %q: %s", ep.Name, ep.Description)
 		}
