@@ -48,6 +48,9 @@ type Config struct {
 	Tokens store.TokenStore
 	// AuthReads makes every page but the sign-in need a read token.
 	AuthReads bool
+	// Waivers manages waiver records (the /waivers page); without it the
+	// page says there are none.
+	Waivers Waivers
 	// OpenAPI is the API's description, served at /openapi.yaml.
 	OpenAPI []byte
 	Logger  *slog.Logger
@@ -102,6 +105,10 @@ func (s *Server) routes() {
 	s.handle("GET /targets/{id}", s.targetReport)
 	s.handle("GET /scans/{id}", s.scanReport)
 	s.handle("GET /targets/{id}/history", s.history)
+	s.handle("GET /waivers", s.waiversPage)
+	s.handle("POST /waivers", s.requestWaiver)
+	s.handle("POST /waivers/{id}/approve", s.approveWaiver)
+	s.handle("POST /waivers/{id}/revoke", s.revokeWaiver)
 	s.handle("GET /signin", s.signInPage)
 	s.handle("POST /signin", s.signIn)
 	s.handle("POST /signout", s.signOut)
@@ -242,7 +249,7 @@ func pathID(r *http.Request) (int64, error) {
 
 // parsePages parses each page template with the layout and the helpers.
 func parsePages() (map[string]*template.Template, error) {
-	names := []string{"estate", "report", "history", "signin", "error"}
+	names := []string{"estate", "report", "history", "signin", "error", "waivers"}
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		t, err := template.New(n).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")

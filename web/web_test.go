@@ -364,7 +364,12 @@ func TestStaticAndOpenAPI(t *testing.T) {
 
 func createToken(t *testing.T, st store.Store, role store.Role) string {
 	t.Helper()
-	secret := "tlsw_" + strings.Repeat("a", 43)
+	return createNamedToken(t, st, role, "a")
+}
+
+func createNamedToken(t *testing.T, st store.Store, role store.Role, fill string) string {
+	t.Helper()
+	secret := "tlsw_" + strings.Repeat(fill, 43)
 	sum := sha256Sum(secret)
 	if _, err := st.(store.TokenStore).CreateToken(t.Context(), store.Token{Name: "pages", Role: role, Prefix: secret[:12], Hash: sum}); err != nil {
 		t.Fatal(err)

@@ -352,7 +352,11 @@ func (m *Main) handler() (http.Handler, error) {
 	if m.AuthMetrics {
 		mh = h.Require(store.RoleRead, mh)
 	}
-	pages, err := web.New(web.Config{Store: m.backend.store, AuthReads: m.AuthReads, OpenAPI: docs.OpenAPI, Logger: m.log})
+	wcfg := web.Config{Store: m.backend.store, AuthReads: m.AuthReads, OpenAPI: docs.OpenAPI, Logger: m.log}
+	if wv != nil {
+		wcfg.Waivers = wv
+	}
+	pages, err := web.New(wcfg)
 	if err != nil {
 		return nil, err
 	}
