@@ -85,4 +85,3 @@ func TestWaiversPage(t *testing.T) {
 		t.Error("a reader is shown the admin forms")
 	}
 }
-
