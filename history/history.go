@@ -96,6 +96,7 @@ func Compare(prev, cur *store.ScanResult) []store.Event {
 		}
 		c.compare(was, now)
 	}
+	c.compareDrift(prev, cur)
 	return c.events()
 }
 
@@ -161,7 +162,9 @@ func addEvaluation(f *facts, ee *tlswarden.EndpointEvaluation) {
 		f.grade = ee.Grade.Letter
 	}
 	for _, fi := range ee.Findings {
-		if fi.Outcome == tlswarden.RuleNotEvaluated {
+		// Drift is a fact of the whole name, with events of its own
+		// (compareDrift) rather than one finding event per address.
+		if fi.Outcome == tlswarden.RuleNotEvaluated || fi.RuleID == driftRule {
 			continue
 		}
 		f.definite[fi.RuleID] = true

@@ -68,6 +68,7 @@ var certRules = []sev{
 	{"cert.chain_complete", 0}, {"cert.chain_no_expired", 0}, {"cert.ocsp_stapled", 0},
 	{"cert.not_revoked", 0}, {"cert.must_staple", 0}, {"cert.sct_count", 0},
 	{"cert.lint_errors", 0}, {"cert.lint_warnings", 0},
+	{"target.addresses_consistent", 0},
 }
 
 func nhsInternetFirst() *Profile {

@@ -15,6 +15,7 @@ var catalogue = slices.Concat([]*Rule{
 	&ruleCertKey, &ruleCertSigAlg, &ruleCertSigAllowlist, &ruleCertLifespanMozilla, &ruleCertLifespanBR,
 	&ruleCertChainComplete, &ruleCertChainNoExpired, &ruleCertOCSPStapled,
 	&ruleCertNotRevoked, &ruleCertMustStaple, &ruleCertSCTCount, &ruleCertLintErrors, &ruleCertLintWarnings,
+	&ruleAddressesConsistent,
 	&ruleHTTPSRedirect, &ruleHSTS, &ruleHSTSPreload, &ruleHeaderScore,
 	&ruleStartTLS,
 }, vulnDerivedRules, vulnActiveRules, observatoryRules())

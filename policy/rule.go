@@ -33,6 +33,9 @@ type Input struct {
 	// SSLv2Leaves maps the leaf certificate SHA-256 of endpoints known to
 	// accept SSLv2 to their names (DROWN across endpoints).
 	SSLv2Leaves map[string]string
+	// Peers are every endpoint of the report, this one included: the
+	// other addresses of the same name, for the drift rule.
+	Peers []tlswarden.EndpointReport
 }
 
 // Result is a Check's outcome with a message for people.

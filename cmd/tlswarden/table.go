@@ -22,6 +22,9 @@ func writeTable(w io.Writer, r *tlswarden.Report, ev *tlswarden.Evaluation) erro
 	if r.Status != tlswarden.StatusOK {
 		fmt.Fprintf(tw, "  NOT SCANNED\t%s: %s\n", r.Status, r.Error)
 	}
+	if d := driftLine(ev); d != "" {
+		fmt.Fprintf(tw, "  addresses\t%s\n", d)
+	}
 	for i := range r.Endpoints {
 		writeEndpoint(tw, &r.Endpoints[i])
 		if i < len(ev.Endpoints) {
@@ -226,4 +229,26 @@ func gradeLine(g *tlswarden.Grade) string {
 		s += "; " + strings.Join(g.Incomplete, "; ")
 	}
 	return s
+}
+
+// driftLine says whether the addresses of the name agree (the
+// target.addresses_consistent rule): "consistent", "DRIFT: ..." with the
+// first address's finding, or "" when the rule did not compare any.
+func driftLine(ev *tlswarden.Evaluation) string {
+	consistent := false
+	for _, ee := range ev.Endpoints {
+		for _, f := range ee.Findings {
+			switch {
+			case f.RuleID != "target.addresses_consistent":
+			case f.Outcome == tlswarden.RuleFail:
+				return "DRIFT: " + ee.Endpoint.Addr.String() + ": " + f.Message
+			case f.Outcome == tlswarden.RulePass:
+				consistent = true
+			}
+		}
+	}
+	if consistent {
+		return "consistent: every address serves the same configuration"
+	}
+	return ""
 }

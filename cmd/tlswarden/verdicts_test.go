@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,8 @@ import (
 	"time"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/dnstest"
+	"github.com/tlswarden/tlswarden/internal/testenv"
 	"github.com/tlswarden/tlswarden/internal/tlstest"
 	"github.com/tlswarden/tlswarden/policy"
 	"github.com/tlswarden/tlswarden/probes"
@@ -322,5 +325,73 @@ func TestOnlineRevocation(t *testing.T) {
 	ep, f = scan("--check-revocation", "--allow-cidr", "127.0.0.1/32", serve(ocspLeaf(t, ca, outside, false, goodSerial)))
 	if rc := ep.Cert.Revocation; rc == nil || rc.Status != "" || !strings.Contains(rc.Error, "127.0.0.2") || f.Outcome != tlswarden.RuleNotEvaluated {
 		t.Errorf("responder out of scope: revocation %+v, %s %q; want an error, not_evaluated", rc, f.Outcome, f.Message)
+	}
+}
+
+// goServerAt serves crypto/tls handshakes on addr until the test ends.
+func goServerAt(t *testing.T, addr string, cfg *tls.Config) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	testenv.Need(t, "a listener on "+addr, err)
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				_ = tls.Server(c, cfg).Handshake()
+			}()
+		}
+	}()
+	return ln
+}
+
+// TestAddressDrift: a name with two addresses, one serving TLS 1.2 and 1.3
+// with one certificate, the other TLS 1.2 only with another: each
+// endpoint's finding names the other address and what differs.
+func TestAddressDrift(t *testing.T) {
+	ca := tlstest.NewCA(t, "Drift CA")
+	dir := t.TempDir()
+	caFile, _ := ca.WritePEM(t, dir)
+	spec := tlstest.CertSpec{DNSNames: []string{"www.example.test"}}
+	a := goServerAt(t, "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, spec).TLSCertificate()}})
+	port := a.Addr().(*net.TCPAddr).Port
+	goServerAt(t, "127.0.0.2:"+strconv.Itoa(port), &tls.Config{MaxVersion: tls.VersionTLS12,
+		Certificates: []tls.Certificate{ca.Issue(t, spec).TLSCertificate()}})
+	dns := dnstest.New(t)
+	dns.Add("www.example.test. 60 IN A 127.0.0.1", "www.example.test. 60 IN A 127.0.0.2")
+
+	code, stdout, stderr := runCmd(t, "", "scan", "--json", "--progress=false", "--no-http", "--ca-file", caFile,
+		"--resolver", dns.Addr, "www.example.test:"+strconv.Itoa(port))
+	var r struct {
+		tlswarden.Report
+		Evaluation *tlswarden.Evaluation `json:"evaluation"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Evaluation == nil || len(r.Evaluation.Endpoints) != 2 {
+		t.Fatalf("exit %d, %v\n%s\n%s", code, err, stdout, stderr)
+	}
+	for _, ee := range r.Evaluation.Endpoints {
+		other := "127.0.0.2"
+		if ee.Endpoint.Addr.Addr().String() == other {
+			other = "127.0.0.1"
+		}
+		f, _ := finding(ee, "target.addresses_consistent")
+		for _, want := range []string{other + ":" + strconv.Itoa(port) + " differs in", "versions (here", "certificate (here"} {
+			if f.Outcome != tlswarden.RuleFail || !strings.Contains(f.Message, want) {
+				t.Errorf("%s: target.addresses_consistent %s %q, want a failure naming %q", ee.Endpoint, f.Outcome, f.Message, want)
+			}
+		}
+	}
+	// The table says so on a line of its own.
+	_, table, _ := runCmd(t, "", "scan", "--progress=false", "--no-http", "--ca-file", caFile,
+		"--resolver", dns.Addr, "www.example.test:"+strconv.Itoa(port))
+	if !regexp.MustCompile(`(?m)^\s+addresses\s+DRIFT: 127\.0\.0\.[12]:\d+: 127\.0\.0\.[12]:\d+ differs in versions`).MatchString(table) {
+		t.Errorf("table lacks the drift line:\n%s", table)
 	}
 }
