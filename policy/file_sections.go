@@ -30,6 +30,7 @@ var paramSetters = map[string]func(l *loader, p *Params, n *yaml.Node){
 		p.MinLifetimeLeft = float64(l.integer(n, 0, 100)) / 100
 	},
 	"br_rules_for_private_roots": func(l *loader, p *Params, n *yaml.Node) { p.BRForPrivateRoots = l.boolean(n) },
+	"intrusive_checks":           func(l *loader, p *Params, n *yaml.Node) { p.NoIntrusive = !l.boolean(n) },
 	"tls12_suites":               func(l *loader, p *Params, n *yaml.Node) { p.TLS12Suites = l.suites(n, "tls12_suites") },
 	"tls13_suites":               func(l *loader, p *Params, n *yaml.Node) { p.TLS13Suites = l.suites(n, "tls13_suites") },
 	"cert_key_types": func(l *loader, p *Params, n *yaml.Node) {

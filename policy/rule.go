@@ -100,4 +100,9 @@ type Params struct {
 	// an organisation's own roots (--ca-file); by default they are not
 	// applicable there, as the BRs govern publicly-trusted certificates.
 	BRForPrivateRoots bool
+	// NoIntrusive asks scans under this profile to skip the weakness
+	// checks fragile appliances or an IDS may take badly (Heartbleed, CCS
+	// injection, ROBOT), as --no-intrusive does; YAML intrusive_checks:
+	// false. Evaluation ignores it: it configures the probes.
+	NoIntrusive bool
 }

@@ -233,3 +233,24 @@ func TestVulnGradeCaps(t *testing.T) {
 		}
 	}
 }
+
+// TestIntrusiveChecksParam reads the profile parameter that turns the
+// intrusive weakness checks off.
+func TestIntrusiveChecksParam(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		off  bool
+	}{
+		{"extends: ncsc\nparams:\n  intrusive_checks: false\n", true},
+		{"extends: ncsc\nparams:\n  intrusive_checks: true\n", false},
+		{"extends: ncsc\n", false},
+	} {
+		p, err := Parse("p.yaml", []byte(tc.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Params.NoIntrusive != tc.off {
+			t.Errorf("%q: NoIntrusive %v, want %v", tc.yaml, p.Params.NoIntrusive, tc.off)
+		}
+	}
+}

@@ -94,6 +94,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "tlswarden scan:", err)
 		return exitNotScanned
 	}
+	f.noIntrusive = f.noIntrusive || profile.Params.NoIntrusive
 	labels := map[string]string{}
 	if f.demo {
 		tb, err := testbed.Start(ctx, nil)
