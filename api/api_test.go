@@ -295,6 +295,24 @@ func TestScansFindingsEvents(t *testing.T) {
 				t.Errorf("endpoints of the scan: %+v", eps)
 			}
 			e.want("GET", fmt.Sprintf("/api/v1/scans/%d/endpoints/1", req.ScanID), nil, http.StatusNotFound, nil)
+			// One endpoint, read on its own, is the whole result's.
+			var one struct {
+				Report     json.RawMessage `json:"report"`
+				Evaluation json.RawMessage `json:"evaluation"`
+			}
+			var whole struct {
+				Report struct {
+					Endpoints []json.RawMessage `json:"endpoints"`
+				} `json:"report"`
+				Evaluation struct {
+					Endpoints []json.RawMessage `json:"endpoints"`
+				} `json:"evaluation"`
+			}
+			e.want("GET", fmt.Sprintf("/api/v1/scans/%d/endpoints/0", req.ScanID), nil, http.StatusOK, &one)
+			e.want("GET", fmt.Sprintf("/api/v1/scans/%d/result", req.ScanID), nil, http.StatusOK, &whole)
+			if len(whole.Report.Endpoints) != 1 || !jsonEqual(one.Report, whole.Report.Endpoints[0]) || !jsonEqual(one.Evaluation, whole.Evaluation.Endpoints[0]) {
+				t.Errorf("endpoint 0 read alone differs from the result's")
+			}
 			e.want("GET", "/api/v1/endpoints?owner=web&compliance=non_compliant", nil, http.StatusOK, &eps)
 			if len(eps.Endpoints) != 1 {
 				t.Errorf("non-compliant endpoints of web: %+v", eps)
@@ -360,4 +378,10 @@ func TestHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.want("GET", "/readyz", nil, http.StatusServiceUnavailable, nil)
+}
+
+// jsonEqual reports whether two JSON documents hold the same value.
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && cmp.Equal(x, y)
 }

@@ -25,7 +25,7 @@ func TestDuplicateTargetMessage(t *testing.T) {
 			var a, b store.Target
 			e.want("POST", "/api/v1/targets", map[string]any{"host": "www.example.org"}, http.StatusCreated, &a)
 			e.want("POST", "/api/v1/targets", map[string]any{"host": "mail.example.org"}, http.StatusCreated, &b)
-			want := fmt.Sprintf("a target www.example.org:443 already exists (id %d)", a.ID)
+			want := fmt.Sprintf("a target https://www.example.org:443 already exists (id %d)", a.ID)
 			var eb errorBody
 			e.want("POST", "/api/v1/targets", map[string]any{"host": "WWW.example.org."}, http.StatusConflict, &eb)
 			if eb.Error != want || eb.Field != "host" {

@@ -169,6 +169,14 @@ func (s *Server) getEndpointReport(w http.ResponseWriter, r *http.Request) error
 	if err != nil || n < 0 {
 		return &Error{Status: http.StatusNotFound, Msg: "no such endpoint: " + strconv.Quote(r.PathValue("n"))}
 	}
+	if es, ok := s.cfg.Store.(store.EndpointReportStore); ok {
+		// One endpoint's rows, not the whole scan's documents decoded.
+		rep, ev, err := es.GetEndpointReport(r.Context(), id, n)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, endpointReport{ScanID: id, Ordinal: n, Report: rep, Evaluation: ev})
+	}
 	res, err := s.cfg.Store.GetScanResult(r.Context(), id)
 	if err != nil {
 		return err

@@ -42,3 +42,14 @@ type ScanState struct {
 	// is 0 when there is none.
 	LastSuccess Scan `json:"last_success"`
 }
+
+// EndpointReportStore reads one endpoint of a stored scan without the
+// others: what GET /api/v1/scans/{id}/endpoints/{n} answers. Both
+// implementations provide it.
+type EndpointReportStore interface {
+	// GetEndpointReport returns the report and evaluation (nil when the
+	// scan was not evaluated) of the endpoint numbered ordinal (from 0, in
+	// report order) of a finished scan; ErrNotFound when there is no such
+	// scan or endpoint.
+	GetEndpointReport(ctx context.Context, scanID int64, ordinal int) (tlswarden.EndpointReport, *tlswarden.EndpointEvaluation, error)
+}

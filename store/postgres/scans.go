@@ -263,3 +263,15 @@ func readEndpoints(ctx context.Context, tx pgx.Tx, scanID int64, report, evaluat
 	}
 	return rows.Join(report, evaluation, reps, evals)
 }
+
+const selectEndpointReport = `SELECT report, evaluation FROM endpoint_reports WHERE scan_id = $1 AND ordinal = $2`
+
+// GetEndpointReport implements store.EndpointReportStore.
+func (s *Store) GetEndpointReport(ctx context.Context, scanID int64, ordinal int) (tlswarden.EndpointReport, *tlswarden.EndpointEvaluation, error) {
+	var report, evaluation []byte
+	err := s.pool.QueryRow(ctx, selectEndpointReport, scanID, ordinal).Scan(&report, &evaluation)
+	if err != nil {
+		return tlswarden.EndpointReport{}, nil, wrap(ctx, err, "get endpoint %d of scan %d", ordinal, scanID)
+	}
+	return rows.EndpointReport(report, evaluation)
+}

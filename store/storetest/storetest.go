@@ -60,6 +60,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ContextCanceled", testContextCanceled},
 		{"ScanStates", testScanStates},
+		{"EndpointReport", testEndpointReport},
 		{"Tokens", testTokens}, {"TokenValidation", testTokenValidation},
 		{"Waivers", testWaivers}, {"WaiverValidation", testWaiverValidation},
 	}

@@ -161,3 +161,20 @@ func Join(report, evaluation []byte, endpointReports, endpointEvaluations [][]by
 	}
 	return r, nil
 }
+
+// EndpointReport decodes one endpoint's stored report and evaluation
+// (nil when evaluation is).
+func EndpointReport(report, evaluation []byte) (tlswarden.EndpointReport, *tlswarden.EndpointEvaluation, error) {
+	var r tlswarden.EndpointReport
+	if err := json.Unmarshal(report, &r); err != nil {
+		return r, nil, fmt.Errorf("decode endpoint report: %w", err)
+	}
+	if evaluation == nil {
+		return r, nil, nil
+	}
+	ev := new(tlswarden.EndpointEvaluation)
+	if err := json.Unmarshal(evaluation, ev); err != nil {
+		return r, nil, fmt.Errorf("decode endpoint evaluation: %w", err)
+	}
+	return r, ev, nil
+}
