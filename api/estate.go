@@ -103,7 +103,7 @@ func (s *Server) writeEvents(w http.ResponseWriter, r *http.Request, regressions
 var postureColumns = []string{
 	"target_id", "host", "port", "owner", "tags", "enabled", "address", "hostname",
 	"status", "min_version", "max_version", "grade", "compliance", "profile",
-	"failed_findings", "worst_severity", "scan_id", "scan_finished",
+	"failed_findings", "worst_severity", "scan_id", "scan_finished", "addresses_drift",
 }
 
 func (s *Server) postureCSV(w http.ResponseWriter, r *http.Request) error {
@@ -142,14 +142,15 @@ func (s *Server) postureCSV(w http.ResponseWriter, r *http.Request) error {
 			if t.LatestScanID != 0 {
 				status = "no_endpoints"
 			}
-			cw.Write(append(base, "", "", status, "", "", "", "", "", "0", "", idOrEmpty(t.LatestScanID), ""))
+			cw.Write(append(base, "", "", status, "", "", "", "", "", "0", "", idOrEmpty(t.LatestScanID), "", ""))
 			continue
 		}
 		for _, e := range byTarget[t.ID] {
 			f := fails[endpointKey{e.ScanID, e.Endpoint}]
 			cw.Write(append(base, e.Endpoint.Addr.String(), e.Endpoint.Host, string(e.Status),
 				versionOrEmpty(e.MinVersion), versionOrEmpty(e.MaxVersion), e.Grade, string(e.Compliance), e.Profile,
-				strconv.Itoa(f.count), severityOrEmpty(f.worst), strconv.FormatInt(e.ScanID, 10), e.ScanFinished.UTC().Format(time.RFC3339)))
+				strconv.Itoa(f.count), severityOrEmpty(f.worst), strconv.FormatInt(e.ScanID, 10), e.ScanFinished.UTC().Format(time.RFC3339),
+				strconv.FormatBool(f.drift)))
 		}
 	}
 	cw.Flush()
@@ -184,6 +185,9 @@ type endpointKey struct {
 type failureCount struct {
 	count int
 	worst tlswarden.Severity
+	// drift: the address differs from the name's others (an unwaived
+	// target.addresses_consistent failure).
+	drift bool
 }
 
 // failures counts the unwaived failed findings of each endpoint of the
@@ -202,6 +206,7 @@ func (s *Server) failures(r *http.Request, tf store.TargetFilter) (map[endpointK
 			c := out[k]
 			c.count++
 			c.worst = max(c.worst, fi.Severity)
+			c.drift = c.drift || fi.RuleID == "target.addresses_consistent"
 			out[k] = c
 		}
 		if len(fs) < f.Limit {
