@@ -169,6 +169,9 @@ type Evaluation struct {
 	Profile     ProfileInfo `json:"profile"`
 	EvaluatedAt time.Time   `json:"evaluated_at"`
 	Compliance  Compliance  `json:"compliance"`
+	// Note explains a verdict that no endpoint gave: a mail domain that
+	// accepts no mail (null MX) is compliant with nothing to scan.
+	Note string `json:"note,omitempty"`
 	// Skipped lists the rules skipped at the user's request on some
 	// endpoint: Compliance does not cover them.
 	Skipped   []string             `json:"skipped_rules,omitempty"`

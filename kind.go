@@ -61,6 +61,7 @@ var kinds = []KindInfo{
 	{KindXMPPServer, 5269, true},
 	{KindPostgres, 5432, true},
 	{KindMySQL, 3306, true},
+	{KindMail, 25, true}, // after smtp: a bare host:25 is smtp, not a domain
 }
 
 // kindAliases are other schemes people write for a kind.

@@ -157,18 +157,24 @@ func (e *ProtocolError) Error() string { return "protocol error: " + e.Msg }
 // Report is the result of one scan of one target: the name's resolution and a
 // report per endpoint. It holds facts only; judging them is the policy's job.
 type Report struct {
-	Schema     string           `json:"schema"`
-	Target     Target           `json:"target"`
-	Started    time.Time        `json:"started"`
-	Finished   time.Time        `json:"finished"`
-	Status     Status           `json:"status"`
-	Error      string           `json:"error,omitempty"`
-	Resolution *Resolution      `json:"resolution,omitempty"`
-	Endpoints  []EndpointReport `json:"endpoints"`
+	Schema     string      `json:"schema"`
+	Target     Target      `json:"target"`
+	Started    time.Time   `json:"started"`
+	Finished   time.Time   `json:"finished"`
+	Status     Status      `json:"status"`
+	Error      string      `json:"error,omitempty"`
+	Resolution *Resolution `json:"resolution,omitempty"`
+	// Mail is what DNS says about a mail domain (kind mail): its MX hosts,
+	// whose addresses are the endpoints.
+	Mail      *MailResult      `json:"mail,omitempty"`
+	Endpoints []EndpointReport `json:"endpoints"`
 }
 
 // Scanned reports whether every endpoint of the target was scanned.
 func (r *Report) Scanned() bool {
+	if r.AcceptsNoMail() {
+		return true // nothing to scan, and that is the answer
+	}
 	if r.Status != StatusOK || len(r.Endpoints) == 0 {
 		return false
 	}

@@ -39,7 +39,11 @@ func Evaluate(r *tlswarden.Report, p *Profile, opts Options) tlswarden.Evaluatio
 		Compliance:  tlswarden.Compliant,
 		Endpoints:   []tlswarden.EndpointEvaluation{},
 	}
-	if r.Status != tlswarden.StatusOK || len(r.Endpoints) == 0 {
+	switch {
+	case r.AcceptsNoMail():
+		// Nothing crosses the internet to a domain that takes no mail.
+		ev.Note = "the domain accepts no mail (null MX, RFC 7505): nothing to scan"
+	case r.Status != tlswarden.StatusOK || len(r.Endpoints) == 0:
 		ev.Compliance = tlswarden.ComplianceUnknown
 	}
 	sslv2 := SSLv2Leaves(r)

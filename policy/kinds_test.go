@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tlswarden/tlswarden"
@@ -105,5 +106,21 @@ func TestStartTLSOffered(t *testing.T) {
 	ev := Evaluate(report(good(nil)()), mustBuiltin(t, DefaultProfile), Options{})
 	if f := findingOf(t, &ev.Endpoints[0], "starttls.offered"); f.Outcome != tlswarden.RuleNotApplicable {
 		t.Errorf("https: starttls.offered %s, want not_applicable", f.Outcome)
+	}
+}
+
+// TestNullMXAcceptsNoMail: a mail domain with a null MX has no endpoint,
+// yet a clear verdict (compliant, with a note); the same report without
+// the null MX is unknown, as any report with no endpoint is.
+func TestNullMXAcceptsNoMail(t *testing.T) {
+	r := &tlswarden.Report{Target: tlswarden.Target{Host: "example.org", Port: 25, Kind: tlswarden.KindMail}, Status: tlswarden.StatusOK,
+		Mail: &tlswarden.MailResult{Domain: "example.org", MXOutcome: tlswarden.OutcomeOK, NullMX: true}, Endpoints: []tlswarden.EndpointReport{}}
+	ev := Evaluate(r, mustBuiltin(t, DefaultProfile), Options{})
+	if ev.Compliance != tlswarden.Compliant || !strings.Contains(ev.Note, "accepts no mail") {
+		t.Errorf("null MX: compliance %s, note %q; want compliant, accepts no mail", ev.Compliance, ev.Note)
+	}
+	r.Mail.NullMX = false
+	if ev := Evaluate(r, mustBuiltin(t, DefaultProfile), Options{}); ev.Compliance != tlswarden.ComplianceUnknown || ev.Note != "" {
+		t.Errorf("no endpoint, no null MX: compliance %s, note %q; want unknown", ev.Compliance, ev.Note)
 	}
 }

@@ -25,7 +25,7 @@ const (
 // what resolution needs. It is shared between callers and never modified.
 type answer struct {
 	rcode   int
-	records []dns.RR // CNAME, A and AAAA records of the answer section
+	records []dns.RR // CNAME, A, AAAA, MX, TXT and TLSA records of the answer section
 	hasSOA  bool     // the authority section has an SOA: a negative answer
 	negTTL  uint32   // min(SOA TTL, SOA MINIMUM), when hasSOA
 	age     uint32   // seconds since it was received, for cached answers
@@ -35,7 +35,7 @@ func newAnswer(m *dns.Msg) answer {
 	a := answer{rcode: m.Rcode}
 	for _, rr := range m.Answer {
 		switch rr.(type) {
-		case *dns.CNAME, *dns.A, *dns.AAAA:
+		case *dns.CNAME, *dns.A, *dns.AAAA, *dns.MX, *dns.TXT, *dns.TLSA:
 			a.records = append(a.records, rr)
 		}
 	}

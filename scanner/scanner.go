@@ -223,7 +223,7 @@ func (s *Scanner) Scan(ctx context.Context, t tlswarden.Target) *tlswarden.Repor
 	ctx = withTicket(ctx, tk)
 	r := &tlswarden.Report{Schema: tlswarden.ReportSchema, Target: t, Started: s.cfg.Now().UTC(), Status: tlswarden.StatusOK}
 	defer func() { r.Finished = s.cfg.Now().UTC() }()
-	eps, err := s.endpoints(ctx, t, r)
+	kind, eps, err := s.targetEndpoints(ctx, t, r)
 	if err != nil {
 		r.Status, r.Error = StatusOf(err), err.Error()
 		s.log.Info("target not scanned", "target", t.String(), "status", r.Status, "err", err)
@@ -232,10 +232,21 @@ func (s *Scanner) Scan(ctx context.Context, t tlswarden.Target) *tlswarden.Repor
 	r.Endpoints = make([]tlswarden.EndpointReport, len(eps))
 	var wg sync.WaitGroup
 	for i, ep := range eps {
-		wg.Go(func() { r.Endpoints[i] = s.scanEndpoint(ctx, ep, t.Kind) })
+		wg.Go(func() { r.Endpoints[i] = s.scanEndpoint(ctx, ep, kind) })
 	}
 	wg.Wait()
 	return r
+}
+
+// targetEndpoints returns the kind the target's endpoints speak and the
+// endpoints: a mail domain's are its mail servers, speaking SMTP.
+func (s *Scanner) targetEndpoints(ctx context.Context, t tlswarden.Target, r *tlswarden.Report) (tlswarden.Kind, []tlswarden.Endpoint, error) {
+	if t.Kind == tlswarden.KindMail {
+		eps, err := s.mailEndpoints(ctx, t, r)
+		return tlswarden.KindSMTP, eps, err
+	}
+	eps, err := s.endpoints(ctx, t, r)
+	return t.Kind, eps, err
 }
 
 // endpoints turns a target into its endpoints: one per resolved address, or

@@ -19,6 +19,9 @@ func writeTable(w io.Writer, r *tlswarden.Report, ev *tlswarden.Evaluation) erro
 	if r.Resolution != nil {
 		writeResolution(tw, r.Resolution)
 	}
+	if r.Mail != nil {
+		writeMail(tw, r.Mail)
+	}
 	if r.Status != tlswarden.StatusOK {
 		fmt.Fprintf(tw, "  NOT SCANNED\t%s: %s\n", r.Status, r.Error)
 	}
@@ -32,6 +35,24 @@ func writeTable(w io.Writer, r *tlswarden.Report, ev *tlswarden.Evaluation) erro
 		}
 	}
 	return tw.Flush()
+}
+
+// writeMail lists a mail domain's MX hosts, or why it has none.
+func writeMail(w io.Writer, m *tlswarden.MailResult) {
+	switch {
+	case m.NullMX:
+		fmt.Fprintf(w, "  MX\tnull MX (RFC 7505): %s accepts no mail\n", m.Domain)
+	case m.ImplicitMX:
+		fmt.Fprintf(w, "  MX\tnone: the domain's own addresses receive its mail\n")
+	}
+	for _, h := range m.MX {
+		if !m.ImplicitMX {
+			fmt.Fprintf(w, "  MX %d\t%s%s\n", h.Preference, h.Host, mxError(h.Error))
+		}
+	}
+	if m.MXOmitted > 0 {
+		fmt.Fprintf(w, "  MX\t%d more not scanned (at most %d)\n", m.MXOmitted, tlswarden.MaxMXHosts)
+	}
 }
 
 func writeResolution(w io.Writer, res *tlswarden.Resolution) {
@@ -251,4 +272,11 @@ func driftLine(ev *tlswarden.Evaluation) string {
 		return "consistent: every address serves the same configuration"
 	}
 	return ""
+}
+
+func mxError(e string) string {
+	if e == "" {
+		return ""
+	}
+	return " (" + e + ")"
 }
