@@ -35,11 +35,11 @@ func (q *Queue) DeleteJob(ctx context.Context, id int64) error {
 }
 
 // Crash stops the queue's liveness renewals and leaves a record as a
-// worker killed an hour ago would: its running jobs stay running.
+// worker killed a day ago would: its running jobs stay running.
 func (q *Queue) Crash(ctx context.Context) error {
 	q.stopLive()
 	<-q.liveDone
 	q.stopLive = nil
-	_, err := q.live.exec(ctx, renewQuery, q.id, q.cfg.Now().Add(-time.Hour).Unix())
+	_, err := q.live.exec(ctx, renewQuery, q.id, q.cfg.Now().Add(-24 * time.Hour).Unix())
 	return err
 }

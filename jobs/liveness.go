@@ -100,28 +100,40 @@ func (q *Queue) RescueDead(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list running jobs: %w", err)
 	}
-	deadline := q.cfg.Now().Add(-livenessMisses * q.cfg.LivenessInterval).Unix()
 	n := 0
 	for _, job := range res.Jobs {
-		if len(job.AttemptedBy) == 0 {
-			continue
-		}
-		owner := job.AttemptedBy[len(job.AttemptedBy)-1]
-		at, ok, err := q.live.renewed(ctx, owner)
+		rescued, err := q.rescueIfDead(ctx, job)
 		if err != nil {
-			return n, fmt.Errorf("liveness of %s: %w", owner, err)
+			return n, err
 		}
-		if !ok || at >= deadline {
-			continue
-		}
-		rescued, err := q.live.exec(ctx, rescueQuery, job.ID)
-		if err != nil {
-			return n, fmt.Errorf("rescue job %d: %w", job.ID, err)
-		}
-		if rescued > 0 {
+		if rescued {
 			n++
-			q.log.Warn("rescued the job of a dead worker", "job", job.ID, "worker", owner, "last_renewed", time.Unix(at, 0))
 		}
 	}
 	return n, nil
+}
+
+// rescueIfDead makes a running job available again when the worker that
+// runs it has a liveness record it stopped renewing, and reports whether
+// it did.
+func (q *Queue) rescueIfDead(ctx context.Context, job *rivertype.JobRow) (bool, error) {
+	if job.State != rivertype.JobStateRunning || len(job.AttemptedBy) == 0 {
+		return false, nil
+	}
+	owner := job.AttemptedBy[len(job.AttemptedBy)-1]
+	at, ok, err := q.live.renewed(ctx, owner)
+	if err != nil {
+		return false, fmt.Errorf("liveness of %s: %w", owner, err)
+	}
+	if !ok || at >= q.cfg.Now().Add(-livenessMisses*q.cfg.LivenessInterval).Unix() {
+		return false, nil
+	}
+	rescued, err := q.live.exec(ctx, rescueQuery, job.ID)
+	if err != nil {
+		return false, fmt.Errorf("rescue job %d: %w", job.ID, err)
+	}
+	if rescued > 0 {
+		q.log.Warn("rescued the job of a dead worker", "job", job.ID, "worker", owner, "last_renewed", time.Unix(at, 0))
+	}
+	return rescued > 0, nil
 }

@@ -51,3 +51,38 @@ func TestDeadWorkerRescued(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestRescuesDeadWorkersJob: a scan request that would join the
+// running job of a dead worker makes it available again at once.
+func TestRequestRescuesDeadWorkersJob(t *testing.T) {
+	for _, name := range testdb.Names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			b := testdb.Open(t, name)
+			tg := addTarget(t, b.Store, "127.0.0.1", 5, true)
+			stuck := blockingScanner{started: make(chan struct{}, 10)}
+			a := b.Queue(t, fast(jobs.Config{Scanner: stuck, LivenessInterval: time.Hour, DrainTimeout: 100 * time.Millisecond}))
+			if err := a.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			first, err := a.RequestScan(ctx, tg.ID, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-stuck.started
+			// Alive: the request joins the running job.
+			cli := b.Queue(t, jobs.Config{LivenessInterval: time.Hour})
+			if r, err := cli.RequestScan(ctx, tg.ID, "cli"); err != nil || r.ID != first.ID || r.State != "running" {
+				t.Fatalf("request while the worker lives: %+v, %v; want it to join running job %d", r, err, first.ID)
+			}
+			if err := a.Crash(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r, err := cli.RequestScan(ctx, tg.ID, "cli")
+			if err != nil || r.ID != first.ID || !r.Duplicate || r.State != "available" {
+				t.Errorf("request after the worker died: %+v, %v; want job %d available again", r, err, first.ID)
+			}
+		})
+	}
+}

@@ -59,6 +59,17 @@ func (q *Queue) RequestScan(ctx context.Context, targetID int64, requestedBy str
 		return Request{}, fmt.Errorf("request scan of target %d: %w", targetID, err)
 	}
 	job := res.Job
+	if res.UniqueSkippedAsDuplicate && job.State == rivertype.JobStateRunning {
+		// The running job may be a dead worker's: then it starts again now
+		// rather than after the next liveness sweep.
+		if rescued, err := q.rescueIfDead(ctx, job); err != nil {
+			q.log.Warn("check the worker of a running scan", "job", job.ID, "err", err)
+		} else if rescued {
+			if job, err = q.client.JobGet(ctx, job.ID); err != nil {
+				return Request{}, fmt.Errorf("request scan of target %d: %w", targetID, err)
+			}
+		}
+	}
 	if res.UniqueSkippedAsDuplicate && (job.State == rivertype.JobStateScheduled || job.State == rivertype.JobStateRetryable) {
 		if job, err = q.client.JobRetry(ctx, job.ID); err != nil {
 			return Request{}, fmt.Errorf("request scan of target %d: bring job forward: %w", targetID, err)
