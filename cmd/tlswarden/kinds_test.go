@@ -230,3 +230,16 @@ func versionSuites(tr *tlswarden.TLSResult) []string {
 	}
 	return out
 }
+
+// TestScanTableService: the table says what the server said before TLS,
+// and that a server does not offer STARTTLS.
+func TestScanTableService(t *testing.T) {
+	cfg := &tls.Config{Certificates: []tls.Certificate{tlstest.SelfSigned(t, tlstest.CertSpec{}).TLSCertificate()}}
+	plain, _ := smtpServer(t, cfg, false)
+	code, stdout, _ := runCmd(t, "", "scan", "--progress=false", "smtp://"+plain)
+	for _, want := range []string{"smtp://" + plain, "STARTTLS NOT OFFERED", "banner", "mx.test ESMTP", "FAIL", "starttls.offered"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q (exit %d):\n%s", want, code, stdout)
+		}
+	}
+}

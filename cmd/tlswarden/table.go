@@ -74,6 +74,9 @@ func writeEndpoint(w io.Writer, e *tlswarden.EndpointReport) {
 	if e.OneConnectionAtATime {
 		fmt.Fprintf(w, "  \tanswers one connection at a time: scanned so\n")
 	}
+	if e.Service != nil {
+		writeService(w, e.Service)
+	}
 	if e.TLS != nil {
 		writeTLS(w, e.TLS)
 	}
@@ -85,6 +88,24 @@ func writeEndpoint(w io.Writer, e *tlswarden.EndpointReport) {
 	}
 	if e.HTTP != nil {
 		writeHTTP(w, e.HTTP)
+	}
+}
+
+// writeService prints what the server said before TLS.
+func writeService(w io.Writer, s *tlswarden.ServiceResult) {
+	state := "STARTTLS offered and accepted"
+	switch {
+	case s.Status != tlswarden.StatusOK:
+		state = fmt.Sprintf("exchange ended with %s: %s", s.Status, s.Error)
+	case !s.StartTLS:
+		state = "STARTTLS NOT OFFERED: connections stay in plain text"
+	}
+	fmt.Fprintf(w, "  %s\t%s\n", s.Kind, state)
+	if s.Banner != "" {
+		fmt.Fprintf(w, "    banner\t%s\n", s.Banner)
+	}
+	if len(s.Capabilities) > 0 {
+		fmt.Fprintf(w, "    capabilities\t%s\n", strings.Join(s.Capabilities, ", "))
 	}
 }
 
