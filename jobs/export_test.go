@@ -40,6 +40,6 @@ func (q *Queue) Crash(ctx context.Context) error {
 	q.stopLive()
 	<-q.liveDone
 	q.stopLive = nil
-	_, err := q.live.exec(ctx, renewQuery, q.id, q.cfg.Now().Add(-24 * time.Hour).Unix())
+	_, err := q.live.exec(ctx, renewQuery, q.id, q.cfg.Now().Add(-24*time.Hour).Unix())
 	return err
 }
