@@ -22,8 +22,7 @@ func TestWaivers(t *testing.T) {
 	for _, name := range testdb.Names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var e *env
-			e = newEnvWith(t, name, false, func(c *api.Config) {
+			e := newEnvWith(t, name, false, func(c *api.Config) {
 				svc, err := waivers.New(waivers.Config{Store: c.Store})
 				if err != nil {
 					t.Fatal(err)

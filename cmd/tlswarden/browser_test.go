@@ -72,6 +72,16 @@ func TestBrowserPages(t *testing.T) {
 			t.Errorf("the report does not show %q:\n%s", want, report)
 		}
 	}
+	browse(t, ctx, "open the waivers",
+		chromedp.Click(chromedp.CSS(`a[href="/waivers"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#audit-h")),
+	)
+	waiversPage := strings.Join(strings.Fields(read(t, ctx, "the waivers", chromedp.Text(chromedp.CSS("main")))), " ")
+	screenshot(t, ctx, filepath.Join(shots, "waivers.png"))
+	if !strings.Contains(waiversPage, "active") || !strings.Contains(waiversPage, "demo approver") || !strings.Contains(waiversPage, "approved demo approver") {
+		t.Errorf("waivers page:\n%s", waiversPage)
+	}
+	browse(t, ctx, "back to the report", chromedp.Navigate(m.URL()+target))
 	browse(t, ctx, "open the history",
 		chromedp.Click(chromedp.CSS(`a[href="`+target+`/history"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#events-h")),

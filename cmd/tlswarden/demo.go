@@ -12,7 +12,6 @@ import (
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/jobs"
 	"github.com/tlswarden/tlswarden/store"
-	"github.com/tlswarden/tlswarden/testbed"
 )
 
 // demoTag marks the targets serve --demo registers; demoTag + ":" + the
@@ -37,6 +36,9 @@ func (m *Main) startDemo(ctx context.Context) error {
 	res, err := st.ImportTargets(ctx, rows)
 	if err != nil {
 		return fmt.Errorf("demo: register testbed endpoints: %w", err)
+	}
+	if err := demoWaiver(ctx, st, res.Rows); err != nil {
+		return err
 	}
 	var reqs []jobs.Request
 	for _, row := range res.Rows {
@@ -147,14 +149,27 @@ func writeDemoSummary(ctx context.Context, w io.Writer, st store.Store, base str
 	tw.Flush()
 }
 
-// demoWaivers is the waiver the demo shows: the legacy endpoint's missing
-// TLS 1.3 accepted for 90 days, so that the pages show a waived finding
-// beside the failures that are not waived.
-func demoWaivers(tb *testbed.Testbed, now time.Time) []tlswarden.Waiver {
-	for _, ep := range tb.Endpoints {
-		if ep.Name == "legacy" {
-			return []tlswarden.Waiver{{Target: ep.Addr.String(), Rule: "tls.version.tls13",
-				Reason: "demo: an accepted exception (the appliance is replaced next quarter)", Expires: now.AddDate(0, 0, 90).UTC().Truncate(24 * time.Hour)}}
+// demoWaiver records the waiver the demo shows, requested and approved
+// by two demo people: the legacy endpoint's missing TLS 1.3 accepted for
+// 90 days, so that the pages show a waived finding beside the failures
+// that are not waived. The scans that follow apply it.
+func demoWaiver(ctx context.Context, st store.Store, rows []store.ImportRow) error {
+	ws, ok := st.(store.WaiverStore)
+	if !ok {
+		return nil
+	}
+	for _, row := range rows {
+		if !slices.Contains(row.Target.Tags, demoTag+":legacy") {
+			continue
+		}
+		w, err := ws.CreateWaiver(ctx, store.Waiver{TargetID: row.Target.ID, Rule: "tls.version.tls13",
+			Reason:  "demo: an accepted exception (the appliance is replaced next quarter)",
+			Expires: time.Now().AddDate(0, 0, 90), RequestedBy: "demo requester", RequesterKey: "demo:requester"})
+		if err == nil {
+			_, err = ws.ApproveWaiver(ctx, w.ID, "demo approver", "demo:approver")
+		}
+		if err != nil {
+			return fmt.Errorf("demo: waiver: %w", err)
 		}
 	}
 	return nil

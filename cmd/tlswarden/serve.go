@@ -270,9 +270,6 @@ func (m *Main) startQueue(ctx context.Context, roots []*x509.Certificate) error 
 	if err != nil {
 		return err
 	}
-	if m.testbed != nil {
-		profile.Waivers = append(profile.Waivers, demoWaivers(m.testbed, time.Now())...)
-	}
 	m.Scan.noIntrusive = m.Scan.noIntrusive || profile.Params.NoIntrusive
 	sc, err := newServiceScanner(&m.Scan, roots, m.log)
 	if err != nil {
