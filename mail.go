@@ -27,6 +27,10 @@ type MailResult struct {
 	// ImplicitMX says the domain has no MX records, so that its own A and
 	// AAAA records are its mail server, as senders do (RFC 5321 §5.1).
 	ImplicitMX bool `json:"implicit_mx"`
+	// MTASTS and TLSRPT are the domain's MTA-STS and TLS reporting
+	// publications; absent when not looked up.
+	MTASTS *MTASTSResult `json:"mta_sts,omitempty"`
+	TLSRPT *TLSRPTResult `json:"tls_rpt,omitempty"`
 }
 
 // MXHost is one mail exchanger and the addresses it resolved to.
@@ -42,4 +46,54 @@ type MXHost struct {
 // publishes a null MX: a clear answer, with no endpoint to scan.
 func (r *Report) AcceptsNoMail() bool {
 	return r.Mail != nil && r.Mail.NullMX && r.Status == StatusOK
+}
+
+// MTASTSResult is what a mail domain publishes for MTA-STS (RFC 8461):
+// the _mta-sts TXT record and the policy it announces.
+type MTASTSResult struct {
+	// RecordOutcome is how the TXT query for _mta-sts.DOMAIN ended; ok
+	// with no Record means TXT records that are not MTA-STS ones.
+	RecordOutcome Outcome `json:"record_outcome"`
+	Record        string  `json:"record,omitempty"`
+	ID            string  `json:"id,omitempty"`
+	// RecordError says why the record is unusable (malformed, several).
+	RecordError string `json:"record_error,omitempty"`
+	// PolicyURL is where the policy was fetched from, when it was.
+	PolicyURL string        `json:"policy_url,omitempty"`
+	Policy    *MTASTSPolicy `json:"policy,omitempty"`
+	// PolicyError says why no valid policy was read: the fetch failed
+	// (certificate, status, redirect, size, time) or the text is invalid.
+	PolicyError string `json:"policy_error,omitempty"`
+	// MXUnmatched lists the domain's MX hosts that no mx pattern of the
+	// policy matches: senders enforcing it will not deliver to them.
+	MXUnmatched []string `json:"mx_unmatched,omitempty"`
+}
+
+// MTASTSPolicy is a parsed MTA-STS policy.
+type MTASTSPolicy struct {
+	Version string   `json:"version"`
+	Mode    string   `json:"mode"` // enforce, testing or none
+	MaxAge  int64    `json:"max_age"`
+	MX      []string `json:"mx"`
+}
+
+// Enforced reports whether the domain has a valid MTA-STS policy that
+// asks senders to require TLS with a valid certificate (mode enforce);
+// Asks also counts testing, in which senders report failures.
+func (m *MTASTSResult) Enforced() bool {
+	return m != nil && m.Policy != nil && m.Policy.Mode == "enforce"
+}
+
+// Asks reports whether a valid policy in enforce or testing mode names
+// certificate checks for the MX hosts.
+func (m *MTASTSResult) Asks() bool {
+	return m != nil && m.Policy != nil && (m.Policy.Mode == "enforce" || m.Policy.Mode == "testing")
+}
+
+// TLSRPTResult is the domain's SMTP TLS reporting record (RFC 8460).
+type TLSRPTResult struct {
+	RecordOutcome Outcome  `json:"record_outcome"`
+	Record        string   `json:"record,omitempty"`
+	RUA           []string `json:"rua,omitempty"`
+	RecordError   string   `json:"record_error,omitempty"`
 }

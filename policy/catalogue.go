@@ -18,6 +18,7 @@ var catalogue = slices.Concat([]*Rule{
 	&ruleAddressesConsistent,
 	&ruleHTTPSRedirect, &ruleHSTS, &ruleHSTSPreload, &ruleHeaderScore,
 	&ruleStartTLS,
+	&ruleMTASTSEnforce, &ruleMTASTSMX, &ruleMailCert,
 }, vulnDerivedRules, vulnActiveRules, observatoryRules())
 
 var ruleIndex = sync.OnceValue(func() map[string]*Rule {

@@ -49,7 +49,7 @@ func Evaluate(r *tlswarden.Report, p *Profile, opts Options) tlswarden.Evaluatio
 	sslv2 := SSLv2Leaves(r)
 	maps.Copy(sslv2, opts.SSLv2Leaves)
 	for i := range r.Endpoints {
-		in := &Input{Target: r.Target, Endpoint: &r.Endpoints[i], Params: &p.Params, Now: now, SSLv2Leaves: sslv2, Peers: r.Endpoints}
+		in := &Input{Target: r.Target, Endpoint: &r.Endpoints[i], Params: &p.Params, Now: now, SSLv2Leaves: sslv2, Peers: r.Endpoints, Mail: r.Mail}
 		ee := evaluateEndpoint(in, p, waivers)
 		ev.Compliance = ev.Compliance.Worse(ee.Compliance)
 		ev.Endpoints = append(ev.Endpoints, ee)

@@ -124,3 +124,52 @@ func TestNullMXAcceptsNoMail(t *testing.T) {
 		t.Errorf("no endpoint, no null MX: compliance %s, note %q; want unknown", ev.Compliance, ev.Note)
 	}
 }
+
+// TestMailRules: the MTA-STS rules judge a mail domain's endpoints by the
+// domain's policy, and concern no other kind.
+func TestMailRules(t *testing.T) {
+	enforce := &tlswarden.MTASTSResult{RecordOutcome: tlswarden.OutcomeOK, Record: "v=STSv1; id=1", ID: "1",
+		Policy: &tlswarden.MTASTSPolicy{Version: "STSv1", Mode: "enforce", MaxAge: 86400, MX: []string{"*.example.org"}}}
+	testing_ := &tlswarden.MTASTSResult{RecordOutcome: tlswarden.OutcomeOK, Record: "v=STSv1; id=1", ID: "1",
+		Policy: &tlswarden.MTASTSPolicy{Version: "STSv1", Mode: "testing", MaxAge: 86400, MX: []string{"mx.example.org"}}, MXUnmatched: []string{"mx.example.org"}}
+	for _, tc := range []struct {
+		name     string
+		sts      *tlswarden.MTASTSResult
+		badCert  bool
+		want     [3]tlswarden.RuleOutcome // enforce, mx, cert
+		wantComp tlswarden.Compliance
+	}{
+		{"enforce", enforce, false, [3]tlswarden.RuleOutcome{tlswarden.RulePass, tlswarden.RulePass, tlswarden.RulePass}, tlswarden.Compliant},
+		{"enforce, wrong name", enforce, true, [3]tlswarden.RuleOutcome{tlswarden.RulePass, tlswarden.RulePass, tlswarden.RuleFail}, tlswarden.NonCompliant},
+		{"testing, MX left out", testing_, false, [3]tlswarden.RuleOutcome{tlswarden.RuleFail, tlswarden.RuleFail, tlswarden.RulePass}, tlswarden.NonCompliant},
+		{"no record", &tlswarden.MTASTSResult{RecordOutcome: tlswarden.OutcomeNXDomain}, true, [3]tlswarden.RuleOutcome{tlswarden.RuleFail, tlswarden.RuleNotApplicable, tlswarden.RuleNotApplicable}, ""},
+		{"query failed", &tlswarden.MTASTSResult{RecordOutcome: tlswarden.OutcomeServFail, RecordError: "SERVFAIL"}, false, [3]tlswarden.RuleOutcome{tlswarden.RuleNotEvaluated, tlswarden.RuleNotApplicable, tlswarden.RuleNotApplicable}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := good(func(e *tlswarden.EndpointReport) {
+				e.HTTP = nil
+				e.Service = &tlswarden.ServiceResult{Kind: tlswarden.KindSMTP, StartTLS: true, Status: tlswarden.StatusOK}
+				e.Endpoint.Host = "mx.example.org"
+				if tc.badCert {
+					e.Cert.HostnameMatches = false
+				}
+			})()
+			r := report(e)
+			r.Target = tlswarden.Target{Host: "example.org", Port: 25, Kind: tlswarden.KindMail}
+			r.Mail = &tlswarden.MailResult{Domain: "example.org", MXOutcome: tlswarden.OutcomeOK, MX: []tlswarden.MXHost{{Preference: 10, Host: "mx.example.org"}}, MTASTS: tc.sts}
+			ev := Evaluate(r, mustBuiltin(t, DefaultProfile), Options{})
+			for i, id := range []string{"mail.mta_sts_enforce", "mail.mta_sts_mx", "mail.cert_valid_for_mx"} {
+				if f := findingOf(t, &ev.Endpoints[0], id); f.Outcome != tc.want[i] {
+					t.Errorf("%s %s (%s), want %s", id, f.Outcome, f.Message, tc.want[i])
+				}
+			}
+			if tc.wantComp != "" && ev.Compliance != tc.wantComp {
+				t.Errorf("compliance %s, want %s", ev.Compliance, tc.wantComp)
+			}
+		})
+	}
+	ev := Evaluate(report(good(nil)()), mustBuiltin(t, DefaultProfile), Options{})
+	if f := findingOf(t, &ev.Endpoints[0], "mail.mta_sts_enforce"); f.Outcome != tlswarden.RuleNotApplicable {
+		t.Errorf("https: mail.mta_sts_enforce %s, want not_applicable", f.Outcome)
+	}
+}

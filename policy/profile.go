@@ -137,7 +137,7 @@ type sev struct {
 // build adds groups of rule settings to a profile, later settings winning;
 // a built-in naming an unknown rule is a programming error.
 func build(p *Profile, groups ...[]sev) *Profile {
-	for _, g := range append(groups, serviceRules) {
+	for _, g := range append(groups, serviceRules, mailRules) {
 		for _, r := range g {
 			if err := p.enable(r.id, r.sev); err != nil {
 				panic("policy: built-in profile " + p.Name + ": " + err.Error())

@@ -36,6 +36,8 @@ type Input struct {
 	// Peers are every endpoint of the report, this one included: the
 	// other addresses of the same name, for the drift rule.
 	Peers []tlswarden.EndpointReport
+	// Mail is the report's mail-domain facts (kind mail), nil otherwise.
+	Mail *tlswarden.MailResult
 }
 
 // Result is a Check's outcome with a message for people.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/miekg/dns"
 	"github.com/tlswarden/tlswarden"
@@ -82,4 +83,16 @@ func mxHosts(rrs []dns.RR) []tlswarden.MXHost {
 		return cmp.Or(cmp.Compare(a.Preference, b.Preference), cmp.Compare(a.Host, b.Host))
 	})
 	return hosts
+}
+
+// TXT returns the TXT records of name, each record's strings joined as
+// RFC 7208 §3.3 and RFC 8461 §3.1 read them, with how the query ended.
+// The error is set only when the query got no final answer.
+func (r *Resolver) TXT(ctx context.Context, name string) ([]string, tlswarden.Outcome, error) {
+	rrs, outcome, err := r.records(ctx, name, dns.TypeTXT)
+	var out []string
+	for _, rr := range rrs {
+		out = append(out, strings.Join(rr.(*dns.TXT).Txt, ""))
+	}
+	return out, outcome, err
 }

@@ -40,7 +40,11 @@ func mailScanner(t *testing.T, zone *dnstest.Server) (*Scanner, *recordingScope,
 		return tlswarden.Observation{}, nil
 	}}
 	sc := &recordingScope{policy: scope.Policy{Allow: mustPrefixes(t, "127.0.0.1/32")}}
-	s, err := New(Config{Resolver: res, Probes: []tlswarden.Probe{probe}, Preambles: preamble.For, Scope: sc,
+	// The mail policy hook sees the MX hosts found.
+	mailPolicy := func(_ context.Context, m *tlswarden.MailResult) {
+		m.TLSRPT = &tlswarden.TLSRPTResult{Record: strconv.Itoa(len(m.MX)) + " MX"}
+	}
+	s, err := New(Config{Resolver: res, Probes: []tlswarden.Probe{probe}, Preambles: preamble.For, Scope: sc, MailPolicy: mailPolicy,
 		KindSpacing: map[tlswarden.Kind]time.Duration{}})
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +103,9 @@ func TestScanMailDomain(t *testing.T) {
 	if diff := cmp.Diff([]string{"10 mx1.example.test false", "20 mx2.example.test false", "30 gone.example.test true"}, mx); diff != "" {
 		t.Errorf("MX hosts (-want +got):\n%s", diff)
 	}
+	if r.Mail.TLSRPT == nil || r.Mail.TLSRPT.Record != "3 MX" {
+		t.Errorf("mail policy hook: %+v, want it run with the 3 MX hosts", r.Mail.TLSRPT)
+	}
 	if r.Mail.NullMX || r.Mail.ImplicitMX || r.Mail.MXOutcome != tlswarden.OutcomeOK {
 		t.Errorf("mail facts %+v, want MX found, neither null nor implicit", r.Mail)
 	}
@@ -119,6 +126,9 @@ func TestScanMailDomainWithoutMX(t *testing.T) {
 	r := s.Scan(t.Context(), tlswarden.Target{Host: "nomail.test", Port: port, Kind: tlswarden.KindMail})
 	if !r.AcceptsNoMail() || !r.Scanned() || len(r.Endpoints) != 0 || r.Endpoints == nil {
 		t.Errorf("null MX: status %s (%s), mail %+v, endpoints %v; want ok, accepts no mail, an empty list", r.Status, r.Error, r.Mail, r.Endpoints)
+	}
+	if r.Mail.TLSRPT != nil {
+		t.Error("the mail policy hook ran for a domain that accepts no mail")
 	}
 
 	r = s.Scan(t.Context(), tlswarden.Target{Host: "plain.test", Port: port, Kind: tlswarden.KindMail})

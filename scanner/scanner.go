@@ -81,6 +81,11 @@ type Config struct {
 	// KindSpacing is the least time between two connections to one
 	// endpoint of a kind; nil means DefaultKindSpacing.
 	KindSpacing map[tlswarden.Kind]time.Duration
+	// MailPolicy, when set, looks up what a mail domain publishes about
+	// TLS (MTA-STS, TLS-RPT: mailpolicy.Checker's Check) while its MX
+	// hosts are scanned, and records it in the report's mail facts. It
+	// must connect through Dial, so that the scope covers it.
+	MailPolicy func(ctx context.Context, m *tlswarden.MailResult)
 	// ConnectTimeout bounds each TCP connect (default 5s).
 	ConnectTimeout time.Duration
 	// EndpointTimeout bounds all probes of one endpoint (default 2m).
@@ -231,6 +236,9 @@ func (s *Scanner) Scan(ctx context.Context, t tlswarden.Target) *tlswarden.Repor
 	}
 	r.Endpoints = make([]tlswarden.EndpointReport, len(eps))
 	var wg sync.WaitGroup
+	if r.Mail != nil && !r.Mail.NullMX && s.cfg.MailPolicy != nil {
+		wg.Go(func() { s.cfg.MailPolicy(ctx, r.Mail) })
+	}
 	for i, ep := range eps {
 		wg.Go(func() { r.Endpoints[i] = s.scanEndpoint(ctx, ep, kind) })
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/mailpolicy"
 	"github.com/tlswarden/tlswarden/probes"
 	"github.com/tlswarden/tlswarden/probes/vuln"
 	"github.com/tlswarden/tlswarden/resolve"
@@ -172,4 +173,12 @@ func checkCAFile(path string, only bool) error {
 		return fmt.Errorf("--ca-file: no PEM certificate in %s", path)
 	}
 	return nil
+}
+
+// mailPolicy looks up mail domains' MTA-STS and TLS-RPT through the
+// resolver, fetching policies through dial (the scanner's, under its
+// scope) and trusting the system's roots, as sending servers do.
+func mailPolicy(res *resolve.Resolver, dial func(context.Context, netip.AddrPort) (net.Conn, error), timeout time.Duration) func(context.Context, *tlswarden.MailResult) {
+	c := mailpolicy.New(mailpolicy.Config{Resolver: res, Dial: dial, Timeout: 3 * timeout})
+	return c.Check
 }

@@ -203,6 +203,7 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 	}
 	if needsResolver(targets) {
 		cfg.Resolver = res
+		cfg.MailPolicy = mailPolicy(res, dialPlain, f.timeout)
 	}
 	var err error
 	sc, err = scanner.New(cfg)

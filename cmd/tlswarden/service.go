@@ -84,6 +84,7 @@ func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Log
 		Resolver:            res,
 		Probes:              newProbes(opts, dialPlain, log),
 		Preambles:           preamble.For,
+		MailPolicy:          mailPolicy(res, dialPlain, f.timeout),
 		MaxConnsPerAddr:     f.maxConns,
 		MaxConnsPerEndpoint: f.maxEndpoint,
 		MaxConnsPerSecond:   f.rate,
