@@ -237,3 +237,80 @@ func TestScanDovecot(t *testing.T) {
 		}
 	}
 }
+
+// vsftpdServer starts Debian's vsftpd (as root, as its package runs it) on
+// a free loopback port, with AUTH TLS or, with implicit, TLS on connect;
+// anonymous users only (vsftpd wants some), in an empty directory, and
+// the scan never logs in. It is stopped when the test ends.
+func vsftpdServer(t *testing.T, cert *tlstest.Cert, implicit bool) int {
+	t.Helper()
+	bin := testenv.Binary(t, "vsftpd")
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "vsftpd's test instance runs as root, as its package does")
+	}
+	dir := t.TempDir()
+	certFile, keyFile := cert.WritePEM(t, dir)
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	conf := fmt.Sprintf(`listen=YES
+listen_address=127.0.0.1
+listen_port=%[1]d
+background=NO
+anonymous_enable=YES
+anon_root=%[5]s
+local_enable=NO
+ssl_enable=YES
+implicit_ssl=%[2]s
+rsa_cert_file=%[3]s
+rsa_private_key_file=%[4]s
+ssl_tlsv1=YES
+ssl_ciphers=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-SHA:@SECLEVEL=0
+secure_chroot_dir=%[5]s
+seccomp_sandbox=NO
+`, port, map[bool]string{true: "YES", false: "NO"}[implicit], certFile, keyFile, empty)
+	confFile := filepath.Join(dir, "vsftpd.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, confFile)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	waitListening(t, port)
+	return port
+}
+
+// TestScanVsftpd scans Debian's vsftpd over FTP AUTH TLS and as FTPS
+// (TLS on connect) with one TLS configuration: the versions and suites are
+// the same, and the greeting and FEAT are in the report.
+func TestScanVsftpd(t *testing.T) {
+	ca := tlstest.NewCA(t, "ftp CA")
+	caFile, _ := ca.Cert.WritePEM(t, t.TempDir())
+	leaf := ca.Issue(t, tlstest.CertSpec{Key: tlstest.ECDSA256})
+	explicit, implicit := vsftpdServer(t, leaf, false), vsftpdServer(t, leaf, true)
+	scan := func(target string) tlswarden.EndpointReport {
+		code, stdout, stderr := runCmd(t, "", "scan", "--progress=false", "--json", "--ca-file", caFile, "--timeout", "10s", target)
+		var r reportJSON
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil || len(r.Endpoints) != 1 {
+			t.Fatalf("%s: exit %d, %v\n%s\n%s", target, code, err, stdout, stderr)
+		}
+		return r.Endpoints[0]
+	}
+	over := scan(fmt.Sprintf("ftp://127.0.0.1:%d", explicit))
+	direct := scan(fmt.Sprintf("ftps://127.0.0.1:%d", implicit))
+	if over.Service == nil || !over.Service.StartTLS || !strings.Contains(over.Service.Banner, "vsFTPd") ||
+		!slices.Contains(over.Service.Capabilities, "AUTH TLS") {
+		t.Errorf("ftp: status %s %s, service %+v", over.Status, over.Error, over.Service)
+	}
+	got, want := versionSuites(over.TLS), versionSuites(direct.TLS)
+	if !slices.Equal(got, want) || len(acceptedVersions(over.TLS)) < 3 {
+		t.Errorf("over AUTH TLS %v, over FTPS %v: want the same, over at least 3 versions", got, want)
+	}
+}
