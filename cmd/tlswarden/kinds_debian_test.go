@@ -242,7 +242,7 @@ func TestScanDovecot(t *testing.T) {
 // a free loopback port, with AUTH TLS or, with implicit, TLS on connect;
 // anonymous users only (vsftpd wants some), in an empty directory, and
 // the scan never logs in. It is stopped when the test ends.
-func vsftpdServer(t *testing.T, cert *tlstest.Cert, implicit bool) int {
+func vsftpdServer(t *testing.T, cert *tlstest.Cert, implicit bool, edit ...func(string) string) int {
 	t.Helper()
 	bin := testenv.Binary(t, "vsftpd")
 	if os.Geteuid() != 0 {
@@ -271,6 +271,9 @@ ssl_ciphers=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-SHA:@SECLEVEL=0
 secure_chroot_dir=%[5]s
 seccomp_sandbox=NO
 `, port, map[bool]string{true: "YES", false: "NO"}[implicit], certFile, keyFile, empty)
+	for _, e := range edit {
+		conf = e(conf)
+	}
 	confFile := filepath.Join(dir, "vsftpd.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -312,5 +315,15 @@ func TestScanVsftpd(t *testing.T) {
 	got, want := versionSuites(over.TLS), versionSuites(direct.TLS)
 	if !slices.Equal(got, want) || len(acceptedVersions(over.TLS)) < 3 {
 		t.Errorf("over AUTH TLS %v, over FTPS %v: want the same, over at least 3 versions", got, want)
+	}
+
+	// A vsftpd with no access allowed greets with "500 OOPS": refused by
+	// the server, with its words in the report.
+	closed := vsftpdServer(t, leaf, false, func(c string) string {
+		return strings.Replace(c, "anonymous_enable=YES", "anonymous_enable=NO", 1)
+	})
+	e := scan(fmt.Sprintf("ftp://127.0.0.1:%d", closed))
+	if e.Status != tlswarden.StatusRefused || e.Service == nil || !strings.Contains(e.Service.Reply, "500 OOPS") {
+		t.Errorf("a refusing vsftpd: status %s, service %+v; want refused with its reply", e.Status, e.Service)
 	}
 }
