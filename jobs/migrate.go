@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -23,6 +24,13 @@ func OpenSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("jobs: invalid queue database path %q", path)
 	}
+	// Owner-only, as the store's file is (the queue holds scan requests
+	// and who made them); SQLite's -wal and -shm files inherit the mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: create queue database: %w", err)
+	}
+	f.Close()
 	q := url.Values{"_pragma": {
 		fmt.Sprintf("busy_timeout(%d)", (10 * time.Second).Milliseconds()),
 		"journal_mode(WAL)",

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -44,6 +45,9 @@ type Store struct {
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.Contains(path, ":memory:") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q: want a file name", path)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
 	}
 	w, err := openDB(ctx, path, writerParams(), 1)
 	if err != nil {
@@ -77,6 +81,18 @@ func readerParams() url.Values {
 
 func commonParams() url.Values {
 	return url.Values{"_pragma": {fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds())}}
+}
+
+// createPrivate creates the database file, when it does not exist yet,
+// readable and writable by its owner only: it holds every scan and the
+// token hashes. SQLite gives the -wal and -shm files it makes beside it the
+// same mode. An existing file keeps the mode its owner chose.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func openDB(ctx context.Context, path string, q url.Values, conns int) (*sql.DB, error) {

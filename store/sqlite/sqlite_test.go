@@ -3,7 +3,9 @@ package sqlite_test
 import (
 	"database/sql"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/tlswarden/tlswarden/store"
@@ -48,3 +50,25 @@ func TestPostureFallback(t *testing.T) {
 }
 
 func BenchmarkStoreScan10k(b *testing.B) { storetest.BenchmarkScan10k(b, newDB) }
+
+// TestFilesArePrivate: the database and the -wal and -shm files SQLite
+// makes beside it are readable by their owner only, whatever the umask
+// lets a plain create do.
+func TestFilesArePrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "tlswarden.db")
+	s := open(t, path)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s: mode %v, want -rw-------", filepath.Base(name), mode)
+		}
+	}
+}
