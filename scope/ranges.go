@@ -76,6 +76,14 @@ var metadataAddrs = []netip.Addr{
 	netip.MustParseAddr("fd00:ec2::254"),   // AWS over IPv6
 	netip.MustParseAddr("100.100.100.200"), // Alibaba Cloud
 	netip.MustParseAddr("192.0.0.192"),     // Oracle Cloud
+	// Azure's WireServer (the VM agent's channel, and its DNS and DHCP):
+	// a public address, so the public-only rule alone would let it
+	// through.
+	netip.MustParseAddr("168.63.129.16"),
+	netip.MustParseAddr("169.254.169.253"), // AWS's DNS resolver
+	netip.MustParseAddr("169.254.169.123"), // AWS's time service
+	netip.MustParseAddr("fd00:ec2::253"),   // AWS's DNS resolver over IPv6
+	netip.MustParseAddr("fd00:ec2::123"),   // AWS's time service over IPv6
 }
 
 func isMetadata(a netip.Addr) bool {

@@ -78,6 +78,9 @@ func TestCheckDefault(t *testing.T) {
 		{"169.254.170.2", "metadata"},
 		{"fd00:ec2::254", "metadata"},
 		{"100.100.100.200", "metadata"},
+		{"168.63.129.16", "metadata"},
+		{"169.254.169.253", "metadata"},
+		{"fd00:ec2::253", "metadata"},
 		{"192.0.0.192", "metadata"},
 		// IPv6 special blocks.
 		{"::", "unspecified"},
