@@ -327,3 +327,79 @@ func TestScanVsftpd(t *testing.T) {
 		t.Errorf("a refusing vsftpd: status %s, service %+v; want refused with its reply", e.Status, e.Service)
 	}
 }
+
+// slapdServer starts Debian's OpenLDAP slapd (as root, as its package
+// runs it) with no database on two free loopback ports: ldap:// with the
+// StartTLS operation and ldaps://. Without a certificate it serves no
+// TLS, and answers StartTLS with an error.
+func slapdServer(t *testing.T, cert *tlstest.Cert) (ldap, ldaps int) {
+	t.Helper()
+	bin := testenv.Binary(t, "slapd")
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "slapd's test instance runs as root, as its package does")
+	}
+	dir := t.TempDir()
+	conf := "include /etc/ldap/schema/core.schema\npidfile " + filepath.Join(dir, "slapd.pid") + "\n"
+	ldap, ldaps = freePort(t), freePort(t)
+	urls := fmt.Sprintf("ldap://127.0.0.1:%d/", ldap)
+	if cert != nil {
+		certFile, keyFile := cert.WritePEM(t, dir)
+		conf += fmt.Sprintf("TLSCertificateFile %s\nTLSCertificateKeyFile %s\nTLSProtocolMin 3.1\n", certFile, keyFile)
+		urls += fmt.Sprintf(" ldaps://127.0.0.1:%d/", ldaps)
+	}
+	confFile := filepath.Join(dir, "slapd.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-d", "0", "-f", confFile, "-h", urls)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("slapd:\n%s", out)
+		}
+	})
+	waitListening(t, ldap)
+	if cert != nil {
+		waitListening(t, ldaps)
+	}
+	return ldap, ldaps
+}
+
+// TestScanSlapd scans Debian's slapd with the LDAP StartTLS operation and
+// as LDAPS: the versions and suites are the same. A slapd without TLS
+// answers StartTLS with an error: not offered, starttls.offered fails.
+func TestScanSlapd(t *testing.T) {
+	ca := tlstest.NewCA(t, "ldap CA")
+	caFile, _ := ca.Cert.WritePEM(t, t.TempDir())
+	ldap, ldaps := slapdServer(t, ca.Issue(t, tlstest.CertSpec{Key: tlstest.ECDSA256}))
+	scan := func(target string) (int, reportJSON) {
+		code, stdout, stderr := runCmd(t, "", "scan", "--progress=false", "--json", "--ca-file", caFile, "--timeout", "10s", target)
+		var r reportJSON
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil || len(r.Endpoints) != 1 {
+			t.Fatalf("%s: exit %d, %v\n%s\n%s", target, code, err, stdout, stderr)
+		}
+		return code, r
+	}
+	_, over := scan(fmt.Sprintf("ldap://127.0.0.1:%d", ldap))
+	_, direct := scan(fmt.Sprintf("ldaps://127.0.0.1:%d", ldaps))
+	e := over.Endpoints[0]
+	if e.Status != tlswarden.StatusOK || e.Service == nil || !e.Service.StartTLS {
+		t.Errorf("ldap: status %s %s, service %+v", e.Status, e.Error, e.Service)
+	}
+	got, want := versionSuites(e.TLS), versionSuites(direct.Endpoints[0].TLS)
+	if !slices.Equal(got, want) || len(acceptedVersions(e.TLS)) < 3 {
+		t.Errorf("over StartTLS %v, over LDAPS %v: want the same, over at least 3 versions", got, want)
+	}
+
+	plain, _ := slapdServer(t, nil)
+	code, r := scan(fmt.Sprintf("ldap://127.0.0.1:%d", plain))
+	if e := r.Endpoints[0]; code != exitNonCompliant || e.Service == nil || e.Service.StartTLS || !strings.HasPrefix(e.Service.Reply, "resultCode ") {
+		t.Errorf("slapd without TLS: exit %d, service %+v; want exit 1, StartTLS refused with a result code", code, e.Service)
+	}
+}
