@@ -18,10 +18,14 @@ const (
 // Resolution is what DNS said about a target's name: the CNAME chain, each
 // address with its TTL, and how each query type ended.
 type Resolution struct {
-	Name      string        `json:"name"`
-	Chain     []CNAME       `json:"cname_chain,omitempty"`
-	Addresses []Address     `json:"addresses"`
-	Queries   []QueryResult `json:"queries"`
+	Name      string    `json:"name"`
+	Chain     []CNAME   `json:"cname_chain,omitempty"`
+	Addresses []Address `json:"addresses"`
+	// AddressesOmitted counts the addresses past the scanner's cap on
+	// addresses per name (64 by default): resolved, listed above, but not
+	// scanned.
+	AddressesOmitted int           `json:"addresses_omitted,omitempty"`
+	Queries          []QueryResult `json:"queries"`
 }
 
 // CNAME is one link of a CNAME chain.

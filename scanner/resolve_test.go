@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"fmt"
 	"net"
 	"testing"
 
@@ -51,5 +52,32 @@ func TestScanEveryAddressIsAnEndpoint(t *testing.T) {
 	r = s.Scan(t.Context(), tlswarden.Target{Host: "missing.example.test", Port: 443})
 	if r.Status != tlswarden.StatusDNSError || len(r.Endpoints) != 0 {
 		t.Errorf("NXDOMAIN target: status %s, %d endpoints; want dns_error and none", r.Status, len(r.Endpoints))
+	}
+}
+
+// TestScanCapsAddressesPerName: a name resolving to more addresses than the
+// cap gets that many endpoints; the rest are counted in the resolution.
+func TestScanCapsAddressesPerName(t *testing.T) {
+	srv := newCountingServer(t)
+	dns := dnstest.New(t)
+	var records []string
+	for i := 1; i <= 5; i++ {
+		records = append(records, fmt.Sprintf("many.example.test. 60 IN A 127.0.0.%d", i))
+	}
+	dns.Add(records...)
+	res, err := resolve.New(resolve.Config{Servers: []string{dns.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Resolver: res, MaxAddresses: 3, Probes: []tlswarden.Probe{burstProbe(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Scan(t.Context(), tlswarden.Target{Host: "many.example.test", Port: int(srv.addr.Port())})
+	if len(r.Endpoints) != 3 {
+		t.Errorf("got %d endpoints, want the cap's 3", len(r.Endpoints))
+	}
+	if r.Resolution == nil || len(r.Resolution.Addresses) != 5 || r.Resolution.AddressesOmitted != 2 {
+		t.Errorf("resolution %+v: want 5 addresses listed and 2 omitted", r.Resolution)
 	}
 }

@@ -64,6 +64,11 @@ type Config struct {
 	// spaced evenly, 1/MaxConnsPerSecond apart, so that no burst reaches a
 	// server or a firewall at once.
 	MaxConnsPerSecond float64
+	// MaxAddresses caps the addresses (endpoints) one name expands to
+	// (default 64): a registry anyone may write to must not turn one
+	// name whose DNS answers with thousands of records into as many
+	// scans. The addresses past the cap are counted in the resolution.
+	MaxAddresses int
 	// Scope, when set, is asked about every address right before it is
 	// dialed: the resolved address itself, never a name that could resolve
 	// elsewhere by then. An endpoint whose address it refuses is reported
@@ -109,6 +114,9 @@ func (c *Config) validate() error {
 	if c.MaxConnsPerAddr < 0 {
 		errs = append(errs, errors.New("max connections per address must not be negative"))
 	}
+	if c.MaxAddresses < 0 {
+		errs = append(errs, errors.New("max addresses per name must not be negative"))
+	}
 	if c.MaxConnsPerSecond < 0 {
 		errs = append(errs, errors.New("max connections per second must not be negative"))
 	}
@@ -150,6 +158,9 @@ func New(cfg Config) (*Scanner, error) {
 	}
 	if cfg.MaxConnsPerAddr == 0 {
 		cfg.MaxConnsPerAddr = 16
+	}
+	if cfg.MaxAddresses == 0 {
+		cfg.MaxAddresses = DefaultMaxAddresses
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 5 * time.Second
@@ -287,8 +298,17 @@ func (s *Scanner) endpoints(ctx context.Context, t tlswarden.Target, r *tlswarde
 	if len(eps) == 0 {
 		return nil, &dnsError{err: fmt.Errorf("resolve %s: no addresses", t.Host)}
 	}
+	if len(eps) > s.cfg.MaxAddresses {
+		res.AddressesOmitted = len(eps) - s.cfg.MaxAddresses
+		s.log.Warn("name has more addresses than the cap; the rest are not scanned", "target", t.String(),
+			"addresses", len(eps), "max_addresses", s.cfg.MaxAddresses)
+		eps = eps[:s.cfg.MaxAddresses]
+	}
 	return eps, nil
 }
+
+// DefaultMaxAddresses is the default of Config.MaxAddresses.
+const DefaultMaxAddresses = 64
 
 // dnsError marks a resolution failure so that StatusOf reports dns_error.
 type dnsError struct{ err error }

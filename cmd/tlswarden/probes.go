@@ -17,6 +17,7 @@ import (
 	"github.com/tlswarden/tlswarden/probes"
 	"github.com/tlswarden/tlswarden/probes/vuln"
 	"github.com/tlswarden/tlswarden/resolve"
+	"github.com/tlswarden/tlswarden/scanner"
 )
 
 // scanningFlags are the scanning flags that scan, serve and worker share,
@@ -30,6 +31,7 @@ type scanningFlags struct {
 	endpointTime time.Duration
 	maxConns     int
 	maxEndpoint  int
+	maxAddrs     int
 	rate         float64
 	httpPort     int
 	noHTTP       bool
@@ -47,6 +49,7 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.endpointTime, "endpoint-timeout", 2*time.Minute, "deadline for all tests of one endpoint")
 	fs.IntVar(&f.maxEndpoint, "max-conns-per-endpoint", 4, "simultaneous connections to one endpoint (address and port)")
 	fs.IntVar(&f.maxConns, "max-conns-per-address", 16, "simultaneous connections to one address, over all its ports")
+	fs.IntVar(&f.maxAddrs, "max-addresses-per-name", scanner.DefaultMaxAddresses, "scan at most `N` of the addresses one name resolves to (the rest are reported, not scanned)")
 	fs.Float64Var(&f.rate, "rate", 0, "open at most `N` connections per second in all (0: no limit)")
 	fs.IntVar(&f.httpPort, "http-port", 80, "`PORT` of the plain-HTTP redirect check")
 	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")

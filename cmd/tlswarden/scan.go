@@ -194,6 +194,7 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		Concurrency:         f.concurrency,
 		MaxConnsPerAddr:     f.maxConns,
 		MaxConnsPerEndpoint: f.maxEndpoint,
+		MaxAddresses:        f.maxAddrs,
 		ConnectTimeout:      f.timeout,
 		EndpointTimeout:     f.endpointTime,
 		Logger:              log,

@@ -87,6 +87,7 @@ func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Log
 		MailPolicy:          mailPolicy(res, dialPlain, f.timeout),
 		MaxConnsPerAddr:     f.maxConns,
 		MaxConnsPerEndpoint: f.maxEndpoint,
+		MaxAddresses:        f.maxAddrs,
 		MaxConnsPerSecond:   f.rate,
 		Scope:               &scope.Policy{Allow: f.allow, Deny: f.deny},
 		ConnectTimeout:      f.timeout,
