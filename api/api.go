@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/tlswarden/tlswarden/jobs"
@@ -63,6 +64,11 @@ type Config struct {
 	// Waivers manages waiver records; without it, the waiver routes
 	// answer 503.
 	Waivers Waivers
+	// Scope, when set, refuses a target whose host is an IP literal it
+	// does not allow (400), when it is registered rather than only when
+	// it is dialed. serve passes the scanner's own scope; workers must be
+	// given the same scope flags. Names are checked when resolved.
+	Scope interface{ Check(netip.Addr) error }
 	// Now is the clock of tokens' last-used times (default time.Now).
 	Now func() time.Time
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/tlswarden/tlswarden"
@@ -129,6 +130,9 @@ func (s *Server) createTarget(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	want := in.apply(newTarget())
+	if err := s.inScope(want.Host); err != nil {
+		return err
+	}
 	t, err := s.cfg.Store.CreateTarget(r.Context(), want)
 	if err != nil {
 		return s.conflict(r, want, err)
@@ -159,6 +163,10 @@ func (s *Server) importTargets(w http.ResponseWriter, r *http.Request) error {
 			errs = append(errs, &store.RowError{Index: i, Err: &store.ValidationError{Field: ae.Field, Msg: ae.Msg}})
 		}
 		rows[i] = row.apply(newTarget())
+		var se *Error
+		if err := s.inScope(rows[i].Host); errors.As(err, &se) {
+			errs = append(errs, &store.RowError{Index: i, Err: &store.ValidationError{Field: se.Field, Msg: se.Msg}})
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("import: %w", errors.Join(append(errs, store.ErrInvalid)...))
@@ -224,6 +232,9 @@ func (s *Server) updateTarget(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	want := in.apply(t)
+	if err := s.inScope(want.Host); err != nil {
+		return err
+	}
 	t, err = s.cfg.Store.UpdateTarget(r.Context(), want)
 	if err != nil {
 		return s.conflict(r, want, err)
@@ -268,4 +279,18 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// inScope refuses a host that is an IP literal outside the configured
+// scope: such a target could never be scanned, and registering it would
+// only show that the registry accepts internal addresses.
+func (s *Server) inScope(host string) error {
+	a, err := netip.ParseAddr(host)
+	if s.cfg.Scope == nil || err != nil {
+		return nil
+	}
+	if err := s.cfg.Scope.Check(a.Unmap()); err != nil {
+		return &Error{Status: http.StatusBadRequest, Field: "host", Msg: "host: out of scope: " + err.Error()}
+	}
+	return nil
 }

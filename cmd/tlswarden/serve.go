@@ -25,6 +25,7 @@ import (
 	"github.com/tlswarden/tlswarden/jobs"
 	"github.com/tlswarden/tlswarden/metrics"
 	"github.com/tlswarden/tlswarden/policy"
+	"github.com/tlswarden/tlswarden/scope"
 	"github.com/tlswarden/tlswarden/store"
 	"github.com/tlswarden/tlswarden/testbed"
 	"github.com/tlswarden/tlswarden/waivers"
@@ -330,7 +331,8 @@ func (m *Main) handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := api.Config{Store: m.backend.store, Scans: m.queue, Logger: m.log, AuthReads: m.AuthReads, OpenWrites: m.openWrites()}
+	cfg := api.Config{Store: m.backend.store, Scans: m.queue, Logger: m.log, AuthReads: m.AuthReads, OpenWrites: m.openWrites(),
+		Scope: &scope.Policy{Allow: m.Scan.allow, Deny: m.Scan.deny}}
 	if wv != nil { // a nil *Service in the interface would not be nil
 		cfg.Waivers = wv
 	}
