@@ -426,15 +426,18 @@ func (m *Main) warnAboutTokens(ctx context.Context) {
 }
 
 // tlsConfig loads --tls-cert and --tls-key, or returns nil without them.
+// The pair is loaded again whenever the files change.
 func (m *Main) tlsConfig() (*tls.Config, error) {
 	if m.TLSCert == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+	r, err := newCertReloader(m.TLSCert, m.TLSKey, m.log)
 	if err != nil {
-		return nil, fmt.Errorf("TLS certificate: %w", err)
+		return nil, err
 	}
-	return api.TLSConfig(cert), nil
+	cfg := api.TLSConfig()
+	cfg.GetCertificate = r.GetCertificate
+	return cfg, nil
 }
 
 func (m *Main) listen(ctx context.Context) error {
