@@ -72,7 +72,7 @@ func (m *Main) removeOldDemo(ctx context.Context) error {
 }
 
 func (m *Main) printDemoIntro(n int) {
-	u := m.URL() + "/api/v1"
+	u := m.LinkURL() + "/api/v1"
 	fmt.Fprintf(m.Stdout, `
 tlswarden demo: %d deliberately misconfigured endpoints are running on
 127.0.0.1, registered as targets and being scanned now. Open
@@ -88,7 +88,7 @@ or look at the JSON:
 
 Ask for another scan with: curl -X POST %s/targets/1/scans
 Stop with Ctrl-C.
-`, n, m.URL(), u, u, u, u, u, m.URL(), u)
+`, n, m.LinkURL(), u, u, u, u, u, m.LinkURL(), u)
 }
 
 // reportDemo waits for the demo's scans and prints one line per endpoint.
@@ -110,7 +110,7 @@ func (m *Main) reportDemo(ctx context.Context, reqs []jobs.Request) {
 		m.log.Warn("demo scans not finished after 3 minutes", "pending", len(pending))
 		return
 	}
-	writeDemoSummary(ctx, m.Stdout, m.backend.store, m.URL())
+	writeDemoSummary(ctx, m.Stdout, m.backend.store, m.LinkURL())
 }
 
 func writeDemoSummary(ctx context.Context, w io.Writer, st store.Store, base string) {

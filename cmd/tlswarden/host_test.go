@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -56,5 +57,17 @@ func TestServeHostCheck(t *testing.T) {
 	}
 	if err := NewMain(&stdout, &stderr).ParseFlags([]string{"--public-url", "tlswarden.example.org"}); err == nil {
 		t.Error("--public-url without a scheme accepted")
+	}
+}
+
+// TestLinkURL: the links serve prints for people start with the first
+// --public-url, not with the listener's address.
+func TestLinkURL(t *testing.T) {
+	m := NewMain(io.Discard, io.Discard)
+	if err := m.ParseFlags([]string{"--public-url", "https://tlswarden.example.org/,http://10.0.0.5:8080"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.LinkURL(); got != "https://tlswarden.example.org" {
+		t.Errorf("LinkURL %q, want https://tlswarden.example.org", got)
 	}
 }

@@ -57,3 +57,12 @@ func (m *Main) warnOpenReads() {
 	}
 	m.log.Warn("reads of the API are open to anyone who can reach this address: set --auth-reads (and --auth-metrics) unless a proxy in front authenticates", "listen", m.ln.Addr().String())
 }
+
+// base returns the first URL without a trailing slash, the one links
+// printed for people start with; "" when none was given.
+func (p publicURLs) base() string {
+	if len(p) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(p[0].String(), "/")
+}

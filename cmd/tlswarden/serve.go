@@ -474,6 +474,16 @@ func (m *Main) listen(ctx context.Context) error {
 }
 
 // URL is the base URL of the API, once Run has returned.
+// LinkURL is the base of the links serve prints for people: the first
+// --public-url when one is given (the name people reach it by, behind a
+// proxy or a load balancer), else the listener's URL.
+func (m *Main) LinkURL() string {
+	if b := m.PublicURLs.base(); b != "" {
+		return b
+	}
+	return m.URL()
+}
+
 func (m *Main) URL() string {
 	if m.ln == nil {
 		return ""
