@@ -134,7 +134,10 @@ func (r *CertResult) Leaf() *Certificate {
 // Certificate is one certificate of a served chain, as parsed. When the
 // bytes are not a certificate only SHA256, Size and ParseError are set.
 type Certificate struct {
-	SHA256     string `json:"sha256"`
+	SHA256 string `json:"sha256"`
+	// SPKISHA256 is the SHA-256 of the subject public key info, as a
+	// TLSA record with selector 1 and matching type 1 names it (DANE).
+	SPKISHA256 string `json:"spki_sha256,omitempty"`
 	Size       int    `json:"size"`
 	ParseError string `json:"parse_error,omitempty"`
 

@@ -40,6 +40,8 @@ type MXHost struct {
 	Resolution *Resolution `json:"resolution,omitempty"`
 	// Error says why the host gave no endpoint (resolution failed).
 	Error string `json:"error,omitempty"`
+	// TLSA is the host's DANE publication; absent when not looked up.
+	TLSA *TLSAResult `json:"tlsa,omitempty"`
 }
 
 // AcceptsNoMail reports whether the report is of a mail domain that
@@ -96,4 +98,29 @@ type TLSRPTResult struct {
 	Record        string   `json:"record,omitempty"`
 	RUA           []string `json:"rua,omitempty"`
 	RecordError   string   `json:"record_error,omitempty"`
+}
+
+// TLSAResult is what DNS says about an MX host's TLSA records at
+// _25._tcp.HOST (DANE for SMTP, RFC 7672).
+type TLSAResult struct {
+	Outcome Outcome      `json:"outcome"`
+	Error   string       `json:"error,omitempty"`
+	Records []TLSARecord `json:"records,omitempty"`
+	// AD is the AD bit of the answer: the resolver says it validated it
+	// with DNSSEC. Authenticated is AD from a resolver the user declared
+	// validating (--dnssec-validating-resolver); AD from any other
+	// resolver, or over a path an attacker may touch, proves nothing.
+	AD            bool `json:"ad"`
+	Authenticated bool `json:"authenticated"`
+}
+
+// TLSARecord is one TLSA record: usage (2 DANE-TA, 3 DANE-EE; 0 and 1
+// are unusable for SMTP, RFC 7672 §3.1.3), selector (0 the certificate,
+// 1 its public key), matching type (0 exact, 1 SHA-256, 2 SHA-512) and
+// the data in hex.
+type TLSARecord struct {
+	Usage        uint8  `json:"usage"`
+	Selector     uint8  `json:"selector"`
+	MatchingType uint8  `json:"matching_type"`
+	Data         string `json:"data"`
 }

@@ -35,6 +35,7 @@ const (
 type Resolver interface {
 	TXT(ctx context.Context, name string) ([]string, tlswarden.Outcome, error)
 	Resolve(ctx context.Context, host string) (*tlswarden.Resolution, error)
+	TLSA(ctx context.Context, name string) (*tlswarden.TLSAResult, error)
 }
 
 // Config configures a Checker.
@@ -48,6 +49,10 @@ type Config struct {
 	Port int
 	// Timeout bounds the whole policy fetch; zero means DefaultTimeout.
 	Timeout time.Duration
+	// Validating declares the resolver a DNSSEC-validating one on a path
+	// the user trusts: only then is the AD bit of its TLSA answers taken
+	// as authentication (TLSAResult.Authenticated).
+	Validating bool
 }
 
 // Checker fills in a mail domain's MTA-STS and TLS-RPT facts.
@@ -65,11 +70,22 @@ func New(cfg Config) *Checker {
 }
 
 // Check looks up m.Domain's MTA-STS record and policy and its TLS-RPT
-// record, and matches m.MX against the policy. What fails is recorded in
+// record, matches m.MX against the policy, and looks up each MX host's
+// TLSA records. What fails is recorded in
 // m, never returned.
 func (c *Checker) Check(ctx context.Context, m *tlswarden.MailResult) {
 	m.MTASTS = c.mtaSTS(ctx, m)
 	m.TLSRPT = c.tlsRPT(ctx, m.Domain)
+	for i := range m.MX {
+		m.MX[i].TLSA = c.tlsa(ctx, m.MX[i].Host)
+	}
+}
+
+// tlsa looks up the DANE records of an MX host's SMTP port (RFC 7672).
+func (c *Checker) tlsa(ctx context.Context, host string) *tlswarden.TLSAResult {
+	res, _ := c.cfg.Resolver.TLSA(ctx, "_25._tcp."+host) // a failed query is in res
+	res.Authenticated = res.AD && c.cfg.Validating && res.Outcome == tlswarden.OutcomeOK
+	return res
 }
 
 // record returns the one TXT record at name starting with prefix, or why

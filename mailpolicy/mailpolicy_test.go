@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -135,3 +136,40 @@ func TestCheck(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestTLSA: each MX host's TLSA records are looked up, and counted as
+// authenticated only when the answer has the AD bit and the resolver is
+// declared validating.
+func TestTLSA(t *testing.T) {
+	zone := dnstest.New(t)
+	zone.Add("_25._tcp.mx1.dane.test. 300 IN TLSA 3 1 1 AABBCCDD",
+		"_25._tcp.mx1.dane.test. 300 IN TLSA 2 0 1 EEFF0011")
+	res, err := resolve.New(resolve.Config{Servers: []string{zone.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDial := func(context.Context, netip.AddrPort) (net.Conn, error) { return nil, errors.New("no dial expected") }
+	mail := func() *tlswarden.MailResult {
+		return &tlswarden.MailResult{Domain: "dane.test", MX: []tlswarden.MXHost{{Host: "mx1.dane.test"}, {Host: "mx2.dane.test"}}}
+	}
+	want := []tlswarden.TLSARecord{{Usage: 3, Selector: 1, MatchingType: 1, Data: "aabbccdd"}, {Usage: 2, Selector: 0, MatchingType: 1, Data: "eeff0011"}}
+
+	m := mail()
+	New(Config{Resolver: res, Dial: noDial, Validating: true}).Check(t.Context(), m)
+	if got := m.MX[0].TLSA; got == nil || !cmp.Equal(got.Records, want) || got.AD || got.Authenticated {
+		t.Errorf("without AD: %+v, want the records, not authenticated", got)
+	}
+	if got := m.MX[1].TLSA; got == nil || got.Outcome != tlswarden.OutcomeNXDomain || len(got.Records) != 0 {
+		t.Errorf("no TLSA: %+v, want nxdomain", got)
+	}
+
+	zone.SetAuthenticated(true)
+	res, _ = resolve.New(resolve.Config{Servers: []string{zone.Addr}}) // a fresh cache
+	for _, validating := range []bool{false, true} {
+		m := mail()
+		New(Config{Resolver: res, Dial: noDial, Validating: validating}).Check(t.Context(), m)
+		if got := m.MX[0].TLSA; !got.AD || got.Authenticated != validating {
+			t.Errorf("AD set, resolver declared validating %v: %+v, want authenticated %v", validating, got, validating)
+		}
+	}
+}

@@ -18,7 +18,7 @@ var catalogue = slices.Concat([]*Rule{
 	&ruleAddressesConsistent,
 	&ruleHTTPSRedirect, &ruleHSTS, &ruleHSTSPreload, &ruleHeaderScore,
 	&ruleStartTLS,
-	&ruleMTASTSEnforce, &ruleMTASTSMX, &ruleMailCert,
+	&ruleMTASTSEnforce, &ruleMTASTSMX, &ruleMailCert, &ruleDANE,
 }, vulnDerivedRules, vulnActiveRules, observatoryRules())
 
 var ruleIndex = sync.OnceValue(func() map[string]*Rule {

@@ -173,3 +173,39 @@ func TestMailRules(t *testing.T) {
 		t.Errorf("https: mail.mta_sts_enforce %s, want not_applicable", f.Outcome)
 	}
 }
+
+// TestDANERule: an MX host's chain is matched against its authenticated
+// TLSA records; records not authenticated are not judged.
+func TestDANERule(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tlsa *tlswarden.TLSAResult
+		want tlswarden.RuleOutcome
+	}{
+		{"EE key matches", &tlswarden.TLSAResult{Outcome: tlswarden.OutcomeOK, AD: true, Authenticated: true,
+			Records: []tlswarden.TLSARecord{{Usage: 3, Selector: 1, MatchingType: 1, Data: "aa11"}}}, tlswarden.RulePass},
+		{"TA certificate matches", &tlswarden.TLSAResult{Outcome: tlswarden.OutcomeOK, AD: true, Authenticated: true,
+			Records: []tlswarden.TLSARecord{{Usage: 2, Selector: 0, MatchingType: 1, Data: "cc33"}}}, tlswarden.RulePass},
+		{"EE on the CA does not match", &tlswarden.TLSAResult{Outcome: tlswarden.OutcomeOK, AD: true, Authenticated: true,
+			Records: []tlswarden.TLSARecord{{Usage: 3, Selector: 0, MatchingType: 1, Data: "cc33"}}}, tlswarden.RuleFail},
+		{"not authenticated", &tlswarden.TLSAResult{Outcome: tlswarden.OutcomeOK, AD: true,
+			Records: []tlswarden.TLSARecord{{Usage: 3, Selector: 1, MatchingType: 1, Data: "ffff"}}}, tlswarden.RuleNotApplicable},
+		{"PKIX usage ignored", &tlswarden.TLSAResult{Outcome: tlswarden.OutcomeOK, AD: true, Authenticated: true,
+			Records: []tlswarden.TLSARecord{{Usage: 1, Selector: 1, MatchingType: 1, Data: "ffff"}}}, tlswarden.RuleNotApplicable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := good(func(e *tlswarden.EndpointReport) {
+				e.HTTP = nil
+				e.Endpoint.Host = "mx.example.org"
+				e.Cert.Chain = []tlswarden.Certificate{{SHA256: "bb22", SPKISHA256: "aa11"}, {SHA256: "cc33", SPKISHA256: "dd44"}}
+			})()
+			r := report(e)
+			r.Target = tlswarden.Target{Host: "example.org", Port: 25, Kind: tlswarden.KindMail}
+			r.Mail = &tlswarden.MailResult{Domain: "example.org", MX: []tlswarden.MXHost{{Preference: 10, Host: "mx.example.org", TLSA: tc.tlsa}}}
+			ev := Evaluate(r, mustBuiltin(t, DefaultProfile), Options{})
+			if f := findingOf(t, &ev.Endpoints[0], "mail.dane_tlsa_match"); f.Outcome != tc.want {
+				t.Errorf("mail.dane_tlsa_match %s (%s), want %s", f.Outcome, f.Message, tc.want)
+			}
+		})
+	}
+}

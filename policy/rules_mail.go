@@ -40,7 +40,7 @@ var (
 )
 
 // mailRules are evaluated by every built-in profile.
-var mailRules = []sev{{"mail.mta_sts_enforce", 0}, {"mail.mta_sts_mx", 0}, {"mail.cert_valid_for_mx", 0}}
+var mailRules = []sev{{"mail.mta_sts_enforce", 0}, {"mail.mta_sts_mx", 0}, {"mail.cert_valid_for_mx", 0}, {"mail.dane_tlsa_match", 0}}
 
 // mtaSTS returns the MTA-STS facts of a mail domain's endpoint, or the
 // result to give when there are none.
@@ -90,25 +90,45 @@ func checkMTASTSMX(in *Input) Result {
 
 func checkMailCert(in *Input) Result {
 	m, r := mtaSTS(in)
+	asker := "MTA-STS"
 	switch {
+	case daneTA(in):
+		asker = "DANE-TA" // RFC 7672 §3.2.2: the name is checked under a TA record
 	case r != nil:
 		return *r
 	case !m.Asks():
-		return notApplicable("neither MTA-STS (enforce or testing) nor DANE asks senders to check the certificate")
+		return notApplicable("neither MTA-STS (enforce or testing) nor a DANE-TA record asks senders to check the certificate")
+	default:
+		asker = "MTA-STS " + m.Policy.Mode + " mode"
 	}
 	c := in.Endpoint.Cert
 	switch {
 	case c == nil:
 		return notEvaluated("no certificate facts: %s", orDefault(in.Endpoint.Error, "the certificate probe did not run"))
 	case !c.Trusted:
-		return fail("MTA-STS %s mode asks for a trusted certificate: %s", m.Policy.Mode, orDefault(c.VerificationError, "not trusted"))
 	case !c.HostnameMatches:
-		return fail("MTA-STS %s mode asks for a certificate valid for %s", m.Policy.Mode, orDefault(c.HostnameChecked, in.Endpoint.Endpoint.Host))
+		return fail("%s asks for a certificate valid for %s", asker, orDefault(c.HostnameChecked, in.Endpoint.Endpoint.Host))
+	case !c.Trusted && asker != "DANE-TA":
+		return fail("%s asks for a trusted certificate: %s", asker, orDefault(c.VerificationError, "not trusted"))
 	}
-	return pass("trusted and valid for %s, as MTA-STS %s mode asks", c.HostnameChecked, m.Policy.Mode)
+	return pass("valid for %s, as %s asks", c.HostnameChecked, asker)
 }
 
 // answered reports whether a DNS query got a final answer.
 func answered(o tlswarden.Outcome) bool {
 	return o == tlswarden.OutcomeOK || o == tlswarden.OutcomeNXDomain || o == tlswarden.OutcomeNoData
+}
+
+// daneTA reports whether the endpoint's MX host has an authenticated
+// DANE-TA record, under which senders check the certificate's name.
+func daneTA(in *Input) bool {
+	if in.Target.Kind != tlswarden.KindMail {
+		return false
+	}
+	for _, r := range usableTLSA(tlsaOf(in)) {
+		if r.Usage == 2 {
+			return true
+		}
+	}
+	return false
 }

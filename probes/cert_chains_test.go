@@ -1,9 +1,11 @@
 package probes
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -203,6 +205,9 @@ func TestCertProbeLibraryLimits(t *testing.T) {
 			}
 			if got.Leaf().SHA256 != fingerprint(tc.leaf.DER) || !got.Trusted || !got.HostnameMatches {
 				t.Errorf("leaf %s trusted %v hostname %v; want the served leaf, trusted, matching", got.Leaf().SHA256, got.Trusted, got.HostnameMatches)
+			}
+			if spki := sha256.Sum256(tc.leaf.Cert.RawSubjectPublicKeyInfo); got.Leaf().SPKISHA256 != hex.EncodeToString(spki[:]) {
+				t.Errorf("leaf SPKI SHA-256 %q, want the served key's (DANE selector 1)", got.Leaf().SPKISHA256)
 			}
 			if got.Source != "server_flight" || got.HandshakeError == "" || got.Version != tc.version {
 				t.Errorf("source %q, handshake error %q, version %v; want server_flight, the library's error, %v", got.Source, got.HandshakeError, got.Version, tc.version)

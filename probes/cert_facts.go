@@ -140,6 +140,8 @@ func describeCert(der []byte, c *x509.Certificate, parseErr error, now time.Time
 		d.ParseError = parseErr.Error()
 		return d
 	}
+	spki := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+	d.SPKISHA256 = hex.EncodeToString(spki[:])
 	d.Subject, d.Issuer = c.Subject.String(), c.Issuer.String()
 	if c.SerialNumber != nil {
 		d.Serial = c.SerialNumber.Text(16)

@@ -71,6 +71,7 @@ func wantCert(c *tlstest.Cert, kt tlstest.KeyType, now time.Time) tlswarden.Cert
 	k := keyFactsOf[kt]
 	w := tlswarden.Certificate{
 		SHA256:             fingerprint(c.DER),
+		SPKISHA256:         fingerprint(x.RawSubjectPublicKeyInfo),
 		Size:               len(c.DER),
 		Subject:            "CN=" + x.Subject.CommonName + ", O=tlswarden test",
 		Issuer:             "CN=" + x.Issuer.CommonName + ", O=tlswarden test",

@@ -29,10 +29,11 @@ type answer struct {
 	hasSOA  bool     // the authority section has an SOA: a negative answer
 	negTTL  uint32   // min(SOA TTL, SOA MINIMUM), when hasSOA
 	age     uint32   // seconds since it was received, for cached answers
+	ad      bool     // the resolver said it authenticated the answer (DNSSEC)
 }
 
 func newAnswer(m *dns.Msg) answer {
-	a := answer{rcode: m.Rcode}
+	a := answer{rcode: m.Rcode, ad: m.AuthenticatedData}
 	for _, rr := range m.Answer {
 		switch rr.(type) {
 		case *dns.CNAME, *dns.A, *dns.AAAA, *dns.MX, *dns.TXT, *dns.TLSA:

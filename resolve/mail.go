@@ -14,14 +14,20 @@ import (
 // any CNAME the resolver followed), with how the query ended. The error
 // is set only for a query that got no final answer.
 func (r *Resolver) records(ctx context.Context, name string, qtype uint16) ([]dns.RR, tlswarden.Outcome, error) {
+	rrs, outcome, _, err := r.recordsAD(ctx, name, qtype)
+	return rrs, outcome, err
+}
+
+// recordsAD is records, also returning the answer's AD bit.
+func (r *Resolver) recordsAD(ctx context.Context, name string, qtype uint16) ([]dns.RR, tlswarden.Outcome, bool, error) {
 	if _, ok := dns.IsDomainName(name); !ok || name == "" {
-		return nil, tlswarden.OutcomeError, &Error{Name: name, Outcome: tlswarden.OutcomeError, Err: errInvalidName}
+		return nil, tlswarden.OutcomeError, false, &Error{Name: name, Outcome: tlswarden.OutcomeError, Err: errInvalidName}
 	}
 	ans, err := r.lookup(ctx, fqdn(name), qtype)
 	if err != nil {
 		c := chased{qtype: qtype}
 		c.fail(err)
-		return nil, c.outcome, &Error{Name: name, Outcome: c.outcome, Err: err}
+		return nil, c.outcome, false, &Error{Name: name, Outcome: c.outcome, Err: err}
 	}
 	var out []dns.RR
 	for _, rr := range ans.records {
@@ -31,11 +37,11 @@ func (r *Resolver) records(ctx context.Context, name string, qtype uint16) ([]dn
 	}
 	switch {
 	case len(out) > 0:
-		return out, tlswarden.OutcomeOK, nil
+		return out, tlswarden.OutcomeOK, ans.ad, nil
 	case ans.rcode == dns.RcodeNameError:
-		return nil, tlswarden.OutcomeNXDomain, nil
+		return nil, tlswarden.OutcomeNXDomain, ans.ad, nil
 	}
-	return nil, tlswarden.OutcomeNoData, nil
+	return nil, tlswarden.OutcomeNoData, ans.ad, nil
 }
 
 // MX returns a mail domain's exchangers, by preference (ties by name), at
@@ -95,4 +101,20 @@ func (r *Resolver) TXT(ctx context.Context, name string) ([]string, tlswarden.Ou
 		out = append(out, strings.Join(rr.(*dns.TXT).Txt, ""))
 	}
 	return out, outcome, err
+}
+
+// TLSA returns the TLSA records at name (such as _25._tcp.mx.example.org)
+// and the answer's AD bit. The result is always filled in; the error is
+// set when the query got no final answer.
+func (r *Resolver) TLSA(ctx context.Context, name string) (*tlswarden.TLSAResult, error) {
+	rrs, outcome, ad, err := r.recordsAD(ctx, name, dns.TypeTLSA)
+	res := &tlswarden.TLSAResult{Outcome: outcome, AD: ad}
+	if err != nil {
+		res.Error = err.Error()
+	}
+	for _, rr := range rrs {
+		t := rr.(*dns.TLSA)
+		res.Records = append(res.Records, tlswarden.TLSARecord{Usage: t.Usage, Selector: t.Selector, MatchingType: t.MatchingType, Data: strings.ToLower(t.Certificate)})
+	}
+	return res, err
 }

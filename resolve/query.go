@@ -87,6 +87,9 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (answer
 func (r *Resolver) ask(ctx context.Context, server, name string, qtype uint16) (answer, *queryError) {
 	m := new(dns.Msg).SetQuestion(name, qtype)
 	m.SetEdns0(ednsSize, false)
+	// AD in a query asks a validating resolver to say whether it
+	// authenticated the answer (RFC 6840 §5.7), without DNSSEC records.
+	m.AuthenticatedData = true
 	resp, err := exchange(ctx, r.udp, m, server)
 	if err == nil && resp.Truncated {
 		resp, err = exchange(ctx, r.tcp, m, server)

@@ -27,6 +27,7 @@ type scanningFlags struct {
 	caFileOnly   bool
 	revocation   bool
 	resolver     string
+	validating   bool // the resolver validates DNSSEC: trust its AD bit
 	timeout      time.Duration
 	endpointTime time.Duration
 	maxConns     int
@@ -45,6 +46,7 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.revocation, "check-revocation", false, "ask the OCSP responder each certificate names whether it is revoked (its address must be within scope; answers are cached until their nextUpdate, at most an hour)")
 	fs.BoolVar(&f.caFileOnly, "ca-file-only", false, "trust only the roots of --ca-file, not the system's (like curl --cacert)")
 	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
+	fs.BoolVar(&f.validating, "dnssec-validating-resolver", false, "declare that the resolver validates DNSSEC and is reached over a path you trust (such as a local validating resolver): only then is its AD bit taken as proof that TLSA records (DANE) are authentic")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline for each connection and handshake")
 	fs.DurationVar(&f.endpointTime, "endpoint-timeout", 2*time.Minute, "deadline for all tests of one endpoint")
 	fs.IntVar(&f.maxEndpoint, "max-conns-per-endpoint", 4, "simultaneous connections to one endpoint (address and port)")
@@ -181,7 +183,7 @@ func checkCAFile(path string, only bool) error {
 // mailPolicy looks up mail domains' MTA-STS and TLS-RPT through the
 // resolver, fetching policies through dial (the scanner's, under its
 // scope) and trusting the system's roots, as sending servers do.
-func mailPolicy(res *resolve.Resolver, dial func(context.Context, netip.AddrPort) (net.Conn, error), timeout time.Duration) func(context.Context, *tlswarden.MailResult) {
-	c := mailpolicy.New(mailpolicy.Config{Resolver: res, Dial: dial, Timeout: 3 * timeout})
+func mailPolicy(res *resolve.Resolver, dial func(context.Context, netip.AddrPort) (net.Conn, error), timeout time.Duration, validating bool) func(context.Context, *tlswarden.MailResult) {
+	c := mailpolicy.New(mailpolicy.Config{Resolver: res, Dial: dial, Timeout: 3 * timeout, Validating: validating})
 	return c.Check
 }

@@ -204,7 +204,7 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 	}
 	if needsResolver(targets) {
 		cfg.Resolver = res
-		cfg.MailPolicy = mailPolicy(res, dialPlain, f.timeout)
+		cfg.MailPolicy = mailPolicy(res, dialPlain, f.timeout, f.validating)
 	}
 	var err error
 	sc, err = scanner.New(cfg)

@@ -84,7 +84,7 @@ func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Log
 		Resolver:            res,
 		Probes:              newProbes(opts, dialPlain, log),
 		Preambles:           preamble.For,
-		MailPolicy:          mailPolicy(res, dialPlain, f.timeout),
+		MailPolicy:          mailPolicy(res, dialPlain, f.timeout, f.validating),
 		MaxConnsPerAddr:     f.maxConns,
 		MaxConnsPerEndpoint: f.maxEndpoint,
 		MaxAddresses:        f.maxAddrs,

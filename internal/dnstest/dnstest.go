@@ -37,6 +37,7 @@ type Server struct {
 	rules     map[key]rule
 	counts    map[key]int
 	recursive bool
+	ad        bool // set the AD bit on every answer, as a validating resolver does
 	soa       *dns.SOA
 }
 
@@ -189,6 +190,14 @@ func (s *Server) SetRecursive(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.recursive = on
+}
+
+// SetAuthenticated makes every answer carry the AD bit (RFC 4035 §3.2.3),
+// as a validating resolver sets it on answers it verified with DNSSEC.
+func (s *Server) SetAuthenticated(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ad = on
 }
 
 // SetNegativeTTL sets the TTL and MINIMUM of the SOA sent with negative

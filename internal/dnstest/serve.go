@@ -22,6 +22,9 @@ func (s *Server) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	resp := new(dns.Msg).SetReply(req)
 	resp.RecursionAvailable = true
+	s.mu.Lock()
+	resp.AuthenticatedData = s.ad
+	s.mu.Unlock()
 	if r.rcode != 0 {
 		resp.Rcode = r.rcode
 	} else {
