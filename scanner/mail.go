@@ -58,19 +58,30 @@ func (s *Scanner) mxEndpoints(ctx context.Context, mail *tlswarden.MailResult, p
 			errs = append(errs, err)
 			continue
 		}
-		// Two names on one address stay two endpoints: each is checked
-		// against its own name.
-		seen := make(map[netip.Addr]bool)
-		for _, a := range res.Addresses {
-			addr := a.Addr.Unmap()
-			if !seen[addr] {
-				seen[addr] = true
-				eps = append(eps, tlswarden.Endpoint{Host: mx.Host, Addr: netip.AddrPortFrom(addr, uint16(port))})
-			}
-		}
+		eps = append(eps, s.hostEndpoints(mx.Host, res, port)...)
 	}
 	if len(eps) == 0 {
 		return nil, &dnsError{err: fmt.Errorf("no MX host of %s resolved: %w", mail.Domain, errors.Join(errs...))}
 	}
 	return eps, nil
+}
+
+// hostEndpoints returns an MX host's endpoints, one per distinct address,
+// at most MaxAddresses (the rest counted in its resolution). Two names on
+// one address stay two endpoints: each is checked against its own name.
+func (s *Scanner) hostEndpoints(host string, res *tlswarden.Resolution, port int) []tlswarden.Endpoint {
+	var eps []tlswarden.Endpoint
+	seen := make(map[netip.Addr]bool)
+	for _, a := range res.Addresses {
+		addr := a.Addr.Unmap()
+		if !seen[addr] {
+			seen[addr] = true
+			eps = append(eps, tlswarden.Endpoint{Host: host, Addr: netip.AddrPortFrom(addr, uint16(port))})
+		}
+	}
+	if len(eps) > s.cfg.MaxAddresses {
+		res.AddressesOmitted = len(eps) - s.cfg.MaxAddresses
+		eps = eps[:s.cfg.MaxAddresses]
+	}
+	return eps
 }

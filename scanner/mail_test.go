@@ -44,7 +44,7 @@ func mailScanner(t *testing.T, zone *dnstest.Server) (*Scanner, *recordingScope,
 	mailPolicy := func(_ context.Context, m *tlswarden.MailResult) {
 		m.TLSRPT = &tlswarden.TLSRPTResult{Record: strconv.Itoa(len(m.MX)) + " MX"}
 	}
-	s, err := New(Config{Resolver: res, Probes: []tlswarden.Probe{probe}, Preambles: preamble.For, Scope: sc, MailPolicy: mailPolicy,
+	s, err := New(Config{Resolver: res, Probes: []tlswarden.Probe{probe}, Preambles: preamble.For, Scope: sc, MailPolicy: mailPolicy, MaxAddresses: 2,
 		KindSpacing: map[tlswarden.Kind]time.Duration{}})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,8 @@ func TestScanMailDomain(t *testing.T) {
 		"example.test. 300 IN MX 30 gone.example.test.",
 		"mx1.example.test. 300 IN A 127.0.0.1",
 		"mx2.example.test. 300 IN A 127.0.0.2",
-		"mx2.example.test. 300 IN A 127.0.0.1")
+		"mx2.example.test. 300 IN A 127.0.0.1",
+		"mx2.example.test. 300 IN A 127.0.0.3") // past MaxAddresses: counted, not scanned
 	s, sc, hosts := mailScanner(t, zone)
 	tg, err := tlswarden.ParseTarget("mail://example.test:"+port, 443)
 	if err != nil {
@@ -102,6 +103,9 @@ func TestScanMailDomain(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"10 mx1.example.test false", "20 mx2.example.test false", "30 gone.example.test true"}, mx); diff != "" {
 		t.Errorf("MX hosts (-want +got):\n%s", diff)
+	}
+	if r.Mail.MX[1].Resolution == nil || r.Mail.MX[1].Resolution.AddressesOmitted != 1 {
+		t.Errorf("mx2's third address not counted as omitted: %+v", r.Mail.MX[1].Resolution)
 	}
 	if r.Mail.TLSRPT == nil || r.Mail.TLSRPT.Record != "3 MX" {
 		t.Errorf("mail policy hook: %+v, want it run with the 3 MX hosts", r.Mail.TLSRPT)
