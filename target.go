@@ -70,6 +70,9 @@ func parseSchemeRest(in, rest string, kind Kind) (Target, error) {
 	if t.Port == 0 {
 		return Target{}, &ParseError{Input: in, Msg: string(kind) + ":// has no default port: give one"}
 	}
+	if kind == KindMail && t.IsIP() {
+		return Target{}, &ParseError{Input: in, Msg: "mail:// names a mail domain, not an address"}
+	}
 	t.Kind = kind
 	return t, nil
 }

@@ -44,6 +44,7 @@ func TestParseTarget(t *testing.T) {
 		{"mysql://db.example.org", Target{Host: "db.example.org", Port: 3306, Kind: KindMySQL}, ""},
 		{"mail://example.org", Target{Host: "example.org", Port: 25, Kind: KindMail}, ""},
 		{"example.org:25", Target{Host: "example.org", Port: 25, Kind: KindSMTP}, ""},
+		{"mail://192.0.2.1", Target{}, "mail domain, not an address"},
 		{"mx.example.org:25", Target{Host: "mx.example.org", Port: 25, Kind: KindSMTP}, ""},
 		{"192.0.2.1:993", Target{Host: "192.0.2.1", Port: 993, Kind: KindIMAPS}, ""},
 		{"gopher://example.org", Target{}, "unknown URL scheme"},

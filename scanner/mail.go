@@ -22,6 +22,9 @@ type MailResolver interface {
 // check when its endpoint is scanned.
 func (s *Scanner) mailEndpoints(ctx context.Context, t tlswarden.Target, r *tlswarden.Report) ([]tlswarden.Endpoint, error) {
 	mr, ok := s.cfg.Resolver.(MailResolver)
+	if t.IsIP() {
+		return nil, fmt.Errorf("target %s: a mail domain is a name, not an address", t.URL())
+	}
 	if !ok || t.Port < 1 || t.Port > 65535 {
 		return nil, fmt.Errorf("target %s: a mail domain needs a resolver that looks up MX records and a port", t.URL())
 	}

@@ -113,6 +113,9 @@ func (t Target) Normalize() (Target, error) {
 	if !slices.Contains(Kinds, t.Kind) {
 		return t, invalid("kind", "unknown kind %q (known: %v)", t.Kind, Kinds)
 	}
+	if t.Kind == tlswarden.KindMail && t.IsIP() {
+		return t, invalid("host", "a mail target names a mail domain, not an address")
+	}
 	if t.Owner, err = normalizeOwner(t.Owner); err != nil {
 		return t, err
 	}
