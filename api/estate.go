@@ -163,11 +163,14 @@ func (s *Server) postureCSV(w http.ResponseWriter, r *http.Request) error {
 // the export shows an owner such as =HYPERLINK(...) instead of running it.
 type csvWriter struct{ *csv.Writer }
 
+// Write neutralises a copy of record: the caller's slice (the shared
+// column names, a row's reused prefix) is left as it was.
 func (w csvWriter) Write(record []string) error {
+	out := make([]string, len(record))
 	for i, cell := range record {
-		record[i] = neutralise(cell)
+		out[i] = neutralise(cell)
 	}
-	return w.Writer.Write(record)
+	return w.Writer.Write(out)
 }
 
 func neutralise(cell string) string {
