@@ -165,6 +165,12 @@ func (c *CertificateHello) ReadCertificate(r io.Reader, maxBytes int) (*Certific
 	rd := &recordReader{r: r, max: maxBytes}
 	f := &CertificateFlight{}
 	err := c.readCertificate(rd, f)
+	if errors.Is(err, errChangeCipherSpec) {
+		// The reader's sentinel is no error a caller can act on: a
+		// ChangeCipherSpec where a handshake message belongs is a
+		// protocol error (found by FuzzReadCertificate).
+		err = protocolError("change_cipher_spec record where a handshake message was expected")
+	}
 	f.Bytes = rd.n
 	return f, err
 }
