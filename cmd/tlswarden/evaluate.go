@@ -21,6 +21,7 @@ const maxReportBytes = 256 << 20
 
 type evaluateFlags struct {
 	profile string
+	waivers string
 	json    bool
 	at      string
 }
@@ -36,7 +37,8 @@ Judges saved reports again, without scanning: the output of "tlswarden scan
 --json" (one document or JSON Lines), or a stored scan's result from the API
 (GET /api/v1/scans/ID/result). The evaluation saved with a report is
 ignored; the report's facts are judged against --profile, whose waivers
-apply. "-" reads standard input.
+apply, or against the waivers in --waivers instead. "-" reads standard
+input.
 
 Exit status as for scan: 0 compliant, 1 non-compliant, 2 not scanned or
 not fully judged, or the command line was wrong.
@@ -46,6 +48,7 @@ Flags:
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.profile, "profile", policy.DefaultProfile, "judge against the built-in profile `NAME` or a custom profile FILE")
+	fs.StringVar(&f.waivers, "waivers", "", "apply the waivers in YAML `FILE` (a list, as a profile's \"waivers\") instead of the profile's; an empty file or list applies none")
 	fs.BoolVar(&f.json, "json", false, "print JSON as scan --json does")
 	fs.StringVar(&f.at, "at", "now", "judge certificates and waivers as of `TIME`: now, scan (when the report was taken) or an RFC 3339 time")
 	if err := fs.Parse(args); err != nil {
@@ -92,6 +95,12 @@ func runEvaluate(_ context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintln(stderr, "tlswarden evaluate:", err)
 		return exitNotScanned
 	}
+	if f.waivers != "" {
+		if profile, err = withWaiversFile(profile, f.waivers); err != nil {
+			fmt.Fprintln(stderr, "tlswarden evaluate:", err)
+			return exitNotScanned
+		}
+	}
 	var reports []*tlswarden.Report
 	for _, name := range files {
 		rs, err := readReports(name, stdin)
@@ -112,6 +121,24 @@ func runEvaluate(_ context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 	}
 	return code
+}
+
+// withWaiversFile returns a copy of profile whose waivers are those in
+// the named file, not its own.
+func withWaiversFile(profile *policy.Profile, name string) (*policy.Profile, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading waivers: %w", err)
+	}
+	var ws []tlswarden.Waiver
+	if len(bytes.TrimSpace(data)) > 0 {
+		if ws, err = policy.ParseWaivers(name, data, profile); err != nil {
+			return nil, err
+		}
+	}
+	p := profile.Clone()
+	p.Waivers = ws
+	return p, nil
 }
 
 // readReports reads every report in a file (or stdin for "-"): a sequence

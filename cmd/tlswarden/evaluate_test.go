@@ -37,6 +37,11 @@ func TestEvaluate(t *testing.T) {
 		}
 	}
 	waived := writeFile(t, "waived.yaml", yaml)
+	// The same waivers as a file of their own, applied with another profile.
+	waiversOnly := writeFile(t, "waivers.yaml", yaml[strings.Index(yaml, "waivers:"):])
+	waiverList := writeFile(t, "list.yaml", strings.ReplaceAll(yaml[strings.Index(yaml, "waivers:\n")+len("waivers:"):], "\n  ", "\n"))
+	noWaivers := writeFile(t, "none.yaml", "")
+	badWaiver := writeFile(t, "bad.yaml", "waivers:\n  - target: "+rep.Target.Host+"\n    rule: no.such.rule\n    reason: x\n    expires: 2030-01-01\n")
 	later := rep.Finished.AddDate(0, 0, 3).Format(time.RFC3339)
 	wrapped := writeFile(t, "result.json", `{"report": `+string(raw)+`, "evaluation": null, "events": []}`)
 	tests := []struct {
@@ -50,6 +55,10 @@ func TestEvaluate(t *testing.T) {
 		{"another profile", "", []string{"evaluate", "--profile", "mozilla-old", legacyReport}, exitNonCompliant, []string{"mozilla-old 5.7: NON-COMPLIANT", "cipher.tls12_allowlist"}},
 		{"waiver as of the scan", "", []string{"evaluate", "--profile", waived, "--at", "scan", legacyReport}, exitOK, []string{"waived custom: compliant", "WAIVED"}},
 		{"waiver lapsed since", "", []string{"evaluate", "--profile", waived, "--at", later, legacyReport}, exitNonCompliant, []string{"NON-COMPLIANT"}},
+		{"waivers file", "", []string{"evaluate", "--profile", "mozilla-old", "--waivers", waiversOnly, "--at", "scan", legacyReport}, exitOK, []string{"mozilla-old 5.7: compliant", "WAIVED"}},
+		{"waivers file as a bare list", "", []string{"evaluate", "--profile", "mozilla-old", "--waivers", waiverList, "--at", "scan", legacyReport}, exitOK, []string{"mozilla-old 5.7: compliant", "WAIVED"}},
+		{"empty waivers file replaces the profile's", "", []string{"evaluate", "--profile", waived, "--waivers", noWaivers, "--at", "scan", legacyReport}, exitNonCompliant, []string{"NON-COMPLIANT"}},
+		{"waiver of an unknown rule", "", []string{"evaluate", "--waivers", badWaiver, legacyReport}, exitNotScanned, []string{"bad.yaml:3:", `rule "no.such.rule"`}},
 		{"stored scan result on stdin", `{"report": ` + string(raw) + `}`, []string{"evaluate", "-"}, exitNonCompliant, []string{"tls.version.min"}},
 		{"stored scan result file", "", []string{"evaluate", wrapped}, exitNonCompliant, []string{"tls.version.min"}},
 		{"not a report", `{"schema": "other/v9"}`, []string{"evaluate", "-"}, exitNotScanned, []string{`schema "other/v9"`}},
