@@ -271,6 +271,7 @@ type EstateFinding struct {
 // scan; its zero value selects every endpoint of every latest scan.
 type EndpointFilter struct {
 	ScanID      int64                  // endpoints of this scan instead
+	ScanIDs     []int64                // endpoints of these scans instead (ScanID unset)
 	TargetID    int64                  // one target
 	Owner       string                 // targets with this owner
 	Tag         string                 // targets with this tag

@@ -60,12 +60,13 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := &historyView{Target: t, JSON: fmt.Sprintf("/api/v1/events?target_id=%d", id)}
+	byScan, err := s.scanEndpoints(r, scans)
+	if err != nil {
+		return err
+	}
 	var points []point
 	for _, sc := range scans {
-		row, p, err := s.scanPoint(r, sc)
-		if err != nil {
-			return err
-		}
+		row, p := scanPoint(sc, byScan[sc.ID])
 		v.Scans = append(v.Scans, row)
 		if p != nil {
 			points = append(points, *p)
@@ -84,18 +85,34 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// scanEndpoints reads the endpoints of every finished scan of the list in
+// one query, by scan.
+func (s *Server) scanEndpoints(r *http.Request, scans []store.Scan) (map[int64][]store.EndpointSummary, error) {
+	ids := []int64{}
+	for _, sc := range scans {
+		if !sc.Running() {
+			ids = append(ids, sc.ID)
+		}
+	}
+	eps, err := s.cfg.Store.ListEndpoints(r.Context(), store.EndpointFilter{ScanIDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	by := make(map[int64][]store.EndpointSummary, len(ids))
+	for _, e := range eps {
+		by[e.ScanID] = append(by[e.ScanID], e)
+	}
+	return by, nil
+}
+
 // scanPoint summarises one scan: its worst grade and oldest version over
 // its endpoints, and the chart point they make (nil for a running scan or
 // one with no endpoints).
-func (s *Server) scanPoint(r *http.Request, sc store.Scan) (scanRow, *point, error) {
+func scanPoint(sc store.Scan, eps []store.EndpointSummary) (scanRow, *point) {
 	row := scanRow{ID: sc.ID, Finished: sc.Finished, Status: string(sc.Status), Compliance: complianceWord(sc.Compliance),
 		Trigger: string(sc.Trigger), RequestedBy: sc.RequestedBy, Grade: "—", Min: "—"}
-	if sc.Running() {
-		return row, nil, nil
-	}
-	eps, err := s.cfg.Store.ListEndpoints(r.Context(), store.EndpointFilter{ScanID: sc.ID})
-	if err != nil || len(eps) == 0 {
-		return row, nil, err
+	if sc.Running() || len(eps) == 0 {
+		return row, nil
 	}
 	p := &point{at: sc.Finished, grade: "", min: 0}
 	for i, e := range eps {
@@ -110,7 +127,7 @@ func (s *Server) scanPoint(r *http.Request, sc store.Scan) (scanRow, *point, err
 		row.Grade = p.grade
 	}
 	row.Min = versionName(p.min)
-	return row, p, nil
+	return row, p
 }
 
 // gradeRank orders letters worst first; T (a trust problem) ranks with F,

@@ -23,7 +23,7 @@ const (
 		AND (cardinality($6::text[]) = 0 OR e.compliance = ANY($6))
 		AND (cardinality($7::text[]) = 0 OR e.grade = ANY($7))
 		AND ($8::integer = 0 OR e.min_version < $8)
-		ORDER BY t.host, t.port, e.ordinal LIMIT $9`
+		ORDER BY t.host, t.port, e.scan_id, e.ordinal LIMIT $9`
 	// selectLatestEndpoints starts from the targets, so it reads only their
 	// latest scans whatever the history holds; $1 is 0.
 	selectLatestEndpoints = `SELECT ` + endpointSummaryColumns + ` FROM targets t
@@ -34,15 +34,23 @@ const (
 		JOIN targets t ON t.id = s.target_id
 		JOIN endpoint_reports e ON e.scan_id = s.id
 		WHERE s.id = $1` + endpointFilters
+	selectScansEndpoints = `SELECT ` + endpointSummaryColumns + ` FROM scans s
+		JOIN targets t ON t.id = s.target_id
+		JOIN endpoint_reports e ON e.scan_id = s.id
+		WHERE s.id = ANY($1::bigint[])` + endpointFilters
 )
 
 // ListEndpoints returns the endpoints that match f.
 func (s *Store) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]store.EndpointSummary, error) {
+	var scans any = f.ScanID
 	query := selectLatestEndpoints
-	if f.ScanID != 0 {
+	switch {
+	case f.ScanID != 0:
 		query = selectScanEndpoints
+	case f.ScanIDs != nil:
+		query, scans = selectScansEndpoints, f.ScanIDs
 	}
-	rows, err := s.pool.Query(ctx, query, f.ScanID, f.TargetID, f.Owner, f.Tag, textArray(f.Statuses),
+	rows, err := s.pool.Query(ctx, query, scans, f.TargetID, f.Owner, f.Tag, textArray(f.Statuses),
 		textArray(f.Compliances), textArray(f.Grades), int32(f.AcceptsBelow), limit(f.Limit))
 	if err != nil {
 		return nil, wrap(ctx, err, "list endpoints")

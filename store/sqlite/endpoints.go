@@ -23,7 +23,7 @@ const (
 		AND (?6 = '[]' OR e.compliance IN (SELECT value FROM json_each(?6)))
 		AND (?7 = '[]' OR e.grade IN (SELECT value FROM json_each(?7)))
 		AND (?8 = 0 OR e.min_version < ?8)
-		ORDER BY t.host, t.port, e.ordinal LIMIT ?9`
+		ORDER BY t.host, t.port, e.scan_id, e.ordinal LIMIT ?9`
 	// selectLatestEndpoints starts from the targets, so it reads only their
 	// latest scans whatever the history holds; ?1 is 0.
 	selectLatestEndpoints = `SELECT ` + endpointSummaryColumns + ` FROM targets t
@@ -34,15 +34,24 @@ const (
 		JOIN targets t ON t.id = s.target_id
 		JOIN endpoint_reports e ON e.scan_id = s.id
 		WHERE s.id = ?1` + endpointFilters
+	// selectScansEndpoints takes the scans' ids as a JSON array in ?1.
+	selectScansEndpoints = `SELECT ` + endpointSummaryColumns + ` FROM scans s
+		JOIN targets t ON t.id = s.target_id
+		JOIN endpoint_reports e ON e.scan_id = s.id
+		WHERE s.id IN (SELECT value FROM json_each(?1))` + endpointFilters
 )
 
 // ListEndpoints returns the endpoints that match f.
 func (s *Store) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]store.EndpointSummary, error) {
+	var scans any = f.ScanID
 	query := selectLatestEndpoints
-	if f.ScanID != 0 {
+	switch {
+	case f.ScanID != 0:
 		query = selectScanEndpoints
+	case f.ScanIDs != nil:
+		query, scans = selectScansEndpoints, jsonList(f.ScanIDs)
 	}
-	rows, err := s.r.QueryContext(ctx, query, f.ScanID, f.TargetID, f.Owner, f.Tag, jsonList(f.Statuses),
+	rows, err := s.r.QueryContext(ctx, query, scans, f.TargetID, f.Owner, f.Tag, jsonList(f.Statuses),
 		jsonList(f.Compliances), jsonList(f.Grades), int64(f.AcceptsBelow), limit(f.Limit))
 	eps, err := collect(rows, err, scanEndpointSummary)
 	return eps, wrap(ctx, err, "list endpoints")

@@ -84,7 +84,7 @@ func scanEstateFinding(row rowScanner) (store.EstateFinding, error) {
 }
 
 // jsonList encodes a list filter as a JSON array; nil becomes [], "any".
-func jsonList[T ~string | ~int](s []T) string {
+func jsonList[T ~string | ~int | ~int64](s []T) string {
 	if len(s) == 0 {
 		return "[]"
 	}

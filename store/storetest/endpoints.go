@@ -53,6 +53,9 @@ func testListEndpoints(t *testing.T, newDB NewDB) {
 		{"target", store.EndpointFilter{TargetID: b.ID}, []string{b0}},
 		{"one scan", store.EndpointFilter{ScanID: oldA.ID}, []string{oldA0, oldA1}},
 		{"one scan and a filter", store.EndpointFilter{ScanID: latestA.ID, Statuses: []tlswarden.Status{tlswarden.StatusOK}}, []string{a0, a2}},
+		{"scans", store.EndpointFilter{ScanIDs: []int64{latestA.ID, oldA.ID}}, []string{oldA0, oldA1, a0, a1, a2}},
+		{"scans and a filter", store.EndpointFilter{ScanIDs: []int64{oldA.ID, latestA.ID}, Statuses: []tlswarden.Status{tlswarden.StatusTimeout}}, []string{a1}},
+		{"no scans", store.EndpointFilter{ScanIDs: []int64{}}, nil},
 		{"limit", store.EndpointFilter{Limit: 2}, []string{a0, a1}},
 		{"no match", store.EndpointFilter{Grades: []string{"F"}}, nil},
 	}
