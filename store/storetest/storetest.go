@@ -63,6 +63,8 @@ func Run(t *testing.T, newDB NewDB) {
 		{"EndpointReport", testEndpointReport},
 		{"Tokens", testTokens}, {"TokenValidation", testTokenValidation},
 		{"Waivers", testWaivers}, {"WaiverValidation", testWaiverValidation},
+		{"Subscriptions", testSubscriptions}, {"SubscriptionValidation", testSubscriptionValidation},
+		{"Deliveries", testDeliveries}, {"DeliveriesConcurrently", testDeliveriesConcurrently},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
