@@ -147,6 +147,9 @@ type Suite struct {
 	Group string `json:"group,omitempty"`
 }
 
+// Valid reports whether s names a suite: false for nil.
+func (s *Suite) Valid() bool { return s != nil }
+
 // Group is one key-exchange group (named curve, finite-field group or hybrid).
 type Group struct {
 	Code uint16 `json:"code"`

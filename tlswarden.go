@@ -93,6 +93,11 @@ type Probe struct {
 	// reason, so that the policy can say which rules were left out.
 	Skipped string
 	Run     func(ctx context.Context, ep Endpoint, dial DialFunc) (Observation, error)
+	// Derive, set in place of Run, runs after every Run probe of the
+	// endpoint has ended, with the facts they gathered: for facts computed
+	// from other facts (client simulation), which connect only where the
+	// facts do not decide. It must not change facts.
+	Derive func(ctx context.Context, ep Endpoint, dial DialFunc, facts *EndpointReport) (Observation, error)
 }
 
 // Concerns reports whether the probe applies to targets of kind k.
@@ -106,10 +111,11 @@ func (p *Probe) Concerns(k Kind) bool {
 // Observation carries what one probe found, one optional pointer per probe
 // kind, so that code reading it is type-checked.
 type Observation struct {
-	TLS  *TLSResult
-	Cert *CertResult
-	HTTP *HTTPResult
-	Vuln *VulnResult
+	TLS     *TLSResult
+	Cert    *CertResult
+	HTTP    *HTTPResult
+	Vuln    *VulnResult
+	Clients *ClientsResult
 }
 
 // Merge copies the non-nil parts of o into r.
@@ -125,6 +131,9 @@ func (r *EndpointReport) Merge(o Observation) {
 	}
 	if o.Vuln != nil {
 		r.Vuln = o.Vuln
+	}
+	if o.Clients != nil {
+		r.Clients = o.Clients
 	}
 }
 
@@ -201,6 +210,8 @@ type EndpointReport struct {
 	Cert    *CertResult    `json:"certificate,omitempty"`
 	HTTP    *HTTPResult    `json:"http,omitempty"`
 	Vuln    *VulnResult    `json:"vulnerabilities,omitempty"`
+	// Clients is the client simulation: which clients connect, with what.
+	Clients *ClientsResult `json:"clients,omitempty"`
 	// OneConnectionAtATime says the endpoint answered only one connection
 	// at a time: a hello timed out while other connections to it were
 	// open, and was answered when retried alone (in this scan or an

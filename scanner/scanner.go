@@ -124,8 +124,8 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
 	for _, p := range c.Probes {
-		if p.Name == "" || p.Run == nil {
-			errs = append(errs, errors.New("every probe needs a name and a Run function"))
+		if p.Name == "" || (p.Run == nil) == (p.Derive == nil) {
+			errs = append(errs, errors.New("every probe needs a name and one of Run and Derive"))
 		}
 	}
 	return errors.Join(errs...)
@@ -322,7 +322,8 @@ func (e *dnsError) Unwrap() error { return e.err }
 // failed probe is recorded; the others still run. The report lists the
 // probes, and takes the first failure's status, in the configured order.
 // Probes that do not concern the target's kind are left out; those the
-// user skipped are listed as skipped without running.
+// user skipped are listed as skipped without running. Derive probes run
+// after the others, one at a time, each with the facts gathered before it.
 func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint, kind tlswarden.Kind) tlswarden.EndpointReport {
 	start := time.Now()
 	er := tlswarden.EndpointReport{Endpoint: ep, Status: tlswarden.StatusOK}
@@ -344,15 +345,24 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint, kind 
 	statuses := make([]tlswarden.ProbeStatus, len(list))
 	var wg sync.WaitGroup
 	for i, p := range list {
-		if p.Skipped != "" {
+		switch {
+		case p.Skipped != "":
 			statuses[i] = tlswarden.ProbeStatus{Name: p.Name, Status: tlswarden.StatusSkipped, Error: p.Skipped}
-			continue
+		case p.Run != nil:
+			wg.Go(func() { obs[i], statuses[i] = s.runProbe(ctx, p, ep, dial, nil) })
 		}
-		wg.Go(func() { obs[i], statuses[i] = s.runProbe(ctx, p, ep, dial) })
 	}
 	wg.Wait()
-	for i, ps := range statuses {
-		er.Merge(obs[i])
+	for i := range list {
+		er.Merge(obs[i]) // every Run probe's facts before any Derive probe runs
+	}
+	for i, p := range list {
+		if p.Run == nil && p.Skipped == "" {
+			obs[i], statuses[i] = s.runProbe(ctx, p, ep, dial, &er)
+			er.Merge(obs[i])
+		}
+	}
+	for _, ps := range statuses {
 		er.Probes = append(er.Probes, ps)
 		if failed(ps.Status) && er.Status == tlswarden.StatusOK {
 			er.Status, er.Error = ps.Status, ps.Error
@@ -387,15 +397,16 @@ func failed(st tlswarden.Status) bool {
 }
 
 // runProbe runs one probe under its own timeout, if it has one, and
-// returns what it observed and how it ended.
-func (s *Scanner) runProbe(ctx context.Context, p tlswarden.Probe, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, tlswarden.ProbeStatus) {
+// returns what it observed and how it ended. facts are the endpoint's
+// facts so far, for a Derive probe.
+func (s *Scanner) runProbe(ctx context.Context, p tlswarden.Probe, ep tlswarden.Endpoint, dial tlswarden.DialFunc, facts *tlswarden.EndpointReport) (tlswarden.Observation, tlswarden.ProbeStatus) {
 	start := time.Now()
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
 		defer cancel()
 	}
-	obs, err := safeRun(ctx, p, ep, dial)
+	obs, err := safeRun(ctx, p, ep, dial, facts)
 	ps := tlswarden.ProbeStatus{Name: p.Name, Status: tlswarden.StatusOK, DurationMS: time.Since(start).Milliseconds()}
 	if err != nil {
 		ps.Status, ps.Error = StatusOf(err), err.Error()
@@ -406,11 +417,14 @@ func (s *Scanner) runProbe(ctx context.Context, p tlswarden.Probe, ep tlswarden.
 
 // safeRun turns a probe's panic into an error, so one bad server or probe
 // bug cannot take the whole run down.
-func safeRun(ctx context.Context, p tlswarden.Probe, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (obs tlswarden.Observation, err error) {
+func safeRun(ctx context.Context, p tlswarden.Probe, ep tlswarden.Endpoint, dial tlswarden.DialFunc, facts *tlswarden.EndpointReport) (obs tlswarden.Observation, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("probe %s panicked: %v", p.Name, v)
 		}
 	}()
+	if p.Run == nil {
+		return p.Derive(ctx, ep, dial, facts)
+	}
 	return p.Run(ctx, ep, dial)
 }

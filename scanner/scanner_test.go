@@ -3,6 +3,7 @@ package scanner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -293,5 +294,33 @@ func TestScanRunsProbesAtOnce(t *testing.T) {
 	}
 	if e.Status != tlswarden.StatusProtocolError || e.Error != "protocol error: first failed" {
 		t.Errorf("endpoint status %s (%s), want the first probe's", e.Status, e.Error)
+	}
+}
+
+// TestScanDeriveProbeSeesFacts checks that a Derive probe runs after the
+// Run probes have ended, with their facts, whatever the probes' order,
+// and that its own facts and status join the report.
+func TestScanDeriveProbeSeesFacts(t *testing.T) {
+	srv := newCountingServer(t)
+	derive := tlswarden.Probe{Name: "derived", Derive: func(ctx context.Context, _ tlswarden.Endpoint, _ tlswarden.DialFunc, facts *tlswarden.EndpointReport) (tlswarden.Observation, error) {
+		if facts.TLS == nil {
+			return tlswarden.Observation{}, errors.New("no TLS facts")
+		}
+		return tlswarden.Observation{Clients: &tlswarden.ClientsResult{Source: fmt.Sprint(len(facts.TLS.Versions))}}, nil
+	}}
+	run := tlswarden.Probe{Name: "facts", Run: func(ctx context.Context, _ tlswarden.Endpoint, _ tlswarden.DialFunc) (tlswarden.Observation, error) {
+		time.Sleep(50 * time.Millisecond)
+		return tlswarden.Observation{TLS: &tlswarden.TLSResult{Versions: make([]tlswarden.VersionResult, 3)}}, nil
+	}}
+	s, err := New(Config{Probes: []tlswarden.Probe{derive, run}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := s.Scan(t.Context(), tlswarden.Target{Host: "127.0.0.1", Port: int(srv.addr.Port())}).Endpoints[0]
+	if e.Status != tlswarden.StatusOK || e.Clients == nil || e.Clients.Source != "3" || len(e.Probes) != 2 || e.Probes[0].Name != "derived" {
+		t.Errorf("endpoint %+v, clients %+v", e, e.Clients)
+	}
+	if _, err := New(Config{Probes: []tlswarden.Probe{{Name: "both", Run: run.Run, Derive: derive.Derive}}}); err == nil {
+		t.Error("a probe with both Run and Derive was accepted")
 	}
 }
