@@ -136,10 +136,10 @@ type ROBOTResult struct {
 	Oracle bool `json:"oracle"`
 }
 
-// ResumptionResult is what two full TLS 1.2-or-older handshakes with Go's
+// ResumptionResult is what full TLS 1.2-or-older handshakes with Go's
 // client show: whether the server issues a session ticket, with its
-// lifetime hint, and resumes with it, and whether a requested client
-// certificate may be left out.
+// lifetime hint, and resumes with it; whether it resumes by session ID;
+// and whether a requested client certificate may be left out.
 type ResumptionResult struct {
 	Status Status `json:"status"`
 	Error  string `json:"error,omitempty"`
@@ -151,6 +151,15 @@ type ResumptionResult struct {
 	TicketLifetimeHint uint32 `json:"ticket_lifetime_hint,omitempty"`
 	// ResumedWithTicket: a second handshake offering the ticket resumed.
 	ResumedWithTicket bool `json:"resumed_with_ticket"`
+	// SessionIDIssued: a full handshake offering no ticket got a session
+	// ID in the ServerHello.
+	SessionIDIssued bool `json:"session_id_issued"`
+	// ResumedWithSessionID: a ClientHello offering that session ID was
+	// answered with an abbreviated handshake (the ID echoed, no
+	// Certificate).
+	ResumedWithSessionID bool `json:"resumed_with_session_id"`
+	// SessionIDError says why the session ID test did not finish.
+	SessionIDError string `json:"session_id_error,omitempty"`
 	// ClientCertificateOptional: the server asked for a client certificate
 	// and completed the handshake without one. When it asked and the
 	// handshake failed, Status says how.

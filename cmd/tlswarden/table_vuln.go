@@ -58,13 +58,23 @@ func writeChecks(w io.Writer, v *tlswarden.VulnResult) {
 }
 
 func resumptionText(rs *tlswarden.ResumptionResult) string {
-	switch {
-	case rs.Status != tlswarden.StatusOK:
+	if rs.Status != tlswarden.StatusOK {
 		return string(rs.Status) + ": " + rs.Error
-	case !rs.TicketIssued:
-		return "no session ticket"
 	}
-	return fmt.Sprintf("ticket (lifetime hint %ds), %s", rs.TicketLifetimeHint, yesNo(rs.ResumedWithTicket, "resumed", "NOT resumed"))
+	ticket := "no session ticket"
+	if rs.TicketIssued {
+		ticket = fmt.Sprintf("ticket (lifetime hint %ds), %s", rs.TicketLifetimeHint, yesNo(rs.ResumedWithTicket, "resumed", "NOT resumed"))
+	}
+	var id string
+	switch {
+	case rs.SessionIDError != "":
+		id = "session ID: " + rs.SessionIDError
+	case !rs.SessionIDIssued:
+		id = "no session ID"
+	default:
+		id = "session ID " + yesNo(rs.ResumedWithSessionID, "resumed", "NOT resumed")
+	}
+	return ticket + "; " + id
 }
 
 func answerText(st tlswarden.Status, err, answer string) string {

@@ -18,14 +18,14 @@ func TestWriteVuln(t *testing.T) {
 		},
 		Heartbleed:   &tlswarden.HeartbleedResult{Status: tlswarden.StatusOK, Tested: true, OverlongAnswered: true, Answer: "heartbeat response of 16419 bytes"},
 		FallbackSCSV: &tlswarden.FallbackResult{Status: tlswarden.StatusOK, Offered: tlswarden.TLS11, Answer: "ServerHello with TLSv1.1"},
-		Resumption:   &tlswarden.ResumptionResult{Status: tlswarden.StatusOK, TicketIssued: true, TicketLifetimeHint: 300, ResumedWithTicket: true},
+		Resumption:   &tlswarden.ResumptionResult{Status: tlswarden.StatusOK, TicketIssued: true, TicketLifetimeHint: 300, ResumedWithTicket: true, SessionIDIssued: true},
 		Skipped:      []string{"robot"},
 	}
 	var b bytes.Buffer
 	writeVuln(&b, v)
 	for _, want := range []string{
 		"TLSv1.2, ALPN h2, compression deflate", "secure renegotiation, no extended master secret",
-		"1 CA names: CN=Spine CA", "ticket (lifetime hint 300s), resumed", "heartbeat response of 16419 bytes",
+		"1 CA names: CN=Spine CA", "ticket (lifetime hint 300s), resumed; session ID NOT resumed", "heartbeat response of 16419 bytes",
 		"TLSv1.1: ServerHello with TLSv1.1", "skipped\trobot",
 	} {
 		if !strings.Contains(b.String(), want) {

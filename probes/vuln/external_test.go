@@ -148,3 +148,35 @@ func TestSignatureSchemes(t *testing.T) {
 		t.Errorf("signature schemes %+v", ss)
 	}
 }
+
+// TestSessionIDResumption checks resumption by session ID against servers
+// whose session cache decides it.
+func TestSessionIDResumption(t *testing.T) {
+	tests := []struct {
+		name            string
+		start           func(t *testing.T) netip.AddrPort
+		issued, resumed bool
+	}{
+		{"openssl cache", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{})
+		}, true, true},
+		{"openssl -no_cache", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-no_cache"}})
+		}, false, false},
+		{"nginx shared cache", func(t *testing.T) netip.AddrPort {
+			return tlstest.NginxServer(t, tlstest.NginxConfig{Directives: []string{"ssl_session_cache shared:SSL:1m;"}})
+		}, true, true},
+		{"nginx cache off", func(t *testing.T) netip.AddrPort {
+			return tlstest.NginxServer(t, tlstest.NginxConfig{Directives: []string{"ssl_session_cache off;"}})
+		}, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := scan(t, Config{NoIntrusive: true}, tc.start(t)).Resumption
+			if rs == nil || rs.Status != tlswarden.StatusOK || rs.SessionIDError != "" ||
+				rs.SessionIDIssued != tc.issued || rs.ResumedWithSessionID != tc.resumed {
+				t.Errorf("resumption %+v, want session ID issued %v, resumed %v", rs, tc.issued, tc.resumed)
+			}
+		})
+	}
+}

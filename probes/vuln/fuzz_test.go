@@ -76,3 +76,22 @@ func FuzzServerKeyExchange(f *testing.F) {
 		}
 	})
 }
+
+// FuzzResumedFlight reads arbitrary bytes as a server's answer to a hello
+// offering a session ID: never a panic, and a flight judged resumed
+// echoes the ID and holds no Certificate.
+func FuzzResumedFlight(f *testing.F) {
+	id := []byte{1, 2, 3, 4}
+	sh := fakeServer{}.flight(0x0303, 0xc02f, 0)
+	f.Add(record(22, 0x0303, sh), id)
+	f.Add(append(record(22, 0x0303, sh[:4+int(sh[3])]), 20, 3, 3, 0, 1, 1), id)
+	f.Fuzz(func(t *testing.T, data, id []byte) {
+		if sh, err := serverHelloOf(data); err == nil && sh == nil {
+			t.Fatal("no ServerHello and no error")
+		}
+		hs, _ := hello.ReadHandshake(bytes.NewReader(data), 1<<16)
+		if abbreviated(hs, id) && (hs.Message(hello.MsgCertificate) != nil || !bytes.Equal(hs.ServerHello.SessionID, id)) {
+			t.Fatalf("judged resumed: %+v", hs)
+		}
+	})
+}

@@ -1,8 +1,11 @@
 package vuln
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"sync"
 
@@ -16,12 +19,13 @@ import (
 const sniffLimit = 64 << 10
 
 // resumption makes a full TLS 1.2-or-older handshake with Go's client and
-// then another offering the ticket it got: two connections, two full
-// handshakes at most. The NewSessionTicket a TLS 1.2 server sends in the
+// then another offering the ticket it got, then tests resumption by
+// session ID (resumeByID): four connections, three full handshakes at
+// most. The NewSessionTicket a TLS 1.2 server sends in the
 // clear gives the ticket's lifetime hint; a handshake that completes
 // without a client certificate after a CertificateRequest shows the
-// certificate is optional. Go's client does not resume by session ID, and
-// offers neither DHE suites nor SSLv3: such servers give an error here.
+// certificate is optional. Go's client offers neither DHE suites nor
+// SSLv3: such servers give an error here.
 func (r *run) resumption(ctx context.Context, certRequested bool) *tlswarden.ResumptionResult {
 	res := &tlswarden.ResumptionResult{}
 	cfg := &tls.Config{
@@ -43,7 +47,74 @@ func (r *run) resumption(ctx context.Context, certRequested bool) *tlswarden.Res
 		res.ResumedWithTicket = err == nil && state.DidResume
 	}
 	res.Status, res.Error = statusOf(err)
+	r.resumeByID(ctx, cfg, res)
 	return res
+}
+
+// resumeByID makes a full handshake offering no ticket, so that a server
+// that resumes at all must do it by session ID (SSLyze and testssl.sh
+// turn tickets off for this test too), then sends a hello of its own
+// offering the ServerHello's session ID and reads the answer, never
+// finishing it. Two connections, one full handshake; none when the
+// server gives no session ID.
+func (r *run) resumeByID(ctx context.Context, cfg *tls.Config, res *tlswarden.ResumptionResult) {
+	cfg = cfg.Clone()
+	cfg.SessionTicketsDisabled, cfg.ClientSessionCache = true, nil
+	var server []byte
+	state, err := r.goHandshake(ctx, cfg, &server)
+	var sh *hello.ServerHello
+	if err == nil {
+		sh, err = serverHelloOf(server)
+	}
+	if err == nil && len(sh.SessionID) > 0 {
+		res.SessionIDIssued = true
+		res.ResumedWithSessionID, err = r.offerSessionID(ctx, state.Version, sh.SessionID)
+	}
+	if err != nil {
+		res.SessionIDError = err.Error()
+	}
+}
+
+// serverHelloOf reads the ServerHello of a TLS 1.2-or-older server's
+// bytes.
+func serverHelloOf(server []byte) (*hello.ServerHello, error) {
+	hs, err := hello.ReadHandshake(bytes.NewReader(server), sniffLimit)
+	if hs.ServerHello == nil {
+		return nil, fmt.Errorf("reading the ServerHello of the full handshake: %w", err)
+	}
+	return hs.ServerHello, nil
+}
+
+// offerSessionID sends a ClientHello for version offering the session ID
+// and reports whether the server resumed the session.
+func (r *run) offerSessionID(ctx context.Context, version uint16, id []byte) (bool, error) {
+	var resumed bool
+	err := r.session(ctx, func(conn net.Conn) error {
+		ch := &hello.ClientHello{Version: version, CipherSuites: goSuites(), ServerName: r.ep.Host, Groups: featureGroups, SessionID: id}
+		rand.Read(ch.Random[:])
+		msg, err := ch.Marshal()
+		if err != nil {
+			return err
+		}
+		if _, err := conn.Write(msg); err != nil {
+			return fmt.Errorf("send hello: %w", err)
+		}
+		hs, err := hello.ReadHandshake(conn, 0)
+		if err != nil {
+			return fmt.Errorf("offering the session ID: %w", err)
+		}
+		resumed = abbreviated(hs, id)
+		return nil
+	})
+	return resumed, err
+}
+
+// abbreviated reports a flight that resumes the session id: the
+// ServerHello echoes it and no Certificate or ServerHelloDone follows
+// before the ChangeCipherSpec (RFC 5246 section 7.3).
+func abbreviated(hs *hello.Handshake, id []byte) bool {
+	return hs.ServerHello != nil && len(id) > 0 && bytes.Equal(hs.ServerHello.SessionID, id) &&
+		hs.Message(hello.MsgCertificate) == nil && hs.Message(hello.MsgServerHelloDone) == nil
 }
 
 // goHandshake makes one full handshake, keeping the server's bytes in
@@ -59,6 +130,9 @@ func (r *run) goHandshake(ctx context.Context, cfg *tls.Config, server *[]byte) 
 			return err
 		}
 		state = tc.ConnectionState()
+		// A close_notify, as browsers send: OpenSSL drops from its cache
+		// the session of a connection that ends without one.
+		_ = tc.Close()
 		return nil
 	})
 	return state, err

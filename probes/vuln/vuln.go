@@ -6,7 +6,7 @@
 //
 // The checks write their messages with probes/hello and read the answers
 // record by record, bounded in bytes and time, and never finish a key
-// exchange, except resumption's two handshakes by Go's own client. The checks that send what a fragile appliance or an IDS may take
+// exchange, except resumption's three handshakes by Go's own client. The checks that send what a fragile appliance or an IDS may take
 // badly (an over-long heartbeat, an early ChangeCipherSpec) can be turned
 // off with Config.NoIntrusive. Weaknesses that follow from the enumerated
 // suites and versions (POODLE, SWEET32, DROWN, ...) need no connection and
@@ -58,16 +58,16 @@ const (
 	CheckCCSInjection = "ccs_injection"
 )
 
-// Probe returns the weakness probe. It opens at most 27 connections: the
+// Probe returns the weakness probe. It opens at most 29 connections: the
 // feature hello (which carries the Heartbleed check), CCS injection,
 // TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
-// the server has no RSA key exchange), resumption's 2 and the TLS 1.2
+// the server has no RSA key exchange), resumption's 4 and the TLS 1.2
 // signature schemes' 12 at most.
 func Probe(cfg Config) tlswarden.Probe {
 	cfg = cfg.withDefaults()
 	return tlswarden.Probe{
 		Name:    "vuln",
-		Timeout: 28 * cfg.Timeout,
+		Timeout: 30 * cfg.Timeout,
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 			r := &run{cfg: cfg, ep: ep, dial: dial}
 			res, err := r.all(ctx)
