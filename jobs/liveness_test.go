@@ -73,15 +73,20 @@ func TestRequestRescuesDeadWorkersJob(t *testing.T) {
 			<-stuck.started
 			// Alive: the request joins the running job.
 			cli := b.Queue(t, jobs.Config{LivenessInterval: time.Hour})
-			if r, err := cli.RequestScan(ctx, tg.ID, "cli"); err != nil || r.ID != first.ID || r.State != "running" {
-				t.Fatalf("request while the worker lives: %+v, %v; want it to join running job %d", r, err, first.ID)
+			alive, err := cli.RequestScan(ctx, tg.ID, "cli")
+			if err != nil || alive.ID != first.ID || alive.State != "running" {
+				t.Fatalf("request while the worker lives: %+v, %v; want it to join running job %d", alive, err, first.ID)
 			}
 			if err := a.Crash(ctx); err != nil {
 				t.Fatal(err)
 			}
 			r, err := cli.RequestScan(ctx, tg.ID, "cli")
-			if err != nil || r.ID != first.ID || !r.Duplicate || r.State != "available" {
-				t.Errorf("request after the worker died: %+v, %v; want job %d available again", r, err, first.ID)
+			// The crashed worker's River client still fetches (a real crash
+			// stops it too), so the rescued job may already be running its
+			// next attempt when the request reads it back.
+			rescued := r.State == "available" || r.State == "running" && r.Attempt > alive.Attempt
+			if err != nil || r.ID != first.ID || !r.Duplicate || !rescued {
+				t.Errorf("request after the worker died: %+v, %v; want job %d available again or running a later attempt than %d", r, err, first.ID, alive.Attempt)
 			}
 		})
 	}
