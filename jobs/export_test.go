@@ -43,3 +43,8 @@ func (q *Queue) Crash(ctx context.Context) error {
 	_, err := q.live.exec(ctx, renewQuery, q.id, q.cfg.Now().Add(-24*time.Hour).Unix())
 	return err
 }
+
+// NotifyJobsWaiting counts the notification jobs not yet finished.
+func (q *Queue) NotifyJobsWaiting(ctx context.Context) (int64, error) {
+	return q.count(ctx, `SELECT count(*) FROM river_job WHERE queue = 'notify' AND state IN ('available', 'running', 'retryable', 'scheduled', 'pending')`)
+}

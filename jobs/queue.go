@@ -112,6 +112,23 @@ type Config struct {
 	// crashed worker's scans are retried within about a minute, not after
 	// RescueAfter.
 	LivenessInterval time.Duration
+	// Notifier, when set, sends the subscriptions' digests (see
+	// notify.go): a queue that works jobs then works notification jobs
+	// too, and the store must be a store.SubscriptionStore.
+	Notifier Notifier
+	// NotifyDebounce is how long after a scan's events its subscriptions'
+	// digests are gathered, and how long a digest waits again while scans
+	// are still waiting or running (default DefaultNotifyDebounce).
+	NotifyDebounce time.Duration
+	// NotifyMaxDelay is how long a digest waits at most for the scans of a
+	// run to end (default DefaultNotifyMaxDelay).
+	NotifyMaxDelay time.Duration
+	// NotifyMaxAttempts is how often a delivery is tried, snoozes for a
+	// receiver's Retry-After included, before it is recorded as failed
+	// (default DefaultNotifyMaxAttempts).
+	NotifyMaxAttempts int
+	// PublicURL is the service's URL the digests link to ("" for none).
+	PublicURL string
 	// Metrics, when set, observes each finished scan and failed job.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -137,6 +154,12 @@ func (c *Config) validate() error {
 	}
 	if c.Retention < 0 {
 		errs = append(errs, errors.New("retention must not be negative"))
+	}
+	if c.NotifyDebounce < 0 || c.NotifyMaxDelay < 0 || c.NotifyMaxAttempts < 0 {
+		errs = append(errs, errors.New("notification settings must not be negative"))
+	}
+	if _, ok := c.Store.(store.SubscriptionStore); c.Notifier != nil && c.Store != nil && !ok {
+		errs = append(errs, errors.New("notifications need a store that keeps subscriptions"))
 	}
 	if c.MaxAttempts < 0 {
 		errs = append(errs, errors.New("max attempts must not be negative"))
@@ -174,6 +197,9 @@ func (c *Config) withDefaults() {
 	if c.LivenessInterval == 0 {
 		c.LivenessInterval = DefaultLivenessInterval
 	}
+	c.NotifyDebounce = cmp.Or(c.NotifyDebounce, DefaultNotifyDebounce)
+	c.NotifyMaxDelay = cmp.Or(c.NotifyMaxDelay, DefaultNotifyMaxDelay)
+	c.NotifyMaxAttempts = cmp.Or(c.NotifyMaxAttempts, DefaultNotifyMaxAttempts)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -272,7 +298,7 @@ func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Queue, error) {
 
 // depthQuery counts the scan jobs waiting to run: available now, or
 // waiting for a retry or their scheduled time.
-const depthQuery = `SELECT count(*) FROM river_job WHERE state IN ('available', 'retryable', 'scheduled')`
+const depthQuery = `SELECT count(*) FROM river_job WHERE state IN ('available', 'retryable', 'scheduled') AND queue <> 'notify'`
 
 // Depth returns the number of scan jobs waiting to run.
 func (q *Queue) Depth(ctx context.Context) (int64, error) {
@@ -320,6 +346,13 @@ func newQueue(cfg Config, newClient func(*river.Config) (riverClient, error)) (*
 		var err error
 		if rc.PeriodicJobs, err = periodicJobs(cfg.Schedule, cfg.Retention); err != nil {
 			return nil, err
+		}
+		if cfg.Notifier != nil {
+			river.AddWorker(workers, &digestWorker{q: q})
+			river.AddWorker(workers, &deliverWorker{q: q})
+			river.AddWorker(workers, &sweepWorker{q: q})
+			rc.Queues[QueueNotify] = river.QueueConfig{MaxWorkers: notifyWorkers}
+			rc.PeriodicJobs = append(rc.PeriodicJobs, notifySweep())
 		}
 	}
 	client, err := newClient(rc)

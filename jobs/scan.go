@@ -63,6 +63,7 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanTargetArgs]) e
 			out.Regressions++
 		}
 	}
+	w.q.notifyAfterScan(ctx, t, res, log)
 	log.Info("scan finished", "status", res.Report.Status, "compliance", res.Evaluation.Compliance,
 		"endpoints", len(res.Report.Endpoints), "events", out.Events, "regressions", out.Regressions)
 	return river.RecordOutput(ctx, out)
