@@ -19,6 +19,9 @@ type VulnResult struct {
 	// SignatureSchemes are the schemes the server signs its TLS 1.2 key
 	// exchange with.
 	SignatureSchemes *SignatureSchemesResult `json:"signature_schemes,omitempty"`
+	// SignatureSchemesTLS13 are the schemes the server signs its TLS 1.3
+	// CertificateVerify with (read by decrypting its flight).
+	SignatureSchemesTLS13 *SignatureSchemesResult `json:"signature_schemes_tls13,omitempty"`
 	// Skipped names the checks turned off by configuration.
 	Skipped []string `json:"skipped,omitempty"`
 	// Connections is the number of TCP connections the probe opened.
@@ -166,15 +169,16 @@ type ResumptionResult struct {
 	ClientCertificateOptional bool `json:"client_certificate_optional,omitempty"`
 }
 
-// SignatureSchemesResult lists the signature schemes a server signs its
-// ServerKeyExchange with, for one version (TLS 1.2: TLS 1.3 signs in an
-// encrypted message).
+// SignatureSchemesResult lists the signature schemes a server signs with,
+// for one version: its ServerKeyExchange over TLS 1.2, its
+// CertificateVerify over TLS 1.3.
 type SignatureSchemesResult struct {
 	Status  Status  `json:"status"`
 	Error   string  `json:"error,omitempty"`
 	Version Version `json:"version"`
-	// Tested is false when the server chose no suite with a signed key
-	// exchange (no ECDHE or DHE), so nothing could be seen.
+	// Tested is false when nothing could be seen: over TLS 1.2 the server
+	// chose no suite with a signed key exchange (no ECDHE or DHE); over
+	// TLS 1.3 it did not negotiate TLS 1.3 or signed with nothing offered.
 	Tested bool `json:"tested"`
 	// Schemes are the IANA names, in the order found (the server's
 	// preference among those left).

@@ -18,6 +18,7 @@ func writeVuln(w io.Writer, v *tlswarden.VulnResult) {
 	}
 	if f.Status != tlswarden.StatusOK {
 		fmt.Fprintf(w, "  features\t%s: %s\n", f.Status, f.Error)
+		writeSchemes(w, v.SignatureSchemesTLS13)
 		return
 	}
 	fmt.Fprintf(w, "  features\t%s, ALPN %s, compression %s\n", f.Version, orNone(f.ALPN), f.Compression)
@@ -32,10 +33,16 @@ func writeVuln(w io.Writer, v *tlswarden.VulnResult) {
 	if rs := v.Resumption; rs != nil {
 		fmt.Fprintf(w, "    resumption\t%s\n", resumptionText(rs))
 	}
-	if ss := v.SignatureSchemes; ss != nil && ss.Tested {
+	writeSchemes(w, v.SignatureSchemes)
+	writeSchemes(w, v.SignatureSchemesTLS13)
+	writeChecks(w, v)
+}
+
+// writeSchemes prints the signature schemes found for one version.
+func writeSchemes(w io.Writer, ss *tlswarden.SignatureSchemesResult) {
+	if ss != nil && ss.Tested {
 		fmt.Fprintf(w, "    signature schemes\t%s: %s\n", ss.Version, list(ss.Schemes))
 	}
-	writeChecks(w, v)
 }
 
 // writeChecks prints each weakness check's answer.

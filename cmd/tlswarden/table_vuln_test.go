@@ -19,7 +19,9 @@ func TestWriteVuln(t *testing.T) {
 		Heartbleed:   &tlswarden.HeartbleedResult{Status: tlswarden.StatusOK, Tested: true, OverlongAnswered: true, Answer: "heartbeat response of 16419 bytes"},
 		FallbackSCSV: &tlswarden.FallbackResult{Status: tlswarden.StatusOK, Offered: tlswarden.TLS11, Answer: "ServerHello with TLSv1.1"},
 		Resumption:   &tlswarden.ResumptionResult{Status: tlswarden.StatusOK, TicketIssued: true, TicketLifetimeHint: 300, ResumedWithTicket: true, SessionIDIssued: true},
-		Skipped:      []string{"robot"},
+		SignatureSchemesTLS13: &tlswarden.SignatureSchemesResult{Status: tlswarden.StatusOK, Version: tlswarden.TLS13, Tested: true,
+			Schemes: []string{"rsa_pss_rsae_sha256", "rsa_pss_rsae_sha512"}},
+		Skipped: []string{"robot"},
 	}
 	var b bytes.Buffer
 	writeVuln(&b, v)
@@ -27,6 +29,7 @@ func TestWriteVuln(t *testing.T) {
 		"TLSv1.2, ALPN h2, compression deflate", "secure renegotiation, no extended master secret",
 		"1 CA names: CN=Spine CA", "ticket (lifetime hint 300s), resumed; session ID NOT resumed", "heartbeat response of 16419 bytes",
 		"TLSv1.1: ServerHello with TLSv1.1", "skipped\trobot",
+		"signature schemes\tTLSv1.3: rsa_pss_rsae_sha256, rsa_pss_rsae_sha512",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())

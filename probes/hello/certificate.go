@@ -55,6 +55,9 @@ type CertificateHello struct {
 	hello  ClientHello
 	msg    []byte // the handshake message, for the TLS 1.3 transcript
 	shares map[uint16]*ecdh.PrivateKey
+	// flight13 reads the rest of a TLS 1.3 flight after the Certificate
+	// (ReadSignatureScheme).
+	flight13 *tls13Records
 }
 
 // keyShareCurves are the groups a TLS 1.3 certificate hello sends shares

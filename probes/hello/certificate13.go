@@ -56,6 +56,7 @@ func (c *CertificateHello) readTLS13(rd *recordReader, f *CertificateFlight, shB
 		return err
 	}
 	dec := &tls13Records{rd: rd, aead: aead, iv: iv}
+	c.flight13 = dec
 	for {
 		typ, body, err := dec.message()
 		if err != nil {

@@ -180,3 +180,51 @@ func TestSessionIDResumption(t *testing.T) {
 		})
 	}
 }
+
+// TestSignatureSchemesTLS13 enumerates the schemes of the encrypted
+// CertificateVerify from Go servers whose keys decide them and OpenSSL
+// servers limited with -sigalgs; a server without TLS 1.3 is not tested.
+func TestSignatureSchemesTLS13(t *testing.T) {
+	rsaCert := tlstest.SelfSigned(t, tlstest.CertSpec{}).TLSCertificate()
+	ecCert := tlstest.SelfSigned(t, tlstest.CertSpec{Key: tlstest.ECDSA384}).TLSCertificate()
+	edCert := tlstest.SelfSigned(t, tlstest.CertSpec{Key: tlstest.Ed25519}).TLSCertificate()
+	limited := rsaCert
+	limited.SupportedSignatureAlgorithms = []tls.SignatureScheme{tls.PSSWithSHA512, tls.PSSWithSHA256}
+	goTLS := func(max uint16, certs ...tls.Certificate) func(t *testing.T) netip.AddrPort {
+		return func(t *testing.T) netip.AddrPort {
+			return tlstest.GoServer(t, &tls.Config{Certificates: certs, MaxVersion: max})
+		}
+	}
+	tests := []struct {
+		name   string
+		start  func(t *testing.T) netip.AddrPort
+		tested bool
+		want   []string
+	}{
+		{"go RSA", goTLS(tls.VersionTLS13, rsaCert), true, []string{"rsa_pss_rsae_sha256", "rsa_pss_rsae_sha384", "rsa_pss_rsae_sha512"}},
+		{"go RSA limited", goTLS(tls.VersionTLS13, limited), true, []string{"rsa_pss_rsae_sha256", "rsa_pss_rsae_sha512"}},
+		{"go ECDSA P-384 and Ed25519", goTLS(tls.VersionTLS13, ecCert, edCert), true, []string{"ecdsa_secp384r1_sha384", "ed25519"}},
+		{"go TLS 1.2 only", goTLS(tls.VersionTLS12, rsaCert), false, []string{}},
+		{"openssl -sigalgs", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS13},
+				Args: []string{"-sigalgs", "RSA-PSS+SHA384:RSA+SHA256"}})
+		}, true, []string{"rsa_pss_rsae_sha384"}},
+		{"openssl defaults", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{})
+		}, true, []string{"rsa_pss_rsae_sha256", "rsa_pss_rsae_sha384", "rsa_pss_rsae_sha512"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := scan(t, Config{NoIntrusive: true}, tc.start(t))
+			ss := r.SignatureSchemesTLS13
+			if ss == nil {
+				t.Fatalf("no TLS 1.3 signature schemes; features %+v", r.Features)
+			}
+			got := slices.Sorted(slices.Values(ss.Schemes))
+			if ss.Status != tlswarden.StatusOK || ss.Version != tlswarden.TLS13 || ss.Tested != tc.tested || ss.Complete != tc.tested ||
+				!slices.Equal(got, slices.Sorted(slices.Values(tc.want))) {
+				t.Errorf("TLS 1.3 signature schemes %+v, want tested %v with %v", ss, tc.tested, tc.want)
+			}
+		})
+	}
+}

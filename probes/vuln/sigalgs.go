@@ -23,7 +23,7 @@ const maxSigConns = 12
 // used, take it out and offer the rest again, until it refuses. One
 // connection per scheme found and one more (at most maxSigConns). A server
 // without ECDHE or DHE suites signs nothing, so nothing is tested. TLS 1.3
-// signs in an encrypted message, out of this probe's reach.
+// signs in an encrypted message: see signatureSchemes13.
 func (r *run) signatureSchemes(ctx context.Context) *tlswarden.SignatureSchemesResult {
 	res := &tlswarden.SignatureSchemesResult{Version: tlswarden.TLS12, Schemes: []string{}}
 	offered := hello.DefaultSignatureSchemes()

@@ -58,16 +58,17 @@ const (
 	CheckCCSInjection = "ccs_injection"
 )
 
-// Probe returns the weakness probe. It opens at most 29 connections: the
+// Probe returns the weakness probe. It opens at most 39 connections: the
 // feature hello (which carries the Heartbleed check), CCS injection,
 // TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
-// the server has no RSA key exchange), resumption's 4 and the TLS 1.2
-// signature schemes' 12 at most.
+// the server has no RSA key exchange), resumption's 4, the TLS 1.2
+// signature schemes' 12 at most and the TLS 1.3 ones' 10 at most (1
+// without TLS 1.3).
 func Probe(cfg Config) tlswarden.Probe {
 	cfg = cfg.withDefaults()
 	return tlswarden.Probe{
 		Name:    "vuln",
-		Timeout: 30 * cfg.Timeout,
+		Timeout: 40 * cfg.Timeout,
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 			r := &run{cfg: cfg, ep: ep, dial: dial}
 			res, err := r.all(ctx)
@@ -100,6 +101,7 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 		if f.Version == 0 && !answered(f) {
 			return res, errors.New(f.Error)
 		}
+		res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx) // a TLS 1.3-only server refuses the feature hello
 		return res, nil
 	}
 	if !r.cfg.NoIntrusive {
@@ -111,6 +113,7 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	if f.Version == tlswarden.TLS12 {
 		res.SignatureSchemes = r.signatureSchemes(ctx)
 	}
+	res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx)
 	return res, nil
 }
 

@@ -74,8 +74,11 @@ func TestVulnerableServer(t *testing.T) {
 			if diff := cmp.Diff(tc.want, verdictOf(r)); diff != "" {
 				t.Errorf("(-want +got):\n%s\nresult %+v", diff, r)
 			}
-			if r.Connections != 6 {
-				t.Errorf("%d connections, want 6", r.Connections)
+			if r.Connections != 7 { // 6, and the TLS 1.3 hello this TLS 1.2 server answers with a TLS 1.2 flight
+				t.Errorf("%d connections, want 7", r.Connections)
+			}
+			if ss := r.SignatureSchemesTLS13; ss == nil || ss.Tested {
+				t.Errorf("TLS 1.3 signature schemes of a TLS 1.2 server: %+v", ss)
 			}
 			if r.ROBOT == nil || r.ROBOT.Status != tlswarden.StatusOK || r.ROBOT.Tested {
 				t.Errorf("ROBOT on a server without RSA key exchange: %+v", r.ROBOT)
@@ -113,7 +116,7 @@ func TestFeaturesFromFakeServer(t *testing.T) {
 	if diff := cmp.Diff(want, r.Features); diff != "" {
 		t.Errorf("features (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{CheckHeartbleed, CheckCCSInjection, CheckROBOT}, r.Skipped); diff != "" || r.CCSInjection != nil || r.Connections != 4 {
+	if diff := cmp.Diff([]string{CheckHeartbleed, CheckCCSInjection, CheckROBOT}, r.Skipped); diff != "" || r.CCSInjection != nil || r.Connections != 5 { // 4 and the TLS 1.3 signature schemes' hello
 		t.Errorf("NoIntrusive: skipped %v, ccs %+v, %d connections", r.Skipped, r.CCSInjection, r.Connections)
 	}
 }
@@ -145,8 +148,8 @@ func TestROBOT(t *testing.T) {
 		oracle      bool
 		connections int
 	}{
-		{"oracle", fakeServer{rsa: cert, robot: true, fallback: true}, true, 5 + 10},
-		{"constant time", fakeServer{rsa: cert, fallback: true}, false, 5 + 5},
+		{"oracle", fakeServer{rsa: cert, robot: true, fallback: true}, true, 6 + 10},
+		{"constant time", fakeServer{rsa: cert, fallback: true}, false, 6 + 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
