@@ -159,6 +159,13 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/waivers/{id}/approve", s.approveWaiver)
 	s.handle("POST /api/v1/waivers/{id}/revoke", s.revokeWaiver)
 	s.handle("GET /api/v1/waiver-audit", s.listWaiverAudit)
+
+	s.handle("GET /api/v1/subscriptions", s.listSubscriptions)
+	s.handle("POST /api/v1/subscriptions", s.createSubscription)
+	s.handle("GET /api/v1/subscriptions/{id}", s.getSubscription)
+	s.handle("PATCH /api/v1/subscriptions/{id}", s.updateSubscription)
+	s.handle("DELETE /api/v1/subscriptions/{id}", s.deleteSubscription)
+	s.handle("GET /api/v1/deliveries", s.listDeliveries)
 }
 
 // handlerFunc is an HTTP handler that returns its error for ServeHTTP's

@@ -12,6 +12,7 @@
 //	tlswarden targets add|list|rm|import|scan [flags] ...
 //	tlswarden tokens create|list|revoke [flags] ...
 //	tlswarden waivers request|approve|revoke|list|audit [flags] ...
+//	tlswarden subscriptions add|list|remove|disable|enable|deliveries [flags] ...
 //	tlswarden profiles [NAME|FILE]
 //	tlswarden version
 //
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runTokens(ctx, args[1:], stdout, stderr)
 	case "waivers":
 		return runWaivers(ctx, args[1:], stdout, stderr)
+	case "subscriptions":
+		return runSubscriptions(ctx, args[1:], stdin, stdout, stderr)
 	case "profiles":
 		return runProfiles(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -93,6 +96,8 @@ Commands:
   targets COMMAND       add, list, rm, import (YAML) or scan registered targets
   tokens COMMAND        create, list or revoke the API's bearer tokens
   waivers COMMAND       request, approve, revoke, list or audit waivers
+  subscriptions COMMAND add, list, remove or disable notification subscriptions;
+                        list their deliveries
   profiles [NAME|FILE]  list the policy profiles and their rules
   version               print the version
 

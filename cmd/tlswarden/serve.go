@@ -24,6 +24,7 @@ import (
 	"github.com/tlswarden/tlswarden/docs"
 	"github.com/tlswarden/tlswarden/jobs"
 	"github.com/tlswarden/tlswarden/metrics"
+	"github.com/tlswarden/tlswarden/notify"
 	"github.com/tlswarden/tlswarden/policy"
 	"github.com/tlswarden/tlswarden/scope"
 	"github.com/tlswarden/tlswarden/store"
@@ -66,6 +67,8 @@ type Main struct {
 	// host names are the ones, besides IP literals and localhost, that
 	// requests may name in Host.
 	PublicURLs publicURLs
+	// NoNotify keeps this process from working notification jobs.
+	NoNotify bool
 
 	Stdout, Stderr io.Writer
 
@@ -124,17 +127,18 @@ func (m *Main) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.Usage = func() { m.usage(fs) }
+	if err := m.PublicURLs.Set(os.Getenv("TLSWARDEN_PUBLIC_URL")); err != nil {
+		return fmt.Errorf("TLSWARDEN_PUBLIC_URL: %w", err)
+	}
 	if m.Worker {
 		fs.StringVar(&m.Listen, "listen", os.Getenv("TLSWARDEN_LISTEN"), "serve /metrics and /healthz on `HOST:PORT` (env TLSWARDEN_LISTEN; default: no listener)")
+		fs.Var(&m.PublicURLs, "public-url", "serve's `URL`, for the links in notifications (env TLSWARDEN_PUBLIC_URL)")
 	} else {
 		fs.StringVar(&m.Listen, "listen", envOr("TLSWARDEN_LISTEN", DefaultListen), "API address `HOST:PORT` (env TLSWARDEN_LISTEN)")
 		fs.BoolVar(&m.Demo, "demo", false, "start the built-in testbed of misconfigured endpoints on loopback, register and scan them")
 		fs.BoolVar(&m.AuthReads, "auth-reads", false, "reads of the API need a bearer token too (role read or admin); writes always need an admin token")
 		fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with the certificate chain in PEM `FILE` (with --tls-key)")
 		fs.StringVar(&m.TLSKey, "tls-key", "", "private key in PEM `FILE` of --tls-cert")
-		if err := m.PublicURLs.Set(os.Getenv("TLSWARDEN_PUBLIC_URL")); err != nil {
-			return fmt.Errorf("TLSWARDEN_PUBLIC_URL: %w", err)
-		}
 		fs.Var(&m.PublicURLs, "public-url", "`URL` people and Prometheus reach serve at (repeatable or comma-separated; env TLSWARDEN_PUBLIC_URL): requests must name its host, an IP address or localhost, others are 421")
 	}
 	fs.BoolVar(&m.AuthMetrics, "auth-metrics", false, "/metrics needs a bearer token (role read or admin)")
@@ -147,6 +151,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.Jobs.DrainTimeout, "drain-timeout", jobs.DefaultDrainTimeout, "on SIGTERM, let running scans finish this long before cancelling them")
 	fs.DurationVar(&m.Jobs.RescueAfter, "rescue-after", 0, "retry a scan whose worker died after it has run this long (at least --job-timeout; 0: an hour more than --job-timeout)")
 	fs.DurationVar(&m.Jobs.Retention, "retention", 0, "delete scans older than this (each target's latest and every event are kept; 0 keeps all), e.g. 4320h for 180 days")
+	fs.DurationVar(&m.Jobs.NotifyDebounce, "notify-debounce", jobs.DefaultNotifyDebounce, "gather a subscription's notifications this long after a scan's events, and wait as long again while scans are still running (one digest per scan run)")
+	fs.BoolVar(&m.NoNotify, "no-notify", false, "send no notifications from this process (subscriptions' digests wait for a process that sends them)")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	detail := fs.String("metrics-detail", envOr("TLSWARDEN_METRICS_DETAIL", string(metrics.DetailFull)), "posture metrics on /metrics: full (per endpoint) or summary (fleet totals only: a constant number of series) (env TLSWARDEN_METRICS_DETAIL)")
 	if err := fs.Parse(args); err != nil {
@@ -283,6 +289,9 @@ func (m *Main) startQueue(ctx context.Context, roots []*x509.Certificate) error 
 	m.profile = profile
 	cfg := m.Jobs
 	cfg.Store, cfg.Scanner, cfg.Profile, cfg.Logger, cfg.Metrics = m.backend.store, sc, profile, m.log, ops
+	if _, ok := m.backend.store.(store.SubscriptionStore); ok && !m.NoNotify {
+		cfg.Notifier, cfg.PublicURL = notify.NewSender(notify.SenderConfig{}), m.PublicURLs.base()
+	}
 	if m.queue, err = m.backend.newQueue(cfg); err != nil {
 		return err
 	}
