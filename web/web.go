@@ -109,6 +109,10 @@ func (s *Server) routes() {
 	s.handle("POST /waivers", s.requestWaiver)
 	s.handle("POST /waivers/{id}/approve", s.approveWaiver)
 	s.handle("POST /waivers/{id}/revoke", s.revokeWaiver)
+	s.handle("GET /notifications", s.subscriptionsPage)
+	s.handle("POST /notifications", s.addSubscription)
+	s.handle("POST /notifications/{id}/state", s.toggleSubscription)
+	s.handle("POST /notifications/{id}/remove", s.removeSubscription)
 	s.handle("GET /signin", s.signInPage)
 	s.handle("POST /signin", s.signIn)
 	s.handle("POST /signout", s.signOut)
@@ -249,7 +253,7 @@ func pathID(r *http.Request) (int64, error) {
 
 // parsePages parses each page template with the layout and the helpers.
 func parsePages() (map[string]*template.Template, error) {
-	names := []string{"estate", "report", "history", "signin", "error", "waivers"}
+	names := []string{"estate", "report", "history", "signin", "error", "waivers", "subscriptions"}
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		t, err := template.New(n).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
