@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tlswarden/tlswarden/internal/testenv"
 	"github.com/tlswarden/tlswarden/internal/tlstest"
 	"github.com/tlswarden/tlswarden/metrics"
 )
@@ -32,6 +33,33 @@ func TestAlertRules(t *testing.T) {
 		cmd.Dir = "prometheus"
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// TestAlertmanagerConfig checks the shipped Alertmanager configuration
+// with amtool and that its routes send each severity where its comment
+// says: critical alerts to the pager relay and the chat channel, warnings
+// to the chat channel only.
+func TestAlertmanagerConfig(t *testing.T) {
+	bin := testenv.Binary(t, "amtool")
+	run := func(args ...string) string {
+		cmd := exec.CommandContext(t.Context(), bin, args...)
+		cmd.Dir = "prometheus"
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("amtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("check-config", "alertmanager.yml")
+	for labels, want := range map[string]string{
+		"severity=critical": "oncall,team-chat",
+		"severity=warning":  "team-chat",
+	} {
+		got := run("config", "routes", "test", "--config.file=alertmanager.yml", labels, "org=web", "alertname=TLSWardenTest")
+		if got != want {
+			t.Errorf("an alert with %s goes to %q, want %q", labels, got, want)
 		}
 	}
 }
