@@ -162,6 +162,10 @@ type ProfileInfo struct {
 	// FailAt is the lowest severity whose failure makes an endpoint
 	// non-compliant.
 	FailAt Severity `json:"fail_at"`
+	// RequiredClients are the clients the profile requires to connect
+	// (client simulation IDs), recorded so that history can say when one
+	// stops connecting.
+	RequiredClients []string `json:"required_clients,omitempty"`
 }
 
 // Evaluation is the policy's judgement of one Report.

@@ -19,6 +19,7 @@ var catalogue = slices.Concat([]*Rule{
 	&ruleHTTPSRedirect, &ruleHSTS, &ruleHSTSPreload, &ruleHeaderScore,
 	&ruleStartTLS,
 	&ruleMTASTSEnforce, &ruleMTASTSMX, &ruleMailCert, &ruleDANE,
+	&ruleClientsRequired,
 }, vulnDerivedRules, vulnActiveRules, observatoryRules())
 
 var ruleIndex = sync.OnceValue(func() map[string]*Rule {

@@ -39,6 +39,12 @@ var paramSetters = map[string]func(l *loader, p *Params, n *yaml.Node){
 	"cert_curves": func(l *loader, p *Params, n *yaml.Node) {
 		p.CertCurves = l.list(n, "cert_curves", oneOf("P-256", "P-384", "P-521"))
 	},
+	"required_clients": func(l *loader, p *Params, n *yaml.Node) {
+		p.RequiredClients = l.list(n, "required_clients", clientID)
+		if len(p.RequiredClients) == 0 {
+			p.RequiredClients = nil
+		}
+	},
 	"cert_signatures": func(l *loader, p *Params, n *yaml.Node) {
 		p.CertSignatures = l.list(n, "cert_signatures", func(s string) bool { return s != "" })
 	},
@@ -191,4 +197,19 @@ func (l *loader) waiverTarget(n *yaml.Node) string {
 		return t.String()
 	}
 	return t.Host
+}
+
+// clientID accepts the form of a client simulation ID ("ie_11_win7");
+// whether the client list has it is checked where the list is at hand
+// (cmd/tlswarden), since the policy does not read probe data.
+func clientID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '_' && r != '.' && r != '-' {
+			return false
+		}
+	}
+	return true
 }

@@ -44,7 +44,8 @@ type ProfileRule struct {
 
 // Info returns the profile's identity as recorded in an evaluation.
 func (p *Profile) Info() tlswarden.ProfileInfo {
-	return tlswarden.ProfileInfo{Name: p.Name, Version: p.Version, Source: p.Source, Extends: p.Extends, FailAt: p.FailAt}
+	return tlswarden.ProfileInfo{Name: p.Name, Version: p.Version, Source: p.Source, Extends: p.Extends, FailAt: p.FailAt,
+		RequiredClients: slices.Clone(p.Params.RequiredClients)}
 }
 
 // Rule returns the profile's setting for a rule ID.
@@ -66,6 +67,7 @@ func (p *Profile) Clone() *Profile {
 	c.Params.CertKeyTypes = slices.Clone(p.Params.CertKeyTypes)
 	c.Params.CertCurves = slices.Clone(p.Params.CertCurves)
 	c.Params.CertSignatures = slices.Clone(p.Params.CertSignatures)
+	c.Params.RequiredClients = slices.Clone(p.Params.RequiredClients)
 	return &c
 }
 
@@ -137,7 +139,7 @@ type sev struct {
 // build adds groups of rule settings to a profile, later settings winning;
 // a built-in naming an unknown rule is a programming error.
 func build(p *Profile, groups ...[]sev) *Profile {
-	for _, g := range append(groups, serviceRules, mailRules) {
+	for _, g := range append(groups, serviceRules, mailRules, clientRules) {
 		for _, r := range g {
 			if err := p.enable(r.id, r.sev); err != nil {
 				panic("policy: built-in profile " + p.Name + ": " + err.Error())

@@ -107,4 +107,10 @@ type Params struct {
 	// injection, ROBOT), as --no-intrusive does; YAML intrusive_checks:
 	// false. Evaluation ignores it: it configures the probes.
 	NoIntrusive bool
+	// RequiredClients names the clients of the client simulation that must
+	// connect (IDs of the client list, "ie_11_win7"), for the
+	// clients.required_connect rule; empty in every built-in profile. A
+	// scan under the profile simulates them even when they are not among
+	// the default clients. YAML required_clients.
+	RequiredClients []string
 }

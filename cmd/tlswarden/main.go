@@ -71,6 +71,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSubscriptions(ctx, args[1:], stdin, stdout, stderr)
 	case "profiles":
 		return runProfiles(args[1:], stdout, stderr)
+	case "clients":
+		return runClients(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "tlswarden", version)
 		return exitOK
@@ -99,6 +101,7 @@ Commands:
   subscriptions COMMAND add, list, remove or disable notification subscriptions;
                         list their deliveries
   profiles [NAME|FILE]  list the policy profiles and their rules
+  clients [-all]        list the clients of the client simulation (IDs for required_clients)
   version               print the version
 
 Run "tlswarden COMMAND -h" for a command's flags.

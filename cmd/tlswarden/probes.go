@@ -10,11 +10,16 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/mailpolicy"
+	"github.com/tlswarden/tlswarden/policy"
 	"github.com/tlswarden/tlswarden/probes"
+	"github.com/tlswarden/tlswarden/probes/clients"
 	"github.com/tlswarden/tlswarden/probes/vuln"
 	"github.com/tlswarden/tlswarden/resolve"
 	"github.com/tlswarden/tlswarden/scanner"
@@ -39,6 +44,11 @@ type scanningFlags struct {
 	noGroups     bool
 	noVulns      bool
 	noIntrusive  bool
+	noClients    bool
+	// requiredClients are the profile's required clients, simulated
+	// first (so their own hellos come first within the budget) and
+	// whether or not they are default clients.
+	requiredClients []string
 }
 
 func (f *scanningFlags) register(fs *flag.FlagSet) {
@@ -58,13 +68,14 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noGroups, "no-groups", false, "skip the key-exchange group enumeration (the group each suite was answered with is still reported)")
 	fs.BoolVar(&f.noVulns, "no-vulns", false, "skip the weakness probe (Heartbleed, CCS injection, ROBOT, TLS_FALLBACK_SCSV, TLS features)")
 	fs.BoolVar(&f.noIntrusive, "no-intrusive", false, "skip the weakness checks that fragile appliances or an IDS may take badly (Heartbleed, CCS injection, ROBOT)")
+	fs.BoolVar(&f.noClients, "no-clients", false, "skip the client simulation (which real clients connect, computed from the facts, with up to 16 clients' own hellos where the facts do not decide)")
 }
 
 // probeOptions returns the flags' probe settings, trusting roots as well as
 // --ca-file.
 func (f *scanningFlags) probeOptions(roots []*x509.Certificate, userAgent string) probeOptions {
 	return probeOptions{timeout: f.timeout, caFile: f.caFile, caFileOnly: f.caFileOnly, revocation: f.revocation, roots: roots, noHTTP: f.noHTTP, noGroups: f.noGroups,
-		noVulns: f.noVulns, noIntrusive: f.noIntrusive,
+		noVulns: f.noVulns, noIntrusive: f.noIntrusive, noClients: f.noClients, requiredClients: f.requiredClients,
 		httpPort: f.httpPort, userAgent: userAgent}
 }
 
@@ -80,8 +91,12 @@ type probeOptions struct {
 	// checks.
 	noVulns     bool
 	noIntrusive bool
-	httpPort    int
-	userAgent   string // empty: the HTTP probe's default
+	// noClients skips the client simulation; requiredClients are
+	// simulated first, beside the default clients.
+	noClients       bool
+	requiredClients []string
+	httpPort        int
+	userAgent       string // empty: the HTTP probe's default
 	// revocation turns on online OCSP checks; resolveHost finds a
 	// responder's addresses.
 	revocation  bool
@@ -108,13 +123,47 @@ func newProbes(o probeOptions, dialPlain func(context.Context, netip.AddrPort) (
 	if o.noVulns {
 		vulnProbe.Skipped = "skipped at the user's request (--no-vulns)"
 	}
+	clientsProbe := clients.Probe(clients.Config{Clients: simulatedClients(o.requiredClients), Timeout: o.timeout, Logger: log})
+	if o.noClients {
+		clientsProbe.Skipped = "skipped at the user's request (--no-clients)"
+	}
 	return []tlswarden.Probe{
 		probes.TLS(probes.TLSConfig{Timeout: o.timeout, NoGroups: o.noGroups, Logger: log}),
 		probes.Cert(probes.CertConfig{OrgRoots: o.roots, CAFile: o.caFile, CAFileOnly: o.caFileOnly, Timeout: 3 * o.timeout, Logger: log,
 			Revocation: o.revocationConfig(dialPlain)}),
 		vulnProbe,
 		httpProbe,
+		clientsProbe,
 	}
+}
+
+// simulatedClients lists the profile's required clients first, then the
+// default ones.
+func simulatedClients(required []string) []string {
+	out := slices.Clone(required)
+	for _, id := range clients.DefaultClients() {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// checkRequiredClients fails when a profile requires a client the client
+// list does not have (a typo would otherwise never be simulated, and the
+// rule stay not evaluated).
+func checkRequiredClients(p *policy.Profile) error {
+	list := clients.Load()
+	var unknown []string
+	for _, id := range p.Params.RequiredClients {
+		if list.Client(id) == nil {
+			unknown = append(unknown, strconv.Quote(id))
+		}
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("profile %s: required_clients: %s not in the client list (\"tlswarden clients\" lists them)", p.Name, strings.Join(unknown, ", "))
+	}
+	return nil
 }
 
 // revocationConfig returns the online revocation checks' settings, nil

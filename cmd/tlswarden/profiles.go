@@ -68,7 +68,11 @@ func loadProfile(nameOrFile string) (*policy.Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading profile: %w", err)
 	}
-	return policy.Parse(nameOrFile, data)
+	p, err := policy.Parse(nameOrFile, data)
+	if err != nil {
+		return nil, err
+	}
+	return p, checkRequiredClients(p)
 }
 
 // writeProfile prints a profile's identity and rules; full adds the

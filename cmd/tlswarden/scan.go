@@ -95,6 +95,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitNotScanned
 	}
 	f.noIntrusive = f.noIntrusive || profile.Params.NoIntrusive
+	f.requiredClients = profile.Params.RequiredClients
 	labels := map[string]string{}
 	if f.demo {
 		tb, err := testbed.Start(ctx, nil)

@@ -278,6 +278,7 @@ func (m *Main) startQueue(ctx context.Context, roots []*x509.Certificate) error 
 		return err
 	}
 	m.Scan.noIntrusive = m.Scan.noIntrusive || profile.Params.NoIntrusive
+	m.Scan.requiredClients = profile.Params.RequiredClients
 	sc, err := newServiceScanner(&m.Scan, roots, m.log)
 	if err != nil {
 		return err
