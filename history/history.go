@@ -1,7 +1,8 @@
 // Package history compares a target's scan with its previous one and says
 // what changed, as store events: findings opened and resolved, protocol
 // versions added and removed, grade changes, certificates replaced or
-// becoming invalid. Changes that make things worse are flagged as
+// becoming invalid, a client the profile requires that stops connecting or
+// connects again. Changes that make things worse are flagged as
 // regressions.
 //
 // It is pure: it reads two stored results and touches neither the network
@@ -73,6 +74,14 @@ type Details struct {
 	// KeyType is the leaf key type of the chain a certificate event is
 	// about (an endpoint may serve one chain per key type).
 	KeyType string `json:"key_type,omitempty"`
+
+	// Client and ClientName are the client simulation ID and name of a
+	// client_broken or client_restored event; Reason (client_broken) is
+	// why the client fails, one of the client simulation's reasons, and
+	// Message says it in words or, for client_restored, what the client
+	// negotiates now.
+	Client     string `json:"client,omitempty"`
+	ClientName string `json:"client_name,omitempty"`
 }
 
 // Compare returns the events that say how cur differs from prev, the
@@ -97,6 +106,7 @@ func Compare(prev, cur *store.ScanResult) []store.Event {
 		c.compare(was, now)
 	}
 	c.compareDrift(prev, cur)
+	c.compareClients(prev, cur)
 	return c.events()
 }
 
@@ -440,8 +450,8 @@ func (c *changes) compareChain(endpoint, name string, was, now chainFact) {
 
 // kindOrder sorts events: regressions a reader cares about first.
 var kindOrder = []store.EventKind{
-	store.EventVersionAdded, store.EventVersionRemoved, EventCertInvalid, store.EventCertReplaced,
-	EventCertValid, store.EventGradeChanged, store.EventFindingOpened, store.EventFindingResolved,
+	store.EventVersionAdded, store.EventVersionRemoved, EventClientBroken, EventCertInvalid, store.EventCertReplaced,
+	EventCertValid, EventClientRestored, store.EventGradeChanged, store.EventFindingOpened, store.EventFindingResolved,
 }
 
 func (c *changes) events() []store.Event {

@@ -44,6 +44,7 @@ type endpointView struct {
 	GroupsError                  string
 	Chains                       []chainView
 	HTTP                         *httpView
+	Clients                      *clientsView
 	Attention, Passed            []findingRow
 }
 
@@ -165,7 +166,11 @@ func buildReport(t store.Target, sc store.Scan, res *store.ScanResult) *reportVi
 		if ev != nil && i < len(ev.Endpoints) {
 			ee = &ev.Endpoints[i]
 		}
-		v.Endpoints = append(v.Endpoints, buildEndpoint(&res.Report.Endpoints[i], ee, evaluatedAt(ev)))
+		ep := buildEndpoint(&res.Report.Endpoints[i], ee, evaluatedAt(ev))
+		if c := res.Report.Endpoints[i].Clients; c != nil {
+			ep.Clients = clientsOf(c, v.Profile.RequiredClients)
+		}
+		v.Endpoints = append(v.Endpoints, ep)
 	}
 	return v
 }

@@ -89,6 +89,9 @@ func writeEndpoint(w io.Writer, e *tlswarden.EndpointReport) {
 	if e.HTTP != nil {
 		writeHTTP(w, e.HTTP)
 	}
+	if e.Clients != nil {
+		writeClients(w, e.Clients)
+	}
 }
 
 // writeService prints what the server said before TLS.
