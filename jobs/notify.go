@@ -225,7 +225,9 @@ func (q *Queue) resumeDeliveries(ctx context.Context, ss store.SubscriptionStore
 }
 
 func (q *Queue) enqueueDelivery(ctx context.Context, id int64) error {
-	if _, err := q.client.Insert(ctx, NotifyDeliverArgs{DeliveryID: id}, notifyOpts(time.Time{})); err != nil {
+	opts := notifyOpts(time.Time{})
+	opts.MaxAttempts = q.cfg.NotifyMaxAttempts
+	if _, err := q.client.Insert(ctx, NotifyDeliverArgs{DeliveryID: id}, opts); err != nil {
 		return fmt.Errorf("enqueue delivery %d: %w", id, err)
 	}
 	return nil
