@@ -49,6 +49,10 @@ type scanningFlags struct {
 	// first (so their own hellos come first within the budget) and
 	// whether or not they are default clients.
 	requiredClients []string
+	// kindConns and kindSpacing are the politeness per kind, over the
+	// scanner's defaults (SMTP: 2 connections, 200ms apart).
+	kindConns   *kindValues[int]
+	kindSpacing *kindValues[time.Duration]
 }
 
 func (f *scanningFlags) register(fs *flag.FlagSet) {
@@ -67,8 +71,20 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noHTTP, "no-http", false, "skip the HTTP security-header and plain-HTTP checks")
 	fs.BoolVar(&f.noGroups, "no-groups", false, "skip the key-exchange group enumeration (the group each suite was answered with is still reported)")
 	fs.BoolVar(&f.noVulns, "no-vulns", false, "skip the weakness probe (Heartbleed, CCS injection, ROBOT, TLS_FALLBACK_SCSV, TLS features)")
+	f.kindConns, f.kindSpacing = newKindConns(), newKindSpacing()
+	fs.Var(f.kindConns, "kind-conns", "simultaneous connections to one endpoint of a kind, as `KIND=N` pairs (comma-separated, repeatable), such as smtp=1,imap=2; 0 leaves the kind to --max-conns-per-endpoint (default "+describeDefaults(scanner.DefaultKindConns, strconv.Itoa)+")")
+	fs.Var(f.kindSpacing, "kind-spacing", "least time between two connections to one endpoint of a kind, as `KIND=DURATION` pairs (comma-separated, repeatable), such as smtp=1s; at most 1m (default "+describeDefaults(scanner.DefaultKindSpacing, time.Duration.String)+")")
 	fs.BoolVar(&f.noIntrusive, "no-intrusive", false, "skip the weakness checks that fragile appliances or an IDS may take badly (Heartbleed, CCS injection, ROBOT)")
 	fs.BoolVar(&f.noClients, "no-clients", false, "skip the client simulation (which real clients connect, computed from the facts, with up to 16 clients' own hellos where the facts do not decide)")
+}
+
+// politeness returns the connection caps and spacing per kind that the
+// flags ask for, over the scanner's defaults.
+func (f *scanningFlags) politeness() (map[tlswarden.Kind]int, map[tlswarden.Kind]time.Duration) {
+	if f.kindConns == nil { // flags never registered: a test's literal
+		return nil, nil
+	}
+	return f.kindConns.over(scanner.DefaultKindConns), f.kindSpacing.over(scanner.DefaultKindSpacing)
 }
 
 // probeOptions returns the flags' probe settings, trusting roots as well as

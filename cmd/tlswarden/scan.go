@@ -189,6 +189,7 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		}
 		opts.resolveHost = resolveWith(res)
 	}
+	kindConns, kindSpacing := f.politeness()
 	cfg := scanner.Config{
 		Probes:              newProbes(opts, dialPlain, log),
 		Preambles:           preamble.For,
@@ -196,6 +197,8 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		MaxConnsPerAddr:     f.maxConns,
 		MaxConnsPerEndpoint: f.maxEndpoint,
 		MaxAddresses:        f.maxAddrs,
+		KindConns:           kindConns,
+		KindSpacing:         kindSpacing,
 		ConnectTimeout:      f.timeout,
 		EndpointTimeout:     f.endpointTime,
 		Logger:              log,

@@ -80,6 +80,7 @@ func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Log
 		return nil, err
 	}
 	opts.resolveHost = resolveWith(res)
+	kindConns, kindSpacing := f.politeness()
 	sc, err = scanner.New(scanner.Config{
 		Resolver:            res,
 		Probes:              newProbes(opts, dialPlain, log),
@@ -88,6 +89,8 @@ func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Log
 		MaxConnsPerAddr:     f.maxConns,
 		MaxConnsPerEndpoint: f.maxEndpoint,
 		MaxAddresses:        f.maxAddrs,
+		KindConns:           kindConns,
+		KindSpacing:         kindSpacing,
 		MaxConnsPerSecond:   f.rate,
 		Scope:               &scope.Policy{Allow: f.allow, Deny: f.deny},
 		ConnectTimeout:      f.timeout,
