@@ -20,9 +20,14 @@ const scanColumns = `s.id, s.target_id, s.trigger, s.requested_by, s.started_at,
 const (
 	insertScan = `INSERT INTO scans (target_id, trigger, requested_by, started_at, status)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`
-	selectScan   = `SELECT ` + scanColumns + ` FROM scans s WHERE s.id = $1`
-	selectScans  = `SELECT ` + scanColumns + ` FROM scans s WHERE ($1::bigint = 0 OR s.target_id = $1) ORDER BY s.started_at DESC, s.id DESC LIMIT $2`
-	selectLatest = `SELECT ` + scanColumns + ` FROM targets t JOIN scans s ON s.id = t.latest_scan_id WHERE t.id = $1`
+	selectScan = `SELECT ` + scanColumns + ` FROM scans s WHERE s.id = $1`
+	// selectScans and selectTargetScans are apart because a filter that may
+	// be off (($1 = 0 OR target_id = $1)) cannot use the target's index
+	// in a generic plan: every scan of the estate was read to list one
+	// target's.
+	selectScans       = `SELECT ` + scanColumns + ` FROM scans s ORDER BY s.started_at DESC, s.id DESC LIMIT $1`
+	selectTargetScans = `SELECT ` + scanColumns + ` FROM scans s WHERE s.target_id = $1 ORDER BY s.started_at DESC, s.id DESC LIMIT $2`
+	selectLatest      = `SELECT ` + scanColumns + ` FROM targets t JOIN scans s ON s.id = t.latest_scan_id WHERE t.id = $1`
 	// selectPrevious finds the finished scan of the same target that
 	// started last before scan $1, ties broken by ID.
 	selectPrevious = `SELECT ` + scanColumns + ` FROM scans c JOIN scans s ON s.target_id = c.target_id
@@ -86,7 +91,15 @@ func (s *Store) GetScan(ctx context.Context, id int64) (store.Scan, error) {
 
 // ListScans returns scans, most recently started first.
 func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan, error) {
-	res, err := s.pool.Query(ctx, selectScans, f.TargetID, limit(f.Limit))
+	var (
+		res pgx.Rows
+		err error
+	)
+	if f.TargetID != 0 {
+		res, err = s.pool.Query(ctx, selectTargetScans, f.TargetID, limit(f.Limit))
+	} else {
+		res, err = s.pool.Query(ctx, selectScans, limit(f.Limit))
+	}
 	if err != nil {
 		return nil, wrap(ctx, err, "list scans")
 	}

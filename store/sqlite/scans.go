@@ -18,9 +18,13 @@ const scanColumns = `s.id, s.target_id, s.trigger, s.requested_by, s.started_at,
 const (
 	insertScan = `INSERT INTO scans (target_id, trigger, requested_by, started_at, status)
 		VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id`
-	selectScan   = `SELECT ` + scanColumns + ` FROM scans s WHERE s.id = ?1`
-	selectScans  = `SELECT ` + scanColumns + ` FROM scans s WHERE (?1 = 0 OR s.target_id = ?1) ORDER BY s.started_at DESC, s.id DESC LIMIT ?2`
-	selectLatest = `SELECT ` + scanColumns + ` FROM targets t JOIN scans s ON s.id = t.latest_scan_id WHERE t.id = ?1`
+	selectScan = `SELECT ` + scanColumns + ` FROM scans s WHERE s.id = ?1`
+	// selectScans and selectTargetScans are apart because a filter that may
+	// be off ((?1 = 0 OR target_id = ?1)) cannot use the target's index:
+	// every scan of the estate was read to list one target's.
+	selectScans       = `SELECT ` + scanColumns + ` FROM scans s ORDER BY s.started_at DESC, s.id DESC LIMIT ?1`
+	selectTargetScans = `SELECT ` + scanColumns + ` FROM scans s WHERE s.target_id = ?1 ORDER BY s.started_at DESC, s.id DESC LIMIT ?2`
+	selectLatest      = `SELECT ` + scanColumns + ` FROM targets t JOIN scans s ON s.id = t.latest_scan_id WHERE t.id = ?1`
 	// selectPrevious finds the finished scan of the same target that
 	// started last before scan ?1, ties broken by ID.
 	selectPrevious = `SELECT ` + scanColumns + ` FROM scans c JOIN scans s ON s.target_id = c.target_id
@@ -80,7 +84,11 @@ func (s *Store) GetScan(ctx context.Context, id int64) (store.Scan, error) {
 
 // ListScans returns scans, most recently started first.
 func (s *Store) ListScans(ctx context.Context, f store.ScanFilter) ([]store.Scan, error) {
-	res, err := s.r.QueryContext(ctx, selectScans, f.TargetID, limit(f.Limit))
+	query, args := selectScans, []any{limit(f.Limit)}
+	if f.TargetID != 0 {
+		query, args = selectTargetScans, []any{f.TargetID, limit(f.Limit)}
+	}
+	res, err := s.r.QueryContext(ctx, query, args...)
 	scans, err := collect(res, err, scanScan)
 	return scans, wrap(ctx, err, "list scans")
 }
