@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -145,4 +146,44 @@ func requestOf(job *rivertype.JobRow) (Request, error) {
 		r.Errors = append(r.Errors, e.Error)
 	}
 	return r, nil
+}
+
+// requestBatch bounds the jobs one InsertMany writes: one transaction per
+// batch keeps a request for a whole estate from holding the embedded
+// queue's write lock for long.
+const requestBatch = 1000
+
+// RequestAll asks for a scan now of every enabled target, in batches of
+// InsertMany rather than a transaction per target, and returns how many
+// scans it queued. A target whose scan is already queued or running keeps
+// that job (uniqueness skips it) and is not counted.
+func (q *Queue) RequestAll(ctx context.Context, requestedBy string) (int, error) {
+	if err := store.CheckText("requested_by", requestedBy, store.MaxRequestedByLen); err != nil {
+		return 0, fmt.Errorf("request scans: %w", err)
+	}
+	enabled := true
+	targets, err := q.cfg.Store.ListTargets(ctx, store.TargetFilter{Enabled: &enabled})
+	if err != nil {
+		return 0, fmt.Errorf("request scans: list targets: %w", err)
+	}
+	n := 0
+	for batch := range slices.Chunk(targets, requestBatch) {
+		params := make([]river.InsertManyParams, len(batch))
+		for i, t := range batch {
+			params[i] = river.InsertManyParams{
+				Args:       ScanTargetArgs{TargetID: t.ID, Trigger: store.TriggerRequest, RequestedBy: requestedBy},
+				InsertOpts: scanOpts(t.ID),
+			}
+		}
+		res, err := q.client.InsertMany(ctx, params)
+		if err != nil {
+			return n, fmt.Errorf("request scans: %w", err)
+		}
+		for _, r := range res {
+			if !r.UniqueSkippedAsDuplicate {
+				n++
+			}
+		}
+	}
+	return n, nil
 }

@@ -65,3 +65,48 @@ func TestRequestScanRequestedBy(t *testing.T) {
 		})
 	}
 }
+
+// RequestAll queues a scan of every enabled target in one go, and leaves a
+// target already queued with the job it has.
+func TestRequestAll(t *testing.T) {
+	for _, name := range testdb.Names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			b := testdb.Open(t, name)
+			a := addTarget(t, b.Store, "a.example", 443, true)
+			c := addTarget(t, b.Store, "c.example", 443, true)
+			off := addTarget(t, b.Store, "off.example", 443, false)
+			q := b.Queue(t, jobs.Config{}) // inserts only: nothing runs the jobs
+			first, err := q.RequestScan(ctx, a.ID, "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := q.RequestAll(ctx, "cli")
+			if err != nil || n != 1 {
+				t.Fatalf("RequestAll: %d, %v; want 1 new scan (a.example was queued already)", n, err)
+			}
+			for _, tc := range []struct {
+				tg   store.Target
+				want int
+			}{{a, 1}, {c, 1}, {off, 0}} {
+				rs, err := q.Requests(ctx, tc.tg.ID, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(rs) != tc.want {
+					t.Errorf("%s: %d scan requests, want %d", tc.tg.Target, len(rs), tc.want)
+				}
+				if tc.tg.ID == a.ID && len(rs) == 1 && rs[0].ID != first.ID {
+					t.Errorf("a.example: job %d, want the one queued before (%d)", rs[0].ID, first.ID)
+				}
+				if tc.tg.ID == c.ID && len(rs) == 1 && (rs[0].Trigger != store.TriggerRequest || rs[0].RequestedBy != "cli" || rs[0].State != "available") {
+					t.Errorf("c.example: %+v, want an available request by cli", rs[0])
+				}
+			}
+			if _, err := q.RequestAll(ctx, "a\nb"); !errors.Is(err, store.ErrInvalid) {
+				t.Errorf("RequestAll with a bad requested_by: %v, want ErrInvalid", err)
+			}
+		})
+	}
+}

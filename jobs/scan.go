@@ -39,9 +39,16 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanTargetArgs]) e
 		return river.JobCancel(fmt.Errorf("target %s is disabled", t.Target))
 	}
 	log := w.q.log.With("target", t.Target.String(), "target_id", t.ID, "job", job.ID)
+	// One read of the target's recent scans serves both the abandoned
+	// scans and the previous one to compare with: a store round trip per
+	// job is what an estate of thousands of targets pays thousands of times.
+	prior, err := st.ListScans(ctx, store.ScanFilter{TargetID: t.ID, Limit: historyDepth})
+	if err != nil {
+		return fmt.Errorf("list previous scans: %w", err)
+	}
 	// Jobs are unique per target, so a scan of it still running is one a
 	// stopped or crashed attempt left behind.
-	w.abandonRunning(ctx, t, log)
+	w.abandonRunning(ctx, t, prior, log)
 	sc, err := st.CreateScan(ctx, store.Scan{TargetID: t.ID, Trigger: job.Args.Trigger, RequestedBy: job.Args.RequestedBy})
 	if errors.Is(err, store.ErrInvalid) {
 		// Arguments the store refuses never become valid: retrying would
@@ -53,7 +60,7 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanTargetArgs]) e
 		return fmt.Errorf("create scan: %w", err)
 	}
 	log = log.With("scan_id", sc.ID)
-	res, err := w.scan(ctx, t, sc)
+	res, err := w.scan(ctx, t, sc, prior)
 	if err != nil {
 		return err
 	}
@@ -71,8 +78,9 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanTargetArgs]) e
 
 // scan runs the scan and stores its result. When the job's context ends
 // first (a timeout, or the process draining) the partial report is stored
-// as canceled and the job fails, to be retried.
-func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan) (store.ScanResult, error) {
+// as canceled and the job fails, to be retried. prior are the target's
+// scans before sc, most recent first.
+func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan, prior []store.Scan) (store.ScanResult, error) {
 	r := w.q.cfg.Scanner.Scan(ctx, t.Target)
 	stopped := ctx.Err()
 	if stopped != nil {
@@ -92,7 +100,7 @@ func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan) (s
 	ev := policy.Evaluate(r, w.q.cfg.Profile, policy.Options{Now: w.q.cfg.Now(), Waivers: waivers})
 	res := store.ScanResult{Report: *r, Evaluation: &ev}
 	if stopped == nil {
-		prev, err := w.previous(ctx, sc)
+		prev, err := w.previous(ctx, sc, prior)
 		if err != nil {
 			return res, err
 		}
@@ -110,17 +118,13 @@ func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan) (s
 // historyDepth bounds how far back previous looks for a complete scan.
 const historyDepth = 20
 
-// previous returns the result of the target's latest scan before sc that
-// got as far as probing its endpoints, or nil when there is none: a scan
-// that failed outright (the name did not resolve, the job was stopped) has
-// no facts to compare, and comparing with it would hide the changes since
-// the last scan that had them.
-func (w *scanWorker) previous(ctx context.Context, sc store.Scan) (*store.ScanResult, error) {
-	scans, err := w.q.cfg.Store.ListScans(ctx, store.ScanFilter{TargetID: sc.TargetID, Limit: historyDepth})
-	if err != nil {
-		return nil, fmt.Errorf("list previous scans: %w", err)
-	}
-	for _, p := range scans {
+// previous returns the result of the latest of prior (the target's scans
+// before sc, most recent first) that got as far as probing its endpoints,
+// or nil when there is none: a scan that failed outright (the name did not
+// resolve, the job was stopped) has no facts to compare, and comparing with
+// it would hide the changes since the last scan that had them.
+func (w *scanWorker) previous(ctx context.Context, sc store.Scan, prior []store.Scan) (*store.ScanResult, error) {
+	for _, p := range prior {
 		if p.ID == sc.ID || p.Running() || p.Status != tlswarden.StatusOK || p.Started.After(sc.Started) {
 			continue
 		}
@@ -136,16 +140,12 @@ func (w *scanWorker) previous(ctx context.Context, sc store.Scan) (*store.ScanRe
 	return nil, nil
 }
 
-// abandonRunning finishes, as canceled, the scans of a target left running
-// by an attempt that never finished them. Failing to is logged, not fatal:
-// the new scan does not depend on it.
-func (w *scanWorker) abandonRunning(ctx context.Context, t store.Target, log *slog.Logger) {
-	scans, err := w.q.cfg.Store.ListScans(ctx, store.ScanFilter{TargetID: t.ID, Limit: historyDepth})
-	if err != nil {
-		log.Warn("could not look for abandoned scans", "err", err)
-		return
-	}
-	for _, s := range scans {
+// abandonRunning finishes, as canceled, the scans of a target (among
+// prior, its recent ones) left running by an attempt that never finished
+// them. Failing to is logged, not fatal: the new scan does not depend on
+// it.
+func (w *scanWorker) abandonRunning(ctx context.Context, t store.Target, prior []store.Scan, log *slog.Logger) {
+	for _, s := range prior {
 		if !s.Running() {
 			continue
 		}

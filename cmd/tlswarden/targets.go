@@ -74,7 +74,8 @@ Commands:
   rm ID|HOST[:PORT]...      remove targets with their scans and history
   import FILE.yaml          add or update the targets a YAML file lists, all
                             or none; says what it added, changed, left alone
-  scan ID|HOST[:PORT]...    ask for a scan now (a serve or worker runs it)
+  scan ID|HOST[:PORT]...    ask for a scan now (a serve or worker runs it);
+                            --all: every enabled target
 
 Run "tlswarden targets COMMAND -h" for a command's flags.
 `)
@@ -260,12 +261,16 @@ func (c *targetsCmd) rm(args []string) error {
 }
 
 func (c *targetsCmd) scan(args []string) error {
-	fs := c.flags("scan ID|HOST[:PORT]...")
+	fs := c.flags("scan [--all] ID|HOST[:PORT]...")
+	all := fs.Bool("all", false, "ask for a scan of every enabled target")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		return usageError{"no targets given"}
+	if fs.NArg() == 0 && !*all {
+		return usageError{"no targets given (or --all)"}
+	}
+	if fs.NArg() > 0 && *all {
+		return usageError{"--all takes no targets"}
 	}
 	st, err := c.open()
 	if err != nil {
@@ -275,6 +280,14 @@ func (c *targetsCmd) scan(args []string) error {
 	q, err := c.backend.newQueue(jobs.Config{Store: st})
 	if err != nil {
 		return err
+	}
+	if *all {
+		n, err := q.RequestAll(c.ctx, "cli")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "queued %d scans (targets already queued or running keep their job)\n", n)
+		return nil
 	}
 	return c.eachTarget(st, fs.Args(), func(t store.Target) error {
 		r, err := q.RequestScan(c.ctx, t.ID, "cli")

@@ -154,6 +154,16 @@ func TestTargetsAddListRm(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "already queued") {
 		t.Errorf("second scan request: exit %d\n%s", code, out)
 	}
+	// --all asks for every enabled target; the one already queued keeps
+	// its job.
+	code, out, errOut = runCmd(t, "", "targets", "scan", "--data-dir", dir, "--all")
+	if code != exitOK || !strings.Contains(out, "queued 0 scans") {
+		t.Errorf("scan --all: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = runCmd(t, "", "targets", "scan", "--data-dir", dir, "--all", "mail.example.org:465")
+	if code != exitNotScanned || !strings.Contains(errOut, "--all takes no targets") {
+		t.Errorf("scan --all with a target: exit %d: %s", code, errOut)
+	}
 	code, out, errOut = runCmd(t, "", "migrate", "--data-dir", dir)
 	if code != exitOK || !strings.Contains(out, "schema up to date") {
 		t.Errorf("migrate: exit %d\n%s%s", code, out, errOut)
