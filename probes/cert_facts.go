@@ -75,7 +75,7 @@ func describeChain(r *tlswarden.CertResult, chain [][]byte, now time.Time, lint 
 	r.Chain = make([]tlswarden.Certificate, len(chain))
 	var errs []error
 	for i, der := range chain {
-		c, err := parseCert(der)
+		c, err := parseCached(der)
 		if err != nil {
 			errs = append(errs, &tlswarden.ProtocolError{Msg: fmt.Sprintf(
 				"certificate %d of %d is not a certificate: %v", i+1, len(chain), err)})
@@ -93,8 +93,8 @@ func describeChain(r *tlswarden.CertResult, chain [][]byte, now time.Time, lint 
 // hostname, OCSP and SCTs.
 func leafFacts(r *tlswarden.CertResult, leaf *x509.Certificate, rest []*x509.Certificate, ocspDER []byte, roots *rootStore, now time.Time) {
 	intermediates := nonNil(rest)
-	r.ChainOrderCorrect = chainOrdered(leaf, rest)
-	v := verifyLeaf(leaf, intermediates, anchorsFor(roots, leaf, intermediates), now)
+	v := verifyCached(roots, leaf, rest, now)
+	r.ChainOrderCorrect = v.ordered
 	r.ChainComplete, r.Trusted, r.VerificationError = v.complete, v.trusted, v.err
 	r.Anchor = roots.anchorKind(v.anchors)
 	if problem := leafUsageProblem(leaf); problem != "" {
@@ -240,6 +240,7 @@ func chainOrdered(leaf *x509.Certificate, rest []*x509.Certificate) bool {
 // verification is what path building established about a leaf.
 type verification struct {
 	complete, trusted bool
+	ordered           bool // each served certificate certified by the next (chainOrdered)
 	err               string
 	issuer            *x509.Certificate // the leaf's issuer on a found path
 	// anchors are the roots the trusted paths end at, or, with none, those
@@ -251,7 +252,10 @@ type verification struct {
 // intermediates: once for trust at now for server authentication, once
 // regardless of dates and key usage to tell a missing intermediate from
 // other faults.
-func verifyLeaf(leaf *x509.Certificate, intermediates []*x509.Certificate, roots *x509.CertPool, now time.Time) verification {
+//
+// It also returns every path it built regardless of dates and key usage:
+// the verification stays what it is while each of them keeps its validity.
+func verifyLeaf(leaf *x509.Certificate, intermediates []*x509.Certificate, roots *x509.CertPool, now time.Time) (verification, []x509.CertificateChain) {
 	pool := x509.NewCertPool()
 	for _, c := range intermediates {
 		pool.AddCert(c)
@@ -264,7 +268,9 @@ func verifyLeaf(leaf *x509.Certificate, intermediates []*x509.Certificate, roots
 	}
 	opts.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageAny}
 	current, expired, never, _ := leaf.Verify(opts)
+	var paths []x509.CertificateChain
 	for _, chains := range [][]x509.CertificateChain{current, expired, never} {
+		paths = append(paths, chains...)
 		if !v.trusted {
 			v.anchors = append(v.anchors, pathRoots(chains)...)
 		}
@@ -275,7 +281,7 @@ func verifyLeaf(leaf *x509.Certificate, intermediates []*x509.Certificate, roots
 			}
 		}
 	}
-	return v
+	return v, paths
 }
 
 // pathRoots returns the last certificate of each path.
