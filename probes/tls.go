@@ -114,6 +114,9 @@ type tlsRun struct {
 	// bundle is the number of suites per hello once the fallback to bundles
 	// has been taken (zero: all at once).
 	bundle atomic.Int64
+	// early holds the group enumerations started before the suites were
+	// all found (tlsgroups.go).
+	early earlyGroups
 }
 
 // run tests every version concurrently (the DialFunc bounds the

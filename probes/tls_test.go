@@ -420,19 +420,13 @@ func TestTLSNoGroups(t *testing.T) {
 				t.Errorf("without groups: groups %v, tested with %v, preferred %q; want none, 0, %q",
 					lean.Groups, lean.GroupsTestedWith, lean.PreferredGroup, full.PreferredGroup)
 			}
-			// With one group the enumeration's only hello is refused and
-			// carries nothing; with more, the first accepted one carries at
-			// least the reversed offer (the rotated one is only needed
-			// for some verdicts).
-			// The TLS 1.2 curves cost one connection each (the first is
-			// named by suite enumeration) and the refusal.
+			// The TLS 1.3 groups cost one connection each (the first is
+			// named by suite enumeration) and the refusal; they start before
+			// the suites are all found, so the preference test no longer
+			// rides on them. The TLS 1.2 curves cost the same.
 			g, g12 := len(full.Groups), len(groupScan(full, tlswarden.TLS12).Groups)
-			saved := full.Connections - lean.Connections - g12
-			if want := 1; g == 1 && saved != want {
-				t.Errorf("%d connections saved over TLS 1.3 with one group, want %d (the refusal)", saved, want)
-			}
-			if g > 1 && (saved < g-2 || saved > g-1) {
-				t.Errorf("%d connections saved over TLS 1.3 with %d groups, want %d or %d", saved, g, g-2, g-1)
+			if saved := full.Connections - lean.Connections - g12; saved != g {
+				t.Errorf("%d connections saved over TLS 1.3 with %d groups, want %d", saved, g, g)
 			}
 		})
 	}
@@ -564,8 +558,9 @@ func TestTLSServerName(t *testing.T) {
 }
 
 // TestTLSConnectionBudget checks the number of connections against the
-// budget of docs/scanning.md: S + V + P + G + 1 for S suites over V
-// versions, P preference tests and G groups.
+// budget of docs/scanning.md: the sequential enumeration's S + V + P + G + 1
+// for S suites over V versions, P preference tests and G groups, and at
+// most a fifth more for the parallel chains.
 func TestTLSConnectionBudget(t *testing.T) {
 	c := newCerts(t)
 	for _, tt := range []struct {
@@ -592,7 +587,7 @@ func TestTLSConnectionBudget(t *testing.T) {
 			for _, gs := range res.GroupsByVersion {
 				g += len(gs.Groups)
 			}
-			budget := s + len(res.Versions) + p + g + 1
+			budget := (s + len(res.Versions) + p + g + 1) * 6 / 5
 			if res.Connections > budget || res.Connections < s+len(res.Versions) {
 				t.Errorf("%d connections for %d suites, %d versions, %d groups: budget %d", res.Connections, s, len(res.Versions), g, budget)
 			}

@@ -29,11 +29,18 @@ func (r *tlsRun) scanGroups(ctx context.Context, res *tlswarden.TLSResult, scans
 			wg.Go(func() { g, err := groups(ctx, s); *dst = groupRun{s.version, g, err} })
 		}
 	}
-	if s := versionScanOf(scans, tlswarden.TLS13); s != nil && s.supported {
-		enum(&tls13, s, r.groupsTLS13)
+	early := func(dst *groupRun, e *earlyGroup, s *versionScan) *versionScan {
+		if g, ok := e.result(); ok && s != nil && s.version == g.version {
+			*dst = g
+			return nil
+		}
+		return s
 	}
-	enum(&ec, newestLegacyWith(scans, ecdheSuites), r.groupsLegacy)
-	enum(&ff, newestLegacyWith(scans, ffdheSuites), r.groupsFFDHE)
+	if s := versionScanOf(scans, tlswarden.TLS13); s != nil && s.supported {
+		enum(&tls13, early(&tls13, &r.early.tls13, s), r.groupsTLS13)
+	}
+	enum(&ec, early(&ec, &r.early.ec, newestLegacyWith(scans, ecdheSuites)), r.groupsLegacy)
+	enum(&ff, early(&ff, &r.early.ff, newestLegacyWith(scans, ffdheSuites)), r.groupsFFDHE)
 	wg.Wait()
 	legacy := []groupRun{ec, ff}
 	if ec.version == ff.version || ec.version == 0 || ff.version == 0 {
@@ -299,4 +306,85 @@ func judgeGroupReply(a helloAnswer, offered []uint16, named bool) (g uint16, don
 		return 0, true, fmt.Errorf("group enumeration: %w", tlsProtocolErrorf("server chose group %s, which was not offered", iana.GroupName(g)))
 	}
 	return g, false, nil
+}
+
+// Early group enumerations. The group enumerations need only one suite of
+// the right kind accepted at the right version, not the whole list: over
+// TLS 1.3 any suite, over TLS 1.2 an ECDHE suite on a named curve (the
+// curves) and a DHE suite in an RFC 7919 group (the finite-field groups).
+// TLS 1.2, when it has such a suite, is the newest older version that has
+// one, which scanGroups would pick. So each starts as soon as the suite
+// enumeration's first hello of that kind is answered, beside the rest of
+// the enumeration rather than after it, and scanGroups takes its result.
+// The TLS 1.3 preference test then no longer rides on the group hellos
+// (they run before the suites are all known): it costs its own hellos.
+
+// earlyGroups are one run's early group enumerations.
+type earlyGroups struct {
+	tls13, ec, ff earlyGroup
+}
+
+// earlyGroup is one group enumeration started early, at most once.
+type earlyGroup struct {
+	mu   sync.Mutex
+	done chan struct{}
+	run  groupRun
+}
+
+// start runs enum in a goroutine of its own, unless one was started.
+func (e *earlyGroup) start(enum func() groupRun) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done != nil {
+		return
+	}
+	done := make(chan struct{})
+	e.done = done
+	go func() {
+		defer close(done)
+		e.run = enum()
+	}()
+}
+
+// result waits for the enumeration and returns it; ok is false when none
+// was started.
+func (e *earlyGroup) result() (g groupRun, ok bool) {
+	e.mu.Lock()
+	done := e.done
+	e.mu.Unlock()
+	if done == nil {
+		return groupRun{}, false
+	}
+	<-done
+	return e.run, true
+}
+
+// started reports whether an enumeration was started.
+func (e *earlyGroup) started() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.done != nil
+}
+
+// startEarlyGroups starts the group enumerations that answer a, an
+// accepted hello of the suite enumeration at v, makes possible.
+func (r *tlsRun) startEarlyGroups(ctx context.Context, v tlswarden.Version, a helloAnswer) {
+	if r.cfg.NoGroups || (v != tlswarden.TLS12 && v != tlswarden.TLS13) {
+		return
+	}
+	one := &versionScan{version: v}
+	one.accept(a)
+	enum := func(e *earlyGroup, groups func(context.Context, *versionScan) ([]uint16, error)) {
+		e.start(func() groupRun { g, err := groups(ctx, one); return groupRun{v, g, err} })
+	}
+	switch {
+	case v == tlswarden.TLS13:
+		if one.firstGroup != 0 {
+			enum(&r.early.tls13, r.groupsTLS13)
+		}
+	case len(ecdheSuites(one)) > 0:
+		enum(&r.early.ec, r.groupsLegacy)
+	case len(ffdheSuites(one)) > 0:
+		enum(&r.early.ff, r.groupsFFDHE)
+	}
 }

@@ -18,31 +18,22 @@ type helloBuilder func(suites []uint16) *hello.ClientHello
 // the server accepts among candidates, then tests whose order decides.
 func (r *tlsRun) scanSuites(ctx context.Context, v tlswarden.Version, candidates []uint16, build helloBuilder) *versionScan {
 	s := &versionScan{version: v}
-	partial, split := r.enumerate(ctx, s, candidates, build)
+	partial, lists := r.enumerate(ctx, s, candidates, build)
 	switch {
 	case !s.supported:
 		return s
 	case len(s.suites) < 2 || s.err != nil:
 		s.pref = tlswarden.PreferIndeterminate
 		return s
-	case split:
-		// Found in parallel after the server followed our order for a
-		// pair reversed (the first half of the preference test): in our
-		// order they are its order too, once a rotated offer confirms it
-		// is not only taking a hint from our first suite. When it does
-		// not, the server's order is found anew.
-		sortSuites(s.suites, candidates)
-		if r.rotatedFollowsClient(ctx, s, build) {
-			s.pref = tlswarden.PreferClient
-			return s
-		}
-		partial = true
+	case lists != nil:
+		r.settleChains(ctx, s, lists, candidates, build)
+		return s
 	}
 	if partial && !r.order(ctx, s, build) {
 		s.pref = tlswarden.PreferIndeterminate
 		return s
 	}
-	if v == tlswarden.TLS13 && !r.cfg.NoGroups {
+	if v == tlswarden.TLS13 && !r.cfg.NoGroups && !r.early.tls13.started() {
 		// The group enumeration's hellos offer these suites anyway: they
 		// carry the preference test, at no connection of its own.
 		s.prefDeferred = true
@@ -52,33 +43,64 @@ func (r *tlsRun) scanSuites(ctx context.Context, v tlswarden.Version, candidates
 	return s
 }
 
-// Parallel enumeration: a server that accepts many suites at one version
-// would take one connection after the other, each waiting for the last.
-// Once splitAfter suites are found, a hello offering the first two in
-// reverse order tells whether the server follows the client's order; if it
-// does, the candidates left are dealt out to splitChains enumerations run
-// at once, whose finds in our order are the server's order too. That costs
-// a refused hello per extra chain: the reversed pair stands in for the
-// first half of the preference test. A server with its own order pays the
-// reversed pair, and is enumerated one connection after the other, as only
-// that finds its order.
-const (
-	splitAfter  = 10
-	splitChains = 3
-)
+// Parallel enumeration. Offer all, remove the one picked, offer again: one
+// connection after the other, each waiting for the last, a round trip and
+// a connect apiece. Once the first hello has found the version supported
+// and picked the server's favourite (s1), the candidates left are dealt by
+// class (chainBlocks) into parts enumerated at once, each chain offering
+// only its part. A server that follows the client's order answers each
+// chain in our order; one with its own order answers each in its order
+// restricted to the part. Either way the guess is the same: s1, then the
+// suites found by class, in the order each chain found them. One round of
+// hellos sent together then settles the order: the preference test
+// (every suite found, reversed, and rotated by one) and, where two
+// neighbours of the guess came from different chains, the pair offered the
+// wrong way round. A server with its own order that picks the second of
+// every pair has its order proved by the pairs: each neighbour pair is
+// checked, by a chain or by a hello. Server orders follow the classes
+// nearly always (cipher strings rank AEAD before CBC, ECDHE before DHE
+// before RSA); one that does not is merged with a hello per suite placed,
+// as the sequential enumeration would have. The cost over the sequential
+// enumeration: a refused hello per extra chain, the rotated offer sent
+// even when the reversed one settles it, and a hello per class border
+// between chains. Bundle mode (a server that chokes on large hellos) stays
+// sequential.
+
+// chainBlocks maps a suite's class (suiteRank) to the chain that
+// enumerates it: ECDHE AEAD with the long tail of rare classes, DHE AEAD
+// with RSA key exchange AEAD, forward-secret CBC on its own. Each chain
+// then has about as much to find on the servers seen in the wild.
+var chainBlocks = [...]int{0: 0, 1: 1, 2: 2, 3: 2, 4: 1, 5: 0, 6: 0, 7: 0, 8: 0, 9: 0}
+
+// chainParts deals candidates into the parts of a parallel enumeration, in
+// candidate order within each. Before TLS 1.2 no AEAD suite can be
+// negotiated (RFC 5288, 5116): their chain would only cost a refused
+// hello, so they join the first.
+func chainParts(v tlswarden.Version, candidates []uint16) [][]uint16 {
+	parts := make([][]uint16, 3)
+	for _, c := range candidates {
+		b := chainBlocks[suiteRank(c)]
+		if b == 1 && v < tlswarden.TLS12 {
+			b = 0
+		}
+		parts[b] = append(parts[b], c)
+	}
+	return slices.DeleteFunc(parts, func(p []uint16) bool { return len(p) == 0 })
+}
 
 // enumerate offers the candidates at s.version, records the suite the
 // server picks, removes it and offers the rest, until the server refuses.
-// In bundle mode only the first few remaining candidates go into each hello
-// and a refused bundle is dropped. It reports whether a suite was picked
-// from such a partial offer, in which case the order found is not the
-// server's, and whether the rest was enumerated in parallel (split).
-func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uint16, build helloBuilder) (partial, split bool) {
+// Once the first hello, offering every candidate, is answered, the rest is
+// enumerated in parallel chains whose finds it returns (lists), one per
+// part. In bundle mode only the first few remaining candidates go into
+// each hello and a refused bundle is dropped; it reports whether a suite
+// was picked from such a partial offer, in which case the order found is
+// not the server's.
+func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uint16, build helloBuilder) (partial bool, lists [][]tlswarden.Suite) {
 	remaining := slices.Clone(candidates)
 	for first := true; len(remaining) > 0; first = false {
-		if len(s.suites) == splitAfter && !partial && r.bundle.Load() == 0 && r.followsClient(ctx, s, build) {
-			r.enumerateChains(ctx, s, remaining, build)
-			return false, true
+		if len(s.suites) == 1 && !partial && r.bundle.Load() == 0 && s.version != tlswarden.TLS13 {
+			return false, r.enumerateChains(ctx, s, remaining, build)
 		}
 		offer := remaining[:r.bundleSize(len(remaining))]
 		a := r.offerSuites(ctx, s.version, build, offer)
@@ -88,6 +110,7 @@ func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uin
 		switch a.verdict {
 		case verdictAccepted:
 			s.accept(a)
+			r.startEarlyGroups(ctx, s.version, a)
 			partial = partial || len(offer) < len(remaining)
 			remaining = slices.DeleteFunc(remaining, func(c uint16) bool { return c == a.sh.CipherSuite })
 		case verdictOtherVersion:
@@ -95,7 +118,7 @@ func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uin
 			// picks the version by the suites left has none of them at this
 			// version.
 			s.answered = true
-			return partial, false
+			return partial, nil
 		case verdictRefused:
 			s.answered = s.answered || !a.closed
 			if len(offer) < len(remaining) {
@@ -105,49 +128,39 @@ func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uin
 			if !s.answered {
 				s.closed, s.err = true, fmt.Errorf("%s ClientHello: %w", s.version, a.err)
 			}
-			return partial, false
+			return partial, nil
 		case verdictFailed:
 			s.err = fmt.Errorf("%s ClientHello: %w", s.version, a.err)
-			return partial, false
+			return partial, nil
 		}
 	}
-	return partial, false
+	return partial, nil
 }
 
-// followsClient offers the first two suites found in reverse order and
-// reports whether the server picks our first: it follows the client's
-// order, at least there.
-func (r *tlsRun) followsClient(ctx context.Context, s *versionScan, build helloBuilder) bool {
-	second, first := s.suites[1].Code, s.suites[0].Code
-	picked, ok := r.pick(ctx, s.version, build, []uint16{second, first})
-	return ok && picked == second
-}
-
-// enumerateChains enumerates the remaining candidates as splitChains
-// enumerations run at once, each offering every splitChains-th candidate,
-// and adds what they find to s.
-func (r *tlsRun) enumerateChains(ctx context.Context, s *versionScan, remaining []uint16, build helloBuilder) {
-	chains := make([]*versionScan, splitChains)
+// enumerateChains enumerates the remaining candidates as one chain per
+// part, run at once, adds what they find to s and returns each chain's
+// finds in the order found.
+func (r *tlsRun) enumerateChains(ctx context.Context, s *versionScan, remaining []uint16, build helloBuilder) [][]tlswarden.Suite {
+	parts := chainParts(s.version, remaining)
+	chains := make([]*versionScan, len(parts))
 	var wg sync.WaitGroup
-	for i := range chains {
-		var deal []uint16
-		for j := i; j < len(remaining); j += splitChains {
-			deal = append(deal, remaining[j])
-		}
+	for i, deal := range parts {
 		chains[i] = &versionScan{version: s.version, answered: true}
-		if len(deal) == 0 {
-			continue
+		if len(deal) > 0 {
+			wg.Go(func() { r.enumerateChain(ctx, chains[i], deal, build) })
 		}
-		wg.Go(func() { r.enumerateChain(ctx, chains[i], deal, build) })
 	}
 	wg.Wait()
-	for _, c := range chains {
+	lists := make([][]tlswarden.Suite, len(chains))
+	for i, c := range chains {
+		lists[i] = c.suites
 		s.suites = append(s.suites, c.suites...)
 		if s.err == nil {
 			s.err = c.err
 		}
 	}
-	r.log.Debug("suites enumerated in parallel", "version", s.version.String(), "chains", splitChains, "suites", len(s.suites))
+	r.log.Debug("suites enumerated in parallel", "version", s.version.String(), "chains", len(parts), "suites", len(s.suites))
+	return lists
 }
 
 // enumerateChain is one chain of a parallel enumeration: offer, record,
@@ -158,6 +171,7 @@ func (r *tlsRun) enumerateChain(ctx context.Context, c *versionScan, deal []uint
 		switch a.verdict {
 		case verdictAccepted:
 			c.accept(a)
+			r.startEarlyGroups(ctx, c.version, a)
 			deal = slices.DeleteFunc(deal, func(code uint16) bool { return code == a.sh.CipherSuite })
 		case verdictFailed:
 			c.err = fmt.Errorf("%s ClientHello: %w", c.version, a.err)

@@ -1,0 +1,248 @@
+package probes
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/tlstest"
+)
+
+// rttDialer is a tlstest.Dialer (loopback only, capped at four
+// connections like the scanner's default) with a network in front: every
+// exchange costs a chosen round trip, and the first one the connect's
+// round trip too. A read that follows a write returns no earlier than one
+// round trip after the write (two for a connection's first exchange, from
+// the dial), as on a real path; writes do not block. Read on after it,
+// within the same flight, costs nothing more. It measures an endpoint's
+// critical path in round trips: wall time over RTT.
+type rttDialer struct {
+	*tlstest.Dialer
+	rtt time.Duration
+}
+
+func newRTTDialer(addr netip.AddrPort, rtt time.Duration, maxConns int) *rttDialer {
+	d := tlstest.NewDialer(addr)
+	d.MaxConns = maxConns
+	return &rttDialer{Dialer: d, rtt: rtt}
+}
+
+func (d *rttDialer) Dial(ctx context.Context) (net.Conn, error) {
+	start := time.Now()
+	c, err := d.Dialer.Dial(ctx)
+	if err != nil || d.rtt == 0 {
+		return c, err
+	}
+	return &rttConn{Conn: c, rtt: d.rtt, open: start.Add(d.rtt)}, nil
+}
+
+// rttConn delays the answers of one connection.
+type rttConn struct {
+	net.Conn
+	rtt  time.Duration
+	open time.Time // when the connect's round trip is over
+
+	mu  sync.Mutex
+	due time.Time // when the answer to the last write arrives; zero: none pending
+}
+
+func (c *rttConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.due.IsZero() {
+		c.due = later(time.Now(), c.open).Add(c.rtt)
+	}
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+func (c *rttConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	due := c.due
+	c.due = time.Time{}
+	c.mu.Unlock()
+	if wait := time.Until(due); wait > 0 {
+		time.Sleep(wait)
+	}
+	return n, err
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// latencyServers are the servers of the latency benchmark and test: a
+// client-order server and server-order ones, with few suites and many.
+func latencyServers(tb testing.TB) []struct {
+	name string
+	fs   *fakeServer
+} {
+	return []struct {
+		name string
+		fs   *fakeServer
+	}{
+		{"client-order-9", mozillaIntermediate(true)},
+		{"server-order-9", mozillaIntermediate(false)},
+		{"server-order-26", mozillaOld()},
+		{"client-order-26", func() *fakeServer { fs := mozillaOld(); fs.clientOrder = true; return fs }()},
+	}
+}
+
+// mozillaIntermediate scripts the suites of Mozilla's intermediate
+// configuration with an RSA certificate: six at TLS 1.2, three at 1.3.
+func mozillaIntermediate(clientOrder bool) *fakeServer {
+	return &fakeServer{
+		suites: map[tlswarden.Version][]uint16{
+			tlswarden.TLS12: {0xC02F, 0xC030, 0xCCA8, 0x009E, 0x009F, 0xCCAA},
+			tlswarden.TLS13: {0x1301, 0x1302, 0x1303},
+		},
+		groups: []uint16{29, 23, 24}, dhBits: 2048, clientOrder: clientOrder,
+	}
+}
+
+// mozillaOld scripts Mozilla's old configuration with an RSA certificate
+// at TLS 1.2, in its order (the server's), and TLS 1.3.
+func mozillaOld() *fakeServer {
+	return &fakeServer{
+		suites: map[tlswarden.Version][]uint16{
+			tlswarden.TLS12: {0xC02F, 0xC030, 0xCCA8, 0x009E, 0x009F, 0xCCAA, 0xC027, 0xC013, 0xC028, 0xC014,
+				0x0067, 0x006B, 0x009C, 0x009D, 0x003C, 0x003D, 0x002F, 0x0035, 0x000A},
+			tlswarden.TLS13: {0x1301, 0x1302, 0x1303},
+		},
+		groups: []uint16{29, 23, 24}, dhBits: 2048,
+	}
+}
+
+// runLatency runs the TLS probe once through d and returns the result and
+// the critical path in round trips.
+func runLatency(tb testing.TB, d *rttDialer, addr netip.AddrPort) (*tlswarden.TLSResult, float64) {
+	tb.Helper()
+	start := time.Now()
+	obs, err := TLS(TLSConfig{}).Run(tb.Context(), tlswarden.Endpoint{Host: "localhost", Addr: addr}, d.Dial)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return obs.TLS, time.Since(start).Seconds() / d.rtt.Seconds()
+}
+
+// BenchmarkTLSLatency runs the TLS probe against scripted servers through
+// a 50 ms round trip (four connections at a time, as the scanner's
+// default) and reports the connections and the critical path in round
+// trips (rtts/op: wall time over the round trip; a connection's hello
+// costs two, the connect's and the hello's).
+func BenchmarkTLSLatency(b *testing.B) {
+	for _, tt := range latencyServers(b) {
+		b.Run(tt.name, func(b *testing.B) {
+			addr := tlstest.RawServer(b, tt.fs.handle)
+			var rtts []float64
+			conns := 0
+			for b.Loop() {
+				d := newRTTDialer(addr, 50*time.Millisecond, 4)
+				_, r := runLatency(b, d, addr)
+				rtts = append(rtts, r)
+				conns = d.Count()
+			}
+			slices.Sort(rtts)
+			b.ReportMetric(float64(conns), "conns/op")
+			b.ReportMetric(rtts[len(rtts)/2], "rtts/op")
+			b.ReportMetric(rtts[0], "min-rtts")
+			b.ReportMetric(rtts[len(rtts)-1], "max-rtts")
+		})
+	}
+}
+
+// TestTLSLatencySameFacts checks that a round trip does not change what
+// the probe finds: the suites in order, the preference and the groups of
+// scripted servers of either preference, and of a Go server, are the same
+// through a 20 ms round trip as on loopback.
+func TestTLSLatencySameFacts(t *testing.T) {
+	c := newCerts(t)
+	addrs := map[string]netip.AddrPort{"go": tlstest.GoServer(t, &tls.Config{MinVersion: tls.VersionTLS10, Certificates: []tls.Certificate{c.rsa}})}
+	for _, tt := range latencyServers(t) {
+		addrs[tt.name] = tlstest.RawServer(t, tt.fs.handle)
+	}
+	for name, addr := range addrs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			base, _ := runLatency(t, newRTTDialer(addr, 0, 4), addr)
+			got, rtts := runLatency(t, newRTTDialer(addr, 20*time.Millisecond, 4), addr)
+			if diff := cmp.Diff(facts(base), facts(got)); diff != "" {
+				t.Errorf("facts through 20 ms differ from loopback's (-loopback +20ms):\n%s", diff)
+			}
+			t.Logf("%d connections, %.1f round trips", got.Connections, rtts)
+		})
+	}
+}
+
+// facts is what TestTLSLatencySameFacts compares: the result without its
+// connection count.
+func facts(res *tlswarden.TLSResult) tlswarden.TLSResult {
+	r := *res
+	r.Connections = 0
+	return r
+}
+
+// BenchmarkEndpointLatency runs the TLS, certificate and HTTP probes at
+// once, as the scanner does, against nginx with Mozilla's intermediate
+// configuration (client order, nine suites, an RSA certificate, ffdhe2048),
+// through a 50 ms round trip shared under a per-endpoint cap of 4 and of 6
+// connections. It reports the wall time of the endpoint (s/op's median as
+// median-s, with min-s and max-s), its critical path in round trips and
+// its connections.
+func BenchmarkEndpointLatency(b *testing.B) {
+	ca := tlstest.NewCA(b, "Latency Root")
+	leaf := ca.Issue(b, tlstest.CertSpec{DNSNames: []string{"localhost"}, Key: tlstest.RSA2048})
+	addr := tlstest.NginxServer(b, tlstest.NginxConfig{
+		Cert: leaf, Chain: []*tlstest.Cert{&ca.Cert}, Versions: []tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13},
+		Ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" +
+			"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305",
+		DHBits: 2048, ECDHCurve: "X25519:prime256v1:secp384r1",
+	})
+	ps := []tlswarden.Probe{
+		TLS(TLSConfig{}),
+		Cert(CertConfig{Roots: []*x509.Certificate{ca.Cert.Cert}}),
+		HTTP(HTTPConfig{SkipPlainHTTP: true}),
+	}
+	ep := tlswarden.Endpoint{Host: "localhost", Addr: addr}
+	for _, maxConns := range []int{4, 6} {
+		b.Run(fmt.Sprintf("cap=%d", maxConns), func(b *testing.B) {
+			const rtt = 50 * time.Millisecond
+			var walls []time.Duration
+			conns := 0
+			for b.Loop() {
+				d := newRTTDialer(addr, rtt, maxConns)
+				start := time.Now()
+				var wg sync.WaitGroup
+				for _, p := range ps {
+					wg.Go(func() {
+						if _, err := p.Run(b.Context(), ep, d.Dial); err != nil {
+							b.Errorf("%s: %v", p.Name, err)
+						}
+					})
+				}
+				wg.Wait()
+				walls = append(walls, time.Since(start))
+				conns = d.Count()
+			}
+			slices.Sort(walls)
+			b.ReportMetric(float64(conns), "conns/op")
+			b.ReportMetric(walls[len(walls)/2].Seconds(), "median-s")
+			b.ReportMetric(walls[0].Seconds(), "min-s")
+			b.ReportMetric(walls[len(walls)-1].Seconds(), "max-s")
+			b.ReportMetric(walls[len(walls)/2].Seconds()/rtt.Seconds(), "rtts/op")
+		})
+	}
+}
