@@ -43,33 +43,64 @@ func TestRealServers(t *testing.T) {
 	names := opensslNames(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := tlstest.OpenSSLServer(t, tc.cfg)
-			er := endpointFacts(t, addr)
-			ids := DefaultClients()
-			for id := range tc.want {
-				if !slices.Contains(ids, id) {
-					ids = append(ids, id)
-				}
-			}
-			res, err := run(t.Context(), Config{Clients: ids, MaxHellos: 200, Timeout: 10 * time.Second}, tlstest.NewDialer(addr).Dial, er)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for id, want := range tc.want {
-				if r := res.Client(id); r == nil || r.Connects != want {
-					t.Errorf("%s: %+v, want connects %v", id, r, want)
-				}
-			}
-			var hellos, sclients int
-			for _, r := range res.Clients {
-				t.Logf("%-28s %-9s %-5v %-8v %-45s %-10s %s %s", r.ID, r.Method, r.Connects, r.Version, suiteName(r.Suite), r.Group, r.Reason, r.Uncertain)
-				c := Load().Client(r.ID)
-				hellos += checkWithHello(t, addr, c, er, r)
-				sclients += checkWithSClient(t, addr, c, r, names)
-			}
-			t.Logf("%d answers: %d computed ones checked with the client's hello, %d checked with s_client", len(res.Clients), hellos, sclients)
+			checkServer(t, tlstest.OpenSSLServer(t, tc.cfg), tc.want, names)
 		})
 	}
+}
+
+// TestRealServersNginxGnuTLS does the same against nginx and GnuTLS's
+// gnutls-serv (another server library, following the client's order).
+func TestRealServersNginxGnuTLS(t *testing.T) {
+	names := opensslNames(t)
+	t.Run("nginx TLS 1.2 ECDHE-RSA-AES-GCM only", func(t *testing.T) {
+		addr := tlstest.NginxServer(t, tlstest.NginxConfig{Versions: []tlswarden.Version{tlswarden.TLS12},
+			Ciphers: "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384", PreferServerCiphers: true})
+		checkServer(t, addr, map[string]bool{"ie_11_win7": false, "chrome_101_win10": true, "java_8u111": true}, names)
+	})
+	t.Run("nginx TLS 1.0 to 1.2 with CBC", func(t *testing.T) {
+		addr := tlstest.NginxServer(t, tlstest.NginxConfig{Versions: []tlswarden.Version{tlswarden.TLS10, tlswarden.TLS11, tlswarden.TLS12},
+			Ciphers: "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA:AES128-SHA:@SECLEVEL=0", PreferServerCiphers: true})
+		checkServer(t, addr, map[string]bool{"ie_11_win7": true, "ie_8_win7": true, "chrome_101_win10": true}, names)
+	})
+	t.Run("gnutls-serv TLS 1.2 and 1.3, client's order", func(t *testing.T) {
+		addr := tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{Priority: "NORMAL:-VERS-ALL:+VERS-TLS1.2:+VERS-TLS1.3"})
+		checkServer(t, addr, map[string]bool{"chrome_101_win10": true, "firefox_100_win10": true, "ie_8_xp": false}, names)
+	})
+}
+
+// checkServer simulates the default clients and those of want against
+// the server at addr, checks the answers want names, and checks every
+// answer with the client's own hello and with each real client here that
+// can reproduce it.
+func checkServer(t *testing.T, addr netip.AddrPort, want map[string]bool, names map[uint16]string) {
+	t.Helper()
+	er := endpointFacts(t, addr)
+	ids := DefaultClients()
+	for id := range want {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	res, err := run(t.Context(), Config{Clients: ids, MaxHellos: 200, Timeout: 10 * time.Second}, tlstest.NewDialer(addr).Dial, er)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range want {
+		if r := res.Client(id); r == nil || r.Connects != want {
+			t.Errorf("%s: %+v, want connects %v", id, r, want)
+		}
+	}
+	var hellos, sclients, gnutls, curls int
+	for _, r := range res.Clients {
+		t.Logf("%-28s %-9s %-5v %-8v %-45s %-10s %s %s", r.ID, r.Method, r.Connects, r.Version, suiteName(r.Suite), r.Group, r.Reason, r.Uncertain)
+		c := Load().Client(r.ID)
+		hellos += checkWithHello(t, addr, c, er, r)
+		sclients += checkWithSClient(t, addr, c, r, names)
+		gnutls += checkWithGnuTLS(t, addr, c, r)
+		curls += checkWithCurl(t, addr, c, r, names)
+	}
+	t.Logf("%d answers (%d hellos sent): %d computed ones checked with the client's hello, %d checked with s_client, %d with gnutls-cli, %d with curl",
+		len(res.Clients), res.Hellos, hellos, sclients, gnutls, curls)
 }
 
 func suiteName(s *tlswarden.Suite) string {
