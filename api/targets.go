@@ -12,7 +12,8 @@ import (
 )
 
 // targetInput is a target as a client writes it. On create, Port defaults
-// to 443 and Enabled to true; on update, absent fields keep their value.
+// to 443 and Enabled and Intrusive to true; on update, absent fields keep
+// their value.
 type targetInput struct {
 	Host     *string         `json:"host"`
 	Port     *int            `json:"port"`
@@ -21,6 +22,9 @@ type targetInput struct {
 	Tags     *[]string       `json:"tags"`
 	Enabled  *bool           `json:"enabled"`
 	Schedule *string         `json:"schedule"`
+	// Intrusive false exempts the target from the intrusive weakness
+	// checks.
+	Intrusive *bool `json:"intrusive"`
 }
 
 // apply writes the fields the input has over t.
@@ -45,6 +49,9 @@ func (in targetInput) apply(t store.Target) store.Target {
 	}
 	if in.Schedule != nil {
 		t.Schedule = *in.Schedule
+	}
+	if in.Intrusive != nil {
+		t.Intrusive = *in.Intrusive
 	}
 	return t
 }
@@ -101,7 +108,7 @@ type createdTarget struct {
 
 // newTarget is a target before create: port 443, enabled.
 func newTarget() store.Target {
-	return store.Target{Target: tlswarden.Target{Port: tlswarden.DefaultPort}, Enabled: true}
+	return store.Target{Target: tlswarden.Target{Port: tlswarden.DefaultPort}, Enabled: true, Intrusive: true}
 }
 
 func (s *Server) listTargets(w http.ResponseWriter, r *http.Request) error {

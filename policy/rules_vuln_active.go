@@ -118,7 +118,7 @@ func checkHeartbleed(in *Input) Result {
 	case !v.Features.Heartbeat:
 		return pass("the heartbeat extension is not offered")
 	case skipped(v, "heartbleed"):
-		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive); the heartbeat extension is offered"}
+		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive, the profile's intrusive_checks or the target's intrusive setting); the heartbeat extension is offered"}
 	case v.Heartbleed == nil || v.Heartbleed.Status != tlswarden.StatusOK:
 		return notEvaluated("the Heartbleed check did not finish%s", heartbleedErr(v.Heartbleed))
 	case v.Heartbleed.OverlongAnswered:
@@ -140,7 +140,7 @@ func checkCCSInjection(in *Input) Result {
 	case r != nil:
 		return *r
 	case skipped(v, "ccs_injection"):
-		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive)"}
+		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive, the profile's intrusive_checks or the target's intrusive setting)"}
 	case v.CCSInjection == nil || v.CCSInjection.Status != tlswarden.StatusOK:
 		return notEvaluated("the CCS injection check did not finish%s", ccsErr(v.CCSInjection))
 	case v.CCSInjection.EarlyCCSAccepted:
@@ -207,7 +207,7 @@ func checkROBOT(in *Input) Result {
 	case r != nil:
 		return *r
 	case skipped(v, "robot"):
-		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive)"}
+		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive, the profile's intrusive_checks or the target's intrusive setting)"}
 	case rb == nil || rb.Status != tlswarden.StatusOK:
 		return notEvaluated("the ROBOT check did not finish")
 	case !rb.Tested:

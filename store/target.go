@@ -43,6 +43,12 @@ type Target struct {
 	// Schedule is a cron expression that replaces the default schedule for
 	// this target; empty means the default.
 	Schedule string `json:"schedule,omitempty"`
+	// Intrusive allows the weakness checks that a fragile appliance or an
+	// IDS may take badly (Heartbleed, CCS injection, ROBOT) when the flags
+	// and profile do; false exempts the target from them whatever those
+	// say. As with Enabled, the zero value is the cautious one: callers
+	// that build targets from user input choose the default (true).
+	Intrusive bool `json:"intrusive"`
 	// LatestScanID is the target's latest finished scan, 0 if none. Set by
 	// the store; ignored on writes.
 	LatestScanID int64     `json:"latest_scan_id,omitempty"`
@@ -132,7 +138,7 @@ func (t Target) Normalize() (Target, error) {
 func (t Target) SameSettings(u Target) bool {
 	return t.Host == u.Host && t.Port == u.Port && t.Kind == u.Kind &&
 		t.Owner == u.Owner && slices.Equal(t.Tags, u.Tags) &&
-		t.Enabled == u.Enabled && t.Schedule == u.Schedule
+		t.Enabled == u.Enabled && t.Schedule == u.Schedule && t.Intrusive == u.Intrusive
 }
 
 // Key identifies a target: its kind, host and port, unique together, so

@@ -30,7 +30,7 @@ func (m *Main) startDemo(ctx context.Context) error {
 	for _, ep := range m.testbed.Endpoints {
 		rows = append(rows, store.Target{
 			Target:  tlswarden.Target{Host: ep.Addr.Addr().String(), Port: int(ep.Addr.Port()), Kind: ep.Kind, Owner: "testbed", Tags: []string{demoTag, demoTag + ":" + ep.Name}},
-			Enabled: true,
+			Enabled: true, Intrusive: true,
 		})
 	}
 	res, err := st.ImportTargets(ctx, rows)

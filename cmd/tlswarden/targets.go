@@ -69,7 +69,8 @@ Reads and writes the registry of targets straight in the store (the
 embedded one in --data-dir, or Postgres with --database-url).
 
 Commands:
-  add HOST[:PORT]...        add targets (--owner, --tag, --schedule, --disabled)
+  add HOST[:PORT]...        add targets (--owner, --tag, --schedule, --disabled,
+                            --no-intrusive)
   list                      list targets (--owner, --tag, --json)
   rm ID|HOST[:PORT]...      remove targets with their scans and history
   import FILE.yaml          add or update the targets a YAML file lists, all
@@ -138,11 +139,13 @@ func (c *targetsCmd) add(args []string) error {
 		owner, schedule string
 		tags            tagList
 		disabled        bool
+		noIntrusive     bool
 	)
 	fs.StringVar(&owner, "owner", "", "owning team or organisation `CODE`")
 	fs.Var(&tags, "tag", "`TAG`s (comma-separated, repeatable)")
 	fs.StringVar(&schedule, "schedule", "", "`SCHEDULE` replacing the default for these targets: five cron fields, @daily, or @every DURATION (at least 1m)")
 	fs.BoolVar(&disabled, "disabled", false, "add them disabled: scanned only on request")
+	fs.BoolVar(&noIntrusive, "no-intrusive", false, "exempt them from the weakness checks fragile appliances or an IDS may take badly (Heartbleed, CCS injection, ROBOT), whatever serve's flags and profile say")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -156,7 +159,7 @@ func (c *targetsCmd) add(args []string) error {
 			return usageError{err.Error()}
 		}
 		t.Owner, t.Tags = owner, tags
-		ts = append(ts, store.Target{Target: t, Enabled: !disabled, Schedule: schedule})
+		ts = append(ts, store.Target{Target: t, Enabled: !disabled, Schedule: schedule, Intrusive: !noIntrusive})
 	}
 	st, err := c.open()
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 //	    tags: [prod, pci]
 //	    enabled: true           # default true
 //	    schedule: "0 3 * * *"   # default: the service's schedule
+//	    intrusive: false        # default true: false skips Heartbleed, CCS injection, ROBOT
 //
 // A file may also be just the list.
 type yamlTarget struct {
@@ -31,9 +32,12 @@ type yamlTarget struct {
 	Tags     []string `yaml:"tags"`
 	Enabled  *bool    `yaml:"enabled"`
 	Schedule string   `yaml:"schedule"`
+	// Intrusive false exempts the target from the intrusive weakness
+	// checks (a fragile appliance).
+	Intrusive *bool `yaml:"intrusive"`
 }
 
-var yamlTargetKeys = []string{"host", "port", "kind", "owner", "tags", "enabled", "schedule"}
+var yamlTargetKeys = []string{"host", "port", "kind", "owner", "tags", "enabled", "schedule", "intrusive"}
 
 // lineError is a problem at a line of a file.
 type lineError struct {
@@ -131,7 +135,7 @@ func targetSequence(name string, doc *yaml.Node) (*yaml.Node, error) {
 
 func yamlRow(item *yaml.Node) (store.Target, error) {
 	if item.Kind != yaml.MappingNode {
-		return store.Target{}, errors.New("want a mapping with host, port, owner, tags, enabled, schedule")
+		return store.Target{}, errors.New("want a mapping with host, port, owner, tags, enabled, schedule, intrusive")
 	}
 	for i := 0; i+1 < len(item.Content); i += 2 {
 		if k := item.Content[i].Value; !slices.Contains(yamlTargetKeys, k) {
@@ -152,7 +156,7 @@ func yamlRow(item *yaml.Node) (store.Target, error) {
 	enabled := y.Enabled == nil || *y.Enabled
 	return store.Target{
 		Target:  tlswarden.Target{Host: t.Host, Port: t.Port, Kind: t.Kind, Owner: y.Owner, Tags: y.Tags},
-		Enabled: enabled, Schedule: y.Schedule,
+		Enabled: enabled, Schedule: y.Schedule, Intrusive: y.Intrusive == nil || *y.Intrusive,
 	}, nil
 }
 

@@ -32,7 +32,9 @@ type Config struct {
 	// server never sends (a heartbeat response): default 3s, at most
 	// Timeout.
 	AnswerWait time.Duration
-	// NoIntrusive skips the Heartbleed, CCS injection and ROBOT checks.
+	// NoIntrusive skips the Heartbleed, CCS injection and ROBOT checks; a
+	// scan whose context is marked by tlswarden.WithoutIntrusiveChecks
+	// skips them too.
 	NoIntrusive bool
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
@@ -71,6 +73,7 @@ func Probe(cfg Config) tlswarden.Probe {
 		Timeout: 40 * cfg.Timeout,
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 			r := &run{cfg: cfg, ep: ep, dial: dial}
+			r.cfg.NoIntrusive = cfg.NoIntrusive || tlswarden.IntrusiveChecksOff(ctx) // the target's own switch
 			res, err := r.all(ctx)
 			return tlswarden.Observation{Vuln: res}, err
 		},

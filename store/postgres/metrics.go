@@ -18,7 +18,7 @@ const (
 	// selectScanStates walks each target's scans from the newest start
 	// (scans_target_started_idx) to its latest successful one.
 	selectScanStates = `SELECT t.id, t.host, t.port, t.kind, t.owner, t.tags, t.enabled, t.schedule,
-		coalesce(t.latest_scan_id, 0), t.created_at, t.updated_at, ` +
+		coalesce(t.latest_scan_id, 0), t.created_at, t.updated_at, t.intrusive, ` +
 		`l.id, l.trigger, l.started_at, l.finished_at, l.status, l.error, l.profile, l.compliance, ` +
 		`(SELECT e.status FROM endpoint_reports e WHERE e.scan_id = l.id AND e.status <> 'ok'
 			ORDER BY e.ordinal LIMIT 1), ` +
@@ -90,7 +90,7 @@ func scanScanState(row pgx.CollectableRow) (store.ScanState, error) {
 	var failure *string
 	t := &st.Target
 	dest := []any{&t.ID, &t.Host, &t.Port, &kind, &t.Owner, &t.Tags, &t.Enabled, &t.Schedule,
-		&t.LatestScanID, &t.CreatedAt, &t.UpdatedAt}
+		&t.LatestScanID, &t.CreatedAt, &t.UpdatedAt, &t.Intrusive}
 	dest = append(append(append(dest, latest.dest()...), &failure), success.dest()...)
 	if err := row.Scan(dest...); err != nil {
 		return st, err

@@ -12,13 +12,13 @@ import (
 )
 
 const targetColumns = `id, host, port, kind, owner, tags, enabled, schedule,
-	coalesce(latest_scan_id, 0), created_at, updated_at`
+	coalesce(latest_scan_id, 0), created_at, updated_at, intrusive`
 
 const (
-	insertTarget = `INSERT INTO targets (host, port, kind, owner, tags, enabled, schedule, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`
+	insertTarget = `INSERT INTO targets (host, port, kind, owner, tags, enabled, schedule, created_at, updated_at, intrusive)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id`
 	updateTarget = `UPDATE targets SET host = $2, port = $3, kind = $4, owner = $5, tags = $6,
-		enabled = $7, schedule = $8, updated_at = $9
+		enabled = $7, schedule = $8, updated_at = $9, intrusive = $10
 		WHERE id = $1 RETURNING ` + targetColumns
 	selectTarget       = `SELECT ` + targetColumns + ` FROM targets WHERE id = $1`
 	selectTargetByHost = `SELECT ` + targetColumns + ` FROM targets WHERE kind = $1 AND host = $2 AND port = $3`
@@ -35,7 +35,7 @@ func scanTarget(row pgx.CollectableRow) (store.Target, error) {
 	var t store.Target
 	var kind string
 	err := row.Scan(&t.ID, &t.Host, &t.Port, &kind, &t.Owner, &t.Tags, &t.Enabled, &t.Schedule,
-		&t.LatestScanID, &t.CreatedAt, &t.UpdatedAt)
+		&t.LatestScanID, &t.CreatedAt, &t.UpdatedAt, &t.Intrusive)
 	t.Kind = tlswarden.Kind(kind)
 	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
 	return t, err
@@ -81,7 +81,7 @@ func stamped(t store.Target, now time.Time) store.Target {
 }
 
 func targetArgs(t store.Target, now time.Time) []any {
-	return []any{t.Host, t.Port, string(t.Kind), t.Owner, t.Tags, t.Enabled, t.Schedule, now}
+	return []any{t.Host, t.Port, string(t.Kind), t.Owner, t.Tags, t.Enabled, t.Schedule, now, t.Intrusive}
 }
 
 // GetTarget returns one target.

@@ -24,7 +24,7 @@ const (
 			  AND EXISTS (SELECT 1 FROM endpoint_reports e WHERE e.scan_id = s.id AND e.status = 'ok')
 			ORDER BY s.started_at DESC, s.id DESC LIMIT 1) AS success_id FROM targets t)
 		SELECT t.id, t.host, t.port, t.kind, t.owner, t.tags, t.enabled, t.schedule,
-		coalesce(t.latest_scan_id, 0), t.created_at, t.updated_at, ` +
+		coalesce(t.latest_scan_id, 0), t.created_at, t.updated_at, t.intrusive, ` +
 		`l.id, l.trigger, l.started_at, l.finished_at, l.status, l.error, l.profile, l.compliance, ` +
 		`(SELECT e.status FROM endpoint_reports e WHERE e.scan_id = l.id AND e.status <> 'ok'
 			ORDER BY e.ordinal LIMIT 1), ` +
@@ -90,7 +90,7 @@ func scanScanState(row rowScanner) (store.ScanState, error) {
 	var failure sql.NullString
 	t := &st.Target
 	dest := []any{&t.ID, &t.Host, &t.Port, &kind, &t.Owner, &tags, &t.Enabled, &t.Schedule,
-		&t.LatestScanID, &created, &updated}
+		&t.LatestScanID, &created, &updated, &t.Intrusive}
 	dest = append(append(append(dest, latest.dest()...), &failure), success.dest()...)
 	if err := row.Scan(dest...); err != nil {
 		return st, err

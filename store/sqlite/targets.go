@@ -13,13 +13,13 @@ import (
 )
 
 const targetColumns = `id, host, port, kind, owner, tags, enabled, schedule,
-	coalesce(latest_scan_id, 0), created_at, updated_at`
+	coalesce(latest_scan_id, 0), created_at, updated_at, intrusive`
 
 const (
-	insertTarget = `INSERT INTO targets (host, port, kind, owner, tags, enabled, schedule, created_at, updated_at)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id`
+	insertTarget = `INSERT INTO targets (host, port, kind, owner, tags, enabled, schedule, created_at, updated_at, intrusive)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9) RETURNING id`
 	updateTarget = `UPDATE targets SET host = ?2, port = ?3, kind = ?4, owner = ?5, tags = ?6,
-		enabled = ?7, schedule = ?8, updated_at = ?9
+		enabled = ?7, schedule = ?8, updated_at = ?9, intrusive = ?10
 		WHERE id = ?1 RETURNING ` + targetColumns
 	selectTarget       = `SELECT ` + targetColumns + ` FROM targets WHERE id = ?1`
 	selectTargetByHost = `SELECT ` + targetColumns + ` FROM targets WHERE kind = ?1 AND host = ?2 AND port = ?3`
@@ -38,7 +38,7 @@ func scanTarget(row rowScanner) (store.Target, error) {
 	var kind, tags string
 	var created, updated int64
 	err := row.Scan(&t.ID, &t.Host, &t.Port, &kind, &t.Owner, &tags, &t.Enabled, &t.Schedule,
-		&t.LatestScanID, &created, &updated)
+		&t.LatestScanID, &created, &updated, &t.Intrusive)
 	if err != nil {
 		return t, err
 	}
@@ -66,7 +66,7 @@ func targetArgs(t store.Target, now time.Time) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode tags: %w", err)
 	}
-	return []any{t.Host, t.Port, string(t.Kind), t.Owner, string(tags), t.Enabled, t.Schedule, micros(now)}, nil
+	return []any{t.Host, t.Port, string(t.Kind), t.Owner, string(tags), t.Enabled, t.Schedule, micros(now), t.Intrusive}, nil
 }
 
 // stamped returns t as a new row: no ID or scans, created and updated now.

@@ -47,6 +47,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ImportRejectsBadRows", testImportRejectsBadRows},
 		{"ImportConcurrently", testImportConcurrently},
 		{"TargetKindKey", testTargetKindKey},
+		{"TargetIntrusive", testTargetIntrusive},
 		{"ScanLifecycle", testScanLifecycle},
 		{"ScanValidation", testScanValidation},
 		{"FinishScanAtomic", testFinishScanAtomic},
@@ -122,7 +123,7 @@ var jsonEqual = cmp.Transformer("json", func(m json.RawMessage) any {
 })
 
 func newTarget(host, owner string, tags ...string) store.Target {
-	return store.Target{Target: tlswarden.Target{Host: host, Port: 443, Owner: owner, Tags: tags}, Enabled: true}
+	return store.Target{Target: tlswarden.Target{Host: host, Port: 443, Owner: owner, Tags: tags}, Enabled: true, Intrusive: true}
 }
 
 func createTarget(tb testing.TB, s store.Store, host, owner string, tags ...string) store.Target {
