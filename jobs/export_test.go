@@ -6,6 +6,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/tlswarden/tlswarden/store"
 )
 
 // RunSchedule works a ScheduleScansArgs job created at the given time, as
@@ -47,4 +49,13 @@ func (q *Queue) Crash(ctx context.Context) error {
 // NotifyJobsWaiting counts the notification jobs not yet finished.
 func (q *Queue) NotifyJobsWaiting(ctx context.Context) (int64, error) {
 	return q.count(ctx, `SELECT count(*) FROM river_job WHERE queue = 'notify' AND state IN ('available', 'running', 'retryable', 'scheduled', 'pending')`)
+}
+
+// InsertScanJobAt inserts a scheduled scan of a target to start at at, as
+// the nightly run's jitter does.
+func (q *Queue) InsertScanJobAt(ctx context.Context, targetID int64, at time.Time) error {
+	opts := scanOpts(targetID)
+	opts.ScheduledAt = at
+	_, err := q.client.Insert(ctx, ScanTargetArgs{TargetID: targetID, Trigger: store.TriggerSchedule}, opts)
+	return err
 }

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -293,6 +294,100 @@ func TestNotifyDelivery(t *testing.T) {
 			}
 			if !strings.Contains(out, "notification delivered") {
 				t.Error("the log does not say a notification was delivered")
+			}
+		})
+	}
+}
+
+// TestNotifyRunSummary scans four new, non-compliant targets whose
+// certificates expire within the subscription's window, three requested
+// at once and one scheduled seconds later (as the nightly run's jitter
+// spreads them): the subscription gets one digest, after the run, naming
+// the four new targets and their certificates, and the sweep that follows
+// sends nothing more.
+func TestNotifyRunSummary(t *testing.T) {
+	for _, name := range testdb.Names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			b := testdb.Open(t, name)
+			ss := b.Store.(store.SubscriptionStore)
+			ca := tlstest.NewCA(t, "notify test CA")
+			notAfter := time.Now().Add(10 * 24 * time.Hour).Truncate(time.Second)
+			cert := ca.Issue(t, tlstest.CertSpec{Key: tlstest.ECDSA256, NotAfter: notAfter}).TLSCertificate()
+			legacy := &tls.Config{MinVersion: tls.VersionTLS10, Certificates: []tls.Certificate{cert}, CipherSuites: []uint16{
+				tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}}
+			rcv := newHook(t)
+			sub := subscribe(t, ss, store.Subscription{Name: "web", Owner: "web", Channel: store.ChannelWebhook,
+				URL: rcv.srv.URL + "/hook", Secret: "0123456789abcdef0123", Regressions: true, ExpiryDays: 30})
+			q := b.Queue(t, fast(jobs.Config{
+				Scanner:        newScanner(t, ca.Cert.Cert),
+				Notifier:       notify.NewSender(notify.SenderConfig{MinInterval: 10 * time.Millisecond}),
+				NotifyDebounce: 200 * time.Millisecond,
+			}))
+			if err := q.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			srv4 := tlstest.NewSwitchServer(t, legacy, nil)
+			var reqs []int64
+			for range 3 {
+				srv := tlstest.NewSwitchServer(t, legacy, nil)
+				tg := addTarget(t, b.Store, srv.Addr.Addr().String(), int(srv.Addr.Port()), true)
+				r, err := q.RequestScan(ctx, tg.ID, "test")
+				if err != nil {
+					t.Fatal(err)
+				}
+				reqs = append(reqs, r.ID)
+			}
+			// The fourth target's scan starts later, as the nightly run's
+			// jitter spreads scans: the run ends with it, and so waits
+			// the digest.
+			late := addTarget(t, b.Store, srv4.Addr.Addr().String(), int(srv4.Addr.Port()), true)
+			if err := q.InsertScanJobAt(ctx, late.ID, time.Now().Add(8*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range reqs {
+				if r := waitDone(t, q, id); r.State != "completed" {
+					t.Fatalf("scan request %d ended %s: %v", id, r.State, r.Errors)
+				}
+			}
+			for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				tg, err := b.Store.GetTarget(ctx, late.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tg.LatestScanID != 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the late scan did not finish within 60s")
+				}
+			}
+			settle(t, q)
+			if _, err := q.EnqueueDigests(ctx, nil); err != nil { // the hourly sweep
+				t.Fatal(err)
+			}
+			time.Sleep(600 * time.Millisecond)
+			settle(t, q)
+
+			got := rcv.requests()
+			if len(got) != 1 {
+				t.Fatalf("receiver got %d digests, want 1", len(got))
+			}
+			var dg notify.Digest
+			if err := json.Unmarshal(got[0].body, &dg); err != nil {
+				t.Fatal(err)
+			}
+			if dg.Counts.NewTargets != 4 || dg.Counts.ExpiringCertificates != 4 || len(dg.Items) != 8 {
+				t.Fatalf("digest counts %+v, %d items: %s", dg.Counts, len(dg.Items), got[0].body)
+			}
+			for _, it := range dg.Items[4:] {
+				if it.Kind != notify.ItemCertExpiry || !it.NotAfter.Equal(notAfter) || !strings.Contains(it.Summary, "expires in") {
+					t.Errorf("certificate item: %+v", it)
+				}
+			}
+			if ds := deliveries(t, ss, sub.ID); len(ds) != 1 || ds[0].Status != store.DeliverySent || len(ds[0].Items) != 8 {
+				t.Errorf("deliveries: %+v", ds)
 			}
 		})
 	}
