@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/iana"
@@ -16,12 +17,18 @@ import (
 // s1 first, then every chain's finds; lists holds each chain's finds in
 // the order found.
 func (r *tlsRun) settleChains(ctx context.Context, s *versionScan, lists [][]tlswarden.Suite, candidates []uint16, build helloBuilder) {
-	guess, borders, classed := guessOrder(s.suites[0].Code, lists)
-	sortSuites(s.suites, guess)
+	first := s.suites[0].Code
+	subs, classed := guessOrder(lists)
+	sortSuites(s.suites, joinRuns(first, subs))
 	rev := r.reversedFound(s)
 	offers := [][]uint16{rev}
-	for _, i := range borders {
-		offers = append(offers, []uint16{guess[i+1], guess[i]})
+	var borders []int // the index in subs of the run after each border pair
+	for j := 1; j < len(subs); j++ {
+		if subs[j-1].chain != subs[j].chain {
+			prev := subs[j-1].codes
+			offers = append(offers, []uint16{subs[j].codes[0], prev[len(prev)-1]})
+			borders = append(borders, j)
+		}
 	}
 	answers := r.pickAll(ctx, s.version, build, offers)
 	s.pref = tlswarden.PreferIndeterminate
@@ -29,10 +36,13 @@ func (r *tlsRun) settleChains(ctx context.Context, s *versionScan, lists [][]tls
 	case !rv.ok:
 	case rv.code == rev[len(rev)-1]:
 		s.pref = tlswarden.PreferServer
-		if classed && allPickedSecond(offers[1:len(borders)+1], answers[1:len(borders)+1]) {
-			return // every neighbour pair checked: the guess is its order
+		var failed []int
+		for i, j := range borders {
+			if a := answers[i+1]; !a.ok || a.code != offers[i+1][1] {
+				failed = append(failed, j)
+			}
 		}
-		order, ok := r.mergeHeads(ctx, s.version, build, guess[0], lists)
+		order, ok := r.repairGuess(ctx, s.version, build, first, lists, subs, classed, failed)
 		if !ok {
 			s.pref = tlswarden.PreferIndeterminate
 			return
@@ -42,6 +52,119 @@ func (r *tlsRun) settleChains(ctx context.Context, s *versionScan, lists [][]tls
 		s.pref = tlswarden.PreferClient
 		sortSuites(s.suites, candidates)
 	}
+}
+
+// repairGuess returns a server's order from the guess and the border pairs
+// it got wrong (failed: indexes in subs). With none wrong every neighbour
+// pair is checked, by a chain or by a hello, and the guess is its order.
+// Pairs wrong inside a class group are mended by merging that group's runs
+// (the groups at once); a pair wrong between groups, or a chain that found
+// its suites out of group order, leaves no part of the guess to trust: all
+// chains are merged. It reports whether every hello was answered.
+func (r *tlsRun) repairGuess(ctx context.Context, v tlswarden.Version, build helloBuilder, first uint16, lists [][]tlswarden.Suite, subs []run, classed bool, failed []int) ([]uint16, bool) {
+	if !classed || slices.ContainsFunc(failed, func(j int) bool { return subs[j-1].group != subs[j].group }) {
+		all := make([][]uint16, len(lists))
+		for i, l := range lists {
+			all[i] = suiteCodes(l)
+		}
+		merged, ok := r.mergeHeads(ctx, v, build, all)
+		return append([]uint16{first}, merged...), ok
+	}
+	groups := map[int]bool{}
+	for _, j := range failed {
+		groups[subs[j].group] = true
+	}
+	merged := make([]run, len(subs))
+	copy(merged, subs)
+	var wg sync.WaitGroup
+	var okAll atomic.Bool
+	okAll.Store(true)
+	for g := range groups {
+		var in [][]uint16
+		at := -1
+		for i, sub := range subs {
+			if sub.group == g {
+				in = append(in, sub.codes)
+				if at < 0 {
+					at = i
+				}
+				merged[i].codes = nil
+			}
+		}
+		wg.Go(func() {
+			m, ok := r.mergeHeads(ctx, v, build, in)
+			merged[at].codes = m
+			if !ok {
+				okAll.Store(false)
+			}
+		})
+	}
+	wg.Wait()
+	return joinRuns(first, merged), okAll.Load()
+}
+
+// run is the suites one chain found in one class group, in the order found.
+type run struct {
+	codes        []uint16
+	chain, group int
+}
+
+// classGroup is the group of classes (suiteRank) a server's own order
+// keeps together, as far as seen: forward-secret AEAD, forward-secret CBC,
+// the rest. OpenSSL's default sort interleaves ECDHE and DHE by strength
+// inside a group, but never mixes groups; explicit lists (Mozilla's) keep
+// the classes themselves apart.
+func classGroup(rank int) int {
+	switch {
+	case rank <= 1:
+		return 0
+	case rank <= 3:
+		return 1
+	}
+	return 2
+}
+
+// guessOrder returns the order a parallel enumeration suggests after the
+// first pick, as runs: each chain's finds split by class group, the groups
+// in order, and inside a group the chains' runs by their best class, each
+// in the order its chain found it. classed reports whether every chain
+// found its suites in group order; if one did not, the guess cannot be
+// the server's order.
+func guessOrder(lists [][]tlswarden.Suite) (runs []run, classed bool) {
+	classed = true
+	type key struct{ chain, group int }
+	best := map[key]int{}
+	at := map[key]int{}
+	for ci, l := range lists {
+		prev := -1
+		for _, su := range l {
+			rk := suiteRank(su.Code)
+			k := key{ci, classGroup(rk)}
+			classed = classed && k.group >= prev
+			prev = k.group
+			i, ok := at[k]
+			if !ok {
+				i, best[k] = len(runs), rk
+				at[k] = i
+				runs = append(runs, run{chain: ci, group: k.group})
+			}
+			best[k] = min(best[k], rk)
+			runs[i].codes = append(runs[i].codes, su.Code)
+		}
+	}
+	slices.SortStableFunc(runs, func(a, b run) int {
+		return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(best[key{a.chain, a.group}], best[key{b.chain, b.group}]))
+	})
+	return runs, classed
+}
+
+// joinRuns is first, then the runs' suites in order.
+func joinRuns(first uint16, runs []run) []uint16 {
+	order := []uint16{first}
+	for _, r := range runs {
+		order = append(order, r.codes...)
+	}
+	return order
 }
 
 // confirmClient confirms that a server whose answer to the reversed offer
@@ -66,40 +189,6 @@ func confirmingBorder(pairs [][]uint16, last uint16) int {
 	return slices.IndexFunc(pairs, func(p []uint16) bool { return p[0] != last && chacha(p[0]) == 0 })
 }
 
-// guessOrder returns the order a parallel enumeration suggests: first (the
-// pick among every candidate), then the chains' finds by class, each
-// class in the order its chain found it. borders are the indexes i of the
-// guess where guess[i] and guess[i+1] came from different chains: the
-// pairs no chain has ordered. classed reports whether every chain found
-// its suites in class order; if one did not, the guess cannot be the
-// server's order and borders is nil.
-func guessOrder(first uint16, lists [][]tlswarden.Suite) (guess []uint16, borders []int, classed bool) {
-	type found struct {
-		code        uint16
-		chain, rank int
-	}
-	var rest []found
-	classed = true
-	for ci, l := range lists {
-		prev := -1
-		for _, su := range l {
-			rk := suiteRank(su.Code)
-			classed = classed && rk >= prev
-			prev = rk
-			rest = append(rest, found{su.Code, ci, rk})
-		}
-	}
-	slices.SortStableFunc(rest, func(a, b found) int { return cmp.Compare(a.rank, b.rank) })
-	guess = append(guess, first)
-	for i, f := range rest {
-		guess = append(guess, f.code)
-		if i > 0 && rest[i-1].chain != f.chain && classed {
-			borders = append(borders, i)
-		}
-	}
-	return guess, borders, classed
-}
-
 // picked is the answer to one offer of an order test.
 type picked struct {
 	code uint16
@@ -117,29 +206,12 @@ func (r *tlsRun) pickAll(ctx context.Context, v tlswarden.Version, build helloBu
 	return out
 }
 
-// allPickedSecond reports whether the server picked the second suite of
-// every pair.
-func allPickedSecond(pairs [][]uint16, answers []picked) bool {
-	for i, p := range pairs {
-		if !answers[i].ok || answers[i].code != p[1] {
-			return false
-		}
-	}
-	return true
-}
-
-// mergeHeads merges the chains' finds, each in the server's order, into
-// its order over them all, first (its favourite) at the top: each hello
-// offers the head of every chain not yet merged and places the one
-// picked. It reports whether every hello was answered.
-func (r *tlsRun) mergeHeads(ctx context.Context, v tlswarden.Version, build helloBuilder, first uint16, lists [][]tlswarden.Suite) ([]uint16, bool) {
-	order := []uint16{first}
-	heads := make([][]uint16, 0, len(lists))
-	for _, l := range lists {
-		if len(l) > 0 {
-			heads = append(heads, suiteCodes(l))
-		}
-	}
+// mergeHeads merges lists, each in the server's order, into its order
+// over them all: each hello offers the head of every list not yet merged
+// and places the one picked. It reports whether every hello was answered.
+func (r *tlsRun) mergeHeads(ctx context.Context, v tlswarden.Version, build helloBuilder, lists [][]uint16) ([]uint16, bool) {
+	var order []uint16
+	heads := slices.DeleteFunc(slices.Clone(lists), func(l []uint16) bool { return len(l) == 0 })
 	for len(heads) > 1 {
 		offer := make([]uint16, len(heads))
 		for i, h := range heads {

@@ -98,6 +98,22 @@ func latencyServers(tb testing.TB) []struct {
 		{"server-order-9", mozillaIntermediate(false)},
 		{"server-order-26", mozillaOld()},
 		{"client-order-26", func() *fakeServer { fs := mozillaOld(); fs.clientOrder = true; return fs }()},
+		{"server-order-interleaved-21", strengthSorted()},
+	}
+}
+
+// strengthSorted scripts a server whose own order is OpenSSL's default
+// sort: forward-secret AEAD first, ECDHE and DHE interleaved by strength,
+// then forward-secret CBC likewise, then the rest by strength, RSA key
+// exchange AEAD among CBC suites.
+func strengthSorted() *fakeServer {
+	return &fakeServer{
+		suites: map[tlswarden.Version][]uint16{
+			tlswarden.TLS12: {0xC030, 0x009F, 0xCCA8, 0xCCAA, 0xC02F, 0x009E, 0xC028, 0x006B, 0xC014, 0x0039,
+				0xC027, 0x0067, 0xC013, 0x0033, 0x009D, 0x003D, 0x0035, 0x009C, 0x003C, 0x002F, 0x000A},
+			tlswarden.TLS13: {0x1302, 0x1303, 0x1301},
+		},
+		groups: []uint16{29, 23, 24}, dhBits: 2048,
 	}
 }
 
@@ -243,6 +259,37 @@ func BenchmarkEndpointLatency(b *testing.B) {
 			b.ReportMetric(walls[0].Seconds(), "min-s")
 			b.ReportMetric(walls[len(walls)-1].Seconds(), "max-s")
 			b.ReportMetric(walls[len(walls)/2].Seconds()/rtt.Seconds(), "rtts/op")
+		})
+	}
+}
+
+// TestTLSChainsFindTheOrder checks the order the parallel chains settle on
+// against the scripted servers': the server's own, whether its order keeps
+// the classes apart or interleaves them, or ours for a server that follows
+// the client.
+func TestTLSChainsFindTheOrder(t *testing.T) {
+	for _, tt := range latencyServers(t) {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			addr := tlstest.RawServer(t, tt.fs.handle)
+			res, _ := runLatency(t, newRTTDialer(addr, 0, 4), addr)
+			for _, v := range []tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13} {
+				want := slices.Clone(tt.fs.suites[v])
+				pref := tlswarden.PreferServer
+				if tt.fs.clientOrder {
+					order := legacySuiteOrder()
+					if v == tlswarden.TLS13 {
+						order = tls13SuiteOrder()
+					}
+					slices.SortFunc(want, func(a, b uint16) int { return slices.Index(order, a) - slices.Index(order, b) })
+					pref = tlswarden.PreferClient
+				}
+				got := version(res, v)
+				if diff := cmp.Diff(want, suiteCodes(got.Suites)); diff != "" || got.Preference != pref {
+					t.Errorf("%s: preference %q, want %q; order (-want +got):\n%s", v, got.Preference, pref, diff)
+				}
+			}
+			t.Logf("%d connections", res.Connections)
 		})
 	}
 }
