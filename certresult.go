@@ -138,6 +138,11 @@ type Certificate struct {
 	// SPKISHA256 is the SHA-256 of the subject public key info, as a
 	// TLSA record with selector 1 and matching type 1 names it (DANE).
 	SPKISHA256 string `json:"spki_sha256,omitempty"`
+	// SHA512 and SPKISHA512 are the SHA-512 of the certificate and of its
+	// subject public key info, as TLSA records of matching type 2 name
+	// them; absent from reports made before they were recorded.
+	SHA512     string `json:"sha512,omitempty"`
+	SPKISHA512 string `json:"spki_sha512,omitempty"`
 	Size       int    `json:"size"`
 	ParseError string `json:"parse_error,omitempty"`
 

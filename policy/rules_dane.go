@@ -1,6 +1,11 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strings"
+
 	"github.com/tlswarden/tlswarden"
 )
 
@@ -67,22 +72,72 @@ func checkDANE(in *Input) Result {
 			return pass("the chain matches TLSA %d %d %d", r.Usage, r.Selector, r.MatchingType)
 		}
 	}
-	return fail("no chain served matches the %d usable TLSA records of %s (supported: matching type 1, SHA-256)", len(recs), in.Endpoint.Endpoint.Host)
+	if lacksSHA512(recs, c) {
+		return notEvaluated("the usable TLSA records of %s name SHA-512 digests, which this report predates", in.Endpoint.Endpoint.Host)
+	}
+	return fail("no chain served matches the %d usable TLSA records of %s", len(recs), in.Endpoint.Endpoint.Host)
 }
 
 // matchChain finds a record matching the chain: DANE-EE the leaf,
-// DANE-TA any certificate above it. Only SHA-256 digests (matching type
-// 1) are compared, the form in practically every deployment.
+// DANE-TA any certificate above it.
 func matchChain(recs []tlswarden.TLSARecord, chain []tlswarden.Certificate) (tlswarden.TLSARecord, bool) {
 	for _, r := range recs {
 		for i, cert := range chain {
-			if (r.Usage == 3) != (i == 0) || r.MatchingType != 1 {
-				continue
-			}
-			if r.Selector == 0 && r.Data == cert.SHA256 || r.Selector == 1 && r.Data == cert.SPKISHA256 && cert.SPKISHA256 != "" {
+			if (r.Usage == 3) == (i == 0) && tlsaMatches(r, cert) {
 				return r, true
 			}
 		}
 	}
 	return tlswarden.TLSARecord{}, false
+}
+
+// tlsaMatches compares one record with one certificate's digests (RFC
+// 6698 §2.1): selector 0 the whole certificate, 1 its public key;
+// matching type 1 SHA-256, 2 SHA-512, 0 the bytes themselves. The report
+// keeps digests, not certificates, so a type 0 record is compared through
+// the SHA-256 of its bytes: equal digests, equal bytes.
+func tlsaMatches(r tlswarden.TLSARecord, cert tlswarden.Certificate) bool {
+	var want, data string
+	switch r.MatchingType {
+	case 0:
+		raw, err := hex.DecodeString(r.Data)
+		if err != nil || len(raw) == 0 {
+			return false
+		}
+		sum := sha256.Sum256(raw)
+		data, want = hex.EncodeToString(sum[:]), pick(r.Selector, cert.SHA256, cert.SPKISHA256)
+	case 1:
+		data, want = r.Data, pick(r.Selector, cert.SHA256, cert.SPKISHA256)
+	case 2:
+		data, want = r.Data, pick(r.Selector, cert.SHA512, cert.SPKISHA512)
+	}
+	return want != "" && strings.EqualFold(data, want)
+}
+
+// pick returns the digest of the certificate (selector 0) or of its
+// public key (selector 1); "" for a selector RFC 6698 does not define.
+func pick(selector uint8, cert, spki string) string {
+	switch selector {
+	case 0:
+		return cert
+	case 1:
+		return spki
+	}
+	return ""
+}
+
+// lacksSHA512 reports whether some record names a SHA-512 digest that the
+// report's chains do not carry (reports made before they were recorded).
+func lacksSHA512(recs []tlswarden.TLSARecord, c *tlswarden.CertResult) bool {
+	if !slices.ContainsFunc(recs, func(r tlswarden.TLSARecord) bool { return r.MatchingType == 2 }) {
+		return false
+	}
+	for _, ch := range append([]tlswarden.CertResult{*c}, c.OtherChains...) {
+		for _, cert := range ch.Chain {
+			if cert.SHA512 == "" {
+				return true
+			}
+		}
+	}
+	return false
 }

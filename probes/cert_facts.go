@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -134,14 +135,16 @@ func parseCert(der []byte) (c *x509.Certificate, err error) {
 
 // describeCert turns one served certificate into its facts, lints aside.
 func describeCert(der []byte, c *x509.Certificate, parseErr error, now time.Time) tlswarden.Certificate {
-	sum := sha256.Sum256(der)
-	d := tlswarden.Certificate{SHA256: hex.EncodeToString(sum[:]), Size: len(der)}
+	sum, sum512 := sha256.Sum256(der), sha512.Sum512(der)
+	d := tlswarden.Certificate{SHA256: hex.EncodeToString(sum[:]), SHA512: hex.EncodeToString(sum512[:]), Size: len(der)}
 	if parseErr != nil {
 		d.ParseError = parseErr.Error()
 		return d
 	}
-	spki := sha256.Sum256(c.RawSubjectPublicKeyInfo)
-	d.SPKISHA256 = hex.EncodeToString(spki[:])
+	// The digests a TLSA record names (DANE): matching types 1 and 2;
+	// type 0, the bytes themselves, is compared through their SHA-256.
+	spki, spki512 := sha256.Sum256(c.RawSubjectPublicKeyInfo), sha512.Sum512(c.RawSubjectPublicKeyInfo)
+	d.SPKISHA256, d.SPKISHA512 = hex.EncodeToString(spki[:]), hex.EncodeToString(spki512[:])
 	d.Subject, d.Issuer = c.Subject.String(), c.Issuer.String()
 	if c.SerialNumber != nil {
 		d.Serial = c.SerialNumber.Text(16)

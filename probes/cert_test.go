@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -49,6 +50,11 @@ func fingerprint(der []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+func fingerprint512(der []byte) string {
+	sum := sha512.Sum512(der)
+	return hex.EncodeToString(sum[:])
+}
+
 // keyFactsOf is what the probe should say about each test key type.
 var keyFactsOf = map[tlstest.KeyType]struct {
 	typ   string
@@ -72,6 +78,8 @@ func wantCert(c *tlstest.Cert, kt tlstest.KeyType, now time.Time) tlswarden.Cert
 	w := tlswarden.Certificate{
 		SHA256:             fingerprint(c.DER),
 		SPKISHA256:         fingerprint(x.RawSubjectPublicKeyInfo),
+		SHA512:             fingerprint512(c.DER),
+		SPKISHA512:         fingerprint512(x.RawSubjectPublicKeyInfo),
 		Size:               len(c.DER),
 		Subject:            "CN=" + x.Subject.CommonName + ", O=tlswarden test",
 		Issuer:             "CN=" + x.Issuer.CommonName + ", O=tlswarden test",

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/sha512"
+	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"net"
 	"regexp"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/internal/dnstest"
+	"github.com/tlswarden/tlswarden/internal/tlstest"
 )
 
 // TestScanMailDomain: scan mail://DOMAIN lists the MX hosts, looks up
@@ -50,5 +54,61 @@ func TestScanMailDomain(t *testing.T) {
 	_, table, _ = runCmd(t, "", "scan", "--progress=false", "--resolver", dns.Addr, "mail://mx.test:"+port)
 	if !regexp.MustCompile(`(?m)^\s+MX 10\s+mx1\.mx\.test$`).MatchString(table) {
 		t.Errorf("table lacks the MX line:\n%s", table)
+	}
+}
+
+// TestScanMailDANESHA512: a mail domain whose MX host publishes a
+// DNSSEC-authenticated TLSA 3 1 2 record (SHA-512 of the leaf's public
+// key) passes mail.dane_tlsa_match over SMTP STARTTLS: the report's
+// certificates carry the SHA-512 digests of what the server served, and
+// the rule compares them. The same record with one digit changed fails.
+func TestScanMailDANESHA512(t *testing.T) {
+	ca := tlstest.NewCA(t, "mail CA")
+	leaf := ca.Issue(t, tlstest.CertSpec{DNSNames: []string{"mx.dane.test"}, Key: tlstest.ECDSA384})
+	caFile, _ := ca.Cert.WritePEM(t, t.TempDir())
+	cfg := &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate(&ca.Cert)}, MinVersion: tls.VersionTLS12}
+	starttls, _ := smtpServer(t, cfg, true)
+	_, port, _ := net.SplitHostPort(starttls)
+	spki := sha512.Sum512(leaf.Cert.RawSubjectPublicKeyInfo)
+	digest := hex.EncodeToString(spki[:])
+	changed := digest[:127] + "0"
+	if digest[127] == '0' {
+		changed = digest[:127] + "1"
+	}
+	for _, tc := range []struct {
+		data string
+		want tlswarden.RuleOutcome
+	}{
+		{digest, tlswarden.RulePass},
+		{changed, tlswarden.RuleFail},
+	} {
+		dns := dnstest.New(t)
+		dns.SetAuthenticated(true)
+		dns.Add("dane.test. 60 IN MX 10 mx.dane.test.",
+			"mx.dane.test. 60 IN A 127.0.0.1",
+			"_25._tcp.mx.dane.test. 60 IN TLSA 3 1 2 "+tc.data)
+		code, stdout, stderr := runCmd(t, "", "scan", "--json", "--progress=false", "--resolver", dns.Addr,
+			"--dnssec-validating-resolver", "--ca-file", caFile, "--no-vulns", "--no-groups", "--kind-spacing", "smtp=0s",
+			"--timeout", "10s", "mail://dane.test:"+port)
+		var r reportJSON
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil || len(r.Endpoints) != 1 || r.Endpoints[0].Cert == nil {
+			t.Fatalf("exit %d, %v\n%s\n%s", code, err, stdout, stderr)
+		}
+		served := sha512.Sum512(leaf.DER)
+		if got := r.Endpoints[0].Cert.Chain[0]; got.SHA512 != hex.EncodeToString(served[:]) || got.SPKISHA512 != digest {
+			t.Errorf("leaf facts sha512 %q spki_sha512 %q, want the served certificate's", got.SHA512, got.SPKISHA512)
+		}
+		found := false
+		for _, f := range r.Evaluation.Endpoints[0].Findings {
+			if f.RuleID == "mail.dane_tlsa_match" {
+				found = true
+				if f.Outcome != tc.want {
+					t.Errorf("TLSA 3 1 2 %s...: %s (%s), want %s", tc.data[:8], f.Outcome, f.Message, tc.want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no mail.dane_tlsa_match finding")
+		}
 	}
 }
