@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/notify"
@@ -32,7 +33,7 @@ func runSubscriptions(ctx context.Context, args []string, stdin io.Reader, stdou
 		"add": (*subscriptionsCmd).add, "list": (*subscriptionsCmd).list, "ls": (*subscriptionsCmd).list,
 		"remove": (*subscriptionsCmd).remove, "rm": (*subscriptionsCmd).remove,
 		"disable": (*subscriptionsCmd).disable, "enable": (*subscriptionsCmd).enable,
-		"deliveries": (*subscriptionsCmd).deliveries,
+		"deliveries": (*subscriptionsCmd).deliveries, "test": (*subscriptionsCmd).test,
 	}
 	fn, ok := cmds[args[0]]
 	if !ok {
@@ -67,6 +68,7 @@ Commands:
   remove ID         remove a subscription and its deliveries
   disable ID        stop sending to a subscription (enable ID: start again)
   deliveries        list deliveries: sent, pending or failed, and why (--subscription ID)
+  test ID           send the receiver a sample digest now (marked as a test; nothing recorded)
 
 Run "tlswarden subscriptions COMMAND -h" for a command's flags.
 `)
@@ -319,4 +321,31 @@ func (c *subscriptionsCmd) deliveries(args []string) error {
 			stamp(d.CreatedAt), sent, len(d.Items), orDash(d.LastError))
 	}
 	return tw.Flush()
+}
+
+// test sends a sample digest, marked as a test, straight to a
+// subscription's receiver: what a person runs after adding one.
+func (c *subscriptionsCmd) test(args []string) error {
+	id, err := c.id(args, "test [flags] ID")
+	if err != nil {
+		return err
+	}
+	ss, err := c.subscriptions()
+	if err != nil {
+		return err
+	}
+	sub, err := ss.GetSubscription(c.ctx, id)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	dg := notify.Build(sub, []notify.Item{{Kind: notify.ItemEvent, Key: "test", Regression: true, At: now,
+		Target: notify.TargetRef{Name: "test.example:443"}, Summary: "a sample regression: nothing has changed"}}, now, "")
+	dg.Test = true
+	dest := notify.Destination{Channel: notify.Channel(sub.Channel), URL: sub.URL, Secret: sub.Secret}
+	if err := notify.NewSender(notify.SenderConfig{}).Send(c.ctx, dest, dg); err != nil {
+		return err // its text never holds the URL or the secret
+	}
+	fmt.Fprintf(c.stdout, "subscription %d: %s accepted a test digest\n", sub.ID, notify.RedactURL(sub.URL))
+	return nil
 }

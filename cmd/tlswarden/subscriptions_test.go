@@ -1,9 +1,13 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -57,6 +61,52 @@ func TestSubscriptionsCLI(t *testing.T) {
 			if strings.Contains(out+errOut, leak) {
 				t.Errorf("subscriptions %s prints %q", strings.Join(s.args, " "), leak)
 			}
+		}
+	}
+}
+
+// TestSubscriptionsTest sends a sample digest to a receiver on loopback,
+// then to one that refuses it, and prints neither's URL nor the secret.
+func TestSubscriptionsTest(t *testing.T) {
+	dir := t.TempDir()
+	st := []string{"--data-dir", dir}
+	var mu sync.Mutex
+	var got []string
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+	}))
+	defer ok.Close()
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no such hook", http.StatusNotFound)
+	}))
+	defer gone.Close()
+	const secret = "signing-secret-0123456789"
+	t.Setenv("TLSWARDEN_WEBHOOK_SECRET", secret)
+	for _, u := range []string{ok.URL + "/hook/SECRETPATH", gone.URL + "/hook/SECRETPATH"} {
+		t.Setenv("TLSWARDEN_WEBHOOK_URL", u)
+		if code, _, errOut := runCmd(t, "", append([]string{"subscriptions", "add", "--as", "a", "--name", "n", "--channel", "webhook"}, st...)...); code != exitOK {
+			t.Fatalf("add: %s", errOut)
+		}
+	}
+	code, out, errOut := runCmd(t, "", append([]string{"subscriptions", "test"}, append(st, "1")...)...)
+	if code != exitOK || !strings.Contains(out, "accepted a test digest") {
+		t.Errorf("test 1: exit %d\n%s%s", code, out, errOut)
+	}
+	mu.Lock()
+	if len(got) != 1 || !strings.Contains(got[0], `"test":true`) {
+		t.Errorf("the receiver got %q", got)
+	}
+	mu.Unlock()
+	code, out, errOut = runCmd(t, "", append([]string{"subscriptions", "test"}, append(st, "2")...)...)
+	if code == exitOK || !strings.Contains(errOut, "404") {
+		t.Errorf("test 2: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, leak := range []string{"SECRETPATH", secret} {
+		if strings.Contains(out+errOut, leak) {
+			t.Errorf("subscriptions test prints %q", leak)
 		}
 	}
 }
