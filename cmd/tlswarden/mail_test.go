@@ -5,14 +5,23 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/internal/dnstest"
+	"github.com/tlswarden/tlswarden/internal/testenv"
 	"github.com/tlswarden/tlswarden/internal/tlstest"
 )
 
@@ -110,5 +119,79 @@ func TestScanMailDANESHA512(t *testing.T) {
 		if !found {
 			t.Errorf("no mail.dane_tlsa_match finding")
 		}
+	}
+}
+
+// policyHost serves an MTA-STS policy over HTTPS with cert on port 443
+// (where senders fetch it, RFC 8461 §3.3) of a loopback address of its
+// own, 127.84.x.y, so that other tests' servers are not in the way.
+// Binding port 443 needs root.
+func policyHost(t *testing.T, cert *tlstest.Cert, policy string) string {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for i := range 8 {
+		addr := fmt.Sprintf("127.84.%d.%d:443", (os.Getpid()+i)%250+1, (os.Getpid()/250+i)%250+1)
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		if errors.Is(err, syscall.EACCES) {
+			testenv.Need(t, "port 443 (root)", err)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/mta-sts.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, policy)
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLSCertificate()}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the fetch refused without --ca-file is expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	host, _, _ := net.SplitHostPort(ln.Addr().String())
+	return host
+}
+
+// TestScanMailMTASTSOrgCA: an MTA-STS policy host whose certificate
+// comes from an organisation's CA is trusted with --ca-file (the policy
+// is read: enforce, every MX matched) and not without it (the fetch
+// fails on the certificate), as the certificate probe trusts that CA;
+// --ca-file-only trusts it too.
+func TestScanMailMTASTSOrgCA(t *testing.T) {
+	org := tlstest.NewCA(t, "org CA")
+	caFile, _ := org.Cert.WritePEM(t, t.TempDir())
+	leaf := org.Issue(t, tlstest.CertSpec{DNSNames: []string{"mta-sts.sts.test"}, Key: tlstest.ECDSA256})
+	addr := policyHost(t, leaf, "version: STSv1\r\nmode: enforce\r\nmx: mx.sts.test\r\nmax_age: 86400\r\n")
+	dns := dnstest.New(t)
+	dns.Add("sts.test. 60 IN MX 10 mx.sts.test.",
+		"mx.sts.test. 60 IN A 127.0.0.1",
+		"_mta-sts.sts.test. 60 IN TXT \"v=STSv1; id=20261207\"",
+		"mta-sts.sts.test. 60 IN A "+addr)
+	closed := strconv.Itoa(freePort(t)) // the MX endpoint is refused: the policy is fetched all the same
+	scan := func(flags ...string) *tlswarden.MTASTSResult {
+		args := append([]string{"scan", "--json", "--progress=false", "--resolver", dns.Addr, "--timeout", "5s"}, flags...)
+		code, stdout, stderr := runCmd(t, "", append(args, "mail://sts.test:"+closed)...)
+		var r reportJSON
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Mail == nil || r.Mail.MTASTS == nil {
+			t.Fatalf("%v: exit %d, %v\n%s\n%s", flags, code, err, stdout, stderr)
+		}
+		return r.Mail.MTASTS
+	}
+	for _, flags := range [][]string{{"--ca-file", caFile}, {"--ca-file", caFile, "--ca-file-only"}} {
+		m := scan(flags...)
+		if m.Policy == nil || m.Policy.Mode != "enforce" || len(m.MXUnmatched) != 0 || m.PolicyError != "" {
+			t.Errorf("%v: policy %+v, error %q, unmatched %v; want enforce read, every MX matched", flags, m.Policy, m.PolicyError, m.MXUnmatched)
+		}
+	}
+	if m := scan(); m.Policy != nil || !strings.Contains(m.PolicyError, "certificate") {
+		t.Errorf("without --ca-file: policy %+v, error %q; want the fetch refused for the certificate", m.Policy, m.PolicyError)
 	}
 }

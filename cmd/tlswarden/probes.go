@@ -56,7 +56,7 @@ type scanningFlags struct {
 }
 
 func (f *scanningFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.caFile, "ca-file", "", "also trust the CA certificates in PEM `FILE`, an organisation's own roots, beside the system's public roots; chains anchored only there are reported as privately anchored and not judged by the CA/Browser Forum's rules")
+	fs.StringVar(&f.caFile, "ca-file", "", "also trust the CA certificates in PEM `FILE`, an organisation's own roots, beside the system's public roots (for the endpoints' chains and MTA-STS policy hosts); chains anchored only there are reported as privately anchored and not judged by the CA/Browser Forum's rules")
 	fs.BoolVar(&f.revocation, "check-revocation", false, "ask the OCSP responder each certificate names whether it is revoked (its address must be within scope; answers are cached until their nextUpdate, at most an hour)")
 	fs.BoolVar(&f.caFileOnly, "ca-file-only", false, "trust only the roots of --ca-file, not the system's (like curl --cacert)")
 	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
@@ -247,8 +247,42 @@ func checkCAFile(path string, only bool) error {
 
 // mailPolicy looks up mail domains' MTA-STS and TLS-RPT through the
 // resolver, fetching policies through dial (the scanner's, under its
-// scope) and trusting the system's roots, as sending servers do.
-func mailPolicy(res *resolve.Resolver, dial func(context.Context, netip.AddrPort) (net.Conn, error), timeout time.Duration, validating bool) func(context.Context, *tlswarden.MailResult) {
-	c := mailpolicy.New(mailpolicy.Config{Resolver: res, Dial: dial, Timeout: 3 * timeout, Validating: validating})
-	return c.Check
+// scope) and trusting the roots o names (policyRoots).
+func mailPolicy(res *resolve.Resolver, dial func(context.Context, netip.AddrPort) (net.Conn, error), o probeOptions, validating bool) (func(context.Context, *tlswarden.MailResult), error) {
+	roots, err := policyRoots(o)
+	if err != nil {
+		return nil, err
+	}
+	c := mailpolicy.New(mailpolicy.Config{Resolver: res, Dial: dial, RootCAs: roots, Timeout: 3 * o.timeout, Validating: validating})
+	return c.Check, nil
+}
+
+// policyRoots is what an MTA-STS policy host's certificate is verified
+// against: the system's roots, as sending servers do, and an
+// organisation's (--ca-file, the demo's CA) beside them, or those alone
+// with --ca-file-only, as the certificate probe trusts them; nil (the
+// system's) when no organisation root is given.
+func policyRoots(o probeOptions) (*x509.CertPool, error) {
+	if o.caFile == "" && len(o.roots) == 0 {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	if !o.caFileOnly {
+		if sys, err := x509.SystemCertPool(); err == nil {
+			pool = sys // a copy: adding to it changes no one else's
+		} // no system roots: the organisation's alone, as the certificate probe would fail to find any either
+	}
+	for _, c := range o.roots {
+		pool.AddCert(c)
+	}
+	if o.caFile != "" {
+		b, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--ca-file: no PEM certificate in %s", o.caFile)
+		}
+	}
+	return pool, nil
 }

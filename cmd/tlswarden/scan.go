@@ -206,11 +206,13 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		MaxConnsPerSecond: f.rate,
 		Scope:             scanScope(f, log),
 	}
+	var err error
 	if needsResolver(targets) {
 		cfg.Resolver = res
-		cfg.MailPolicy = mailPolicy(res, dialPlain, f.timeout, f.validating)
+		if cfg.MailPolicy, err = mailPolicy(res, dialPlain, opts, f.validating); err != nil {
+			return nil, err
+		}
 	}
-	var err error
 	sc, err = scanner.New(cfg)
 	return sc, err
 }

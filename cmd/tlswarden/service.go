@@ -80,12 +80,16 @@ func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Log
 		return nil, err
 	}
 	opts.resolveHost = resolveWith(res)
+	checkMail, err := mailPolicy(res, dialPlain, opts, f.validating)
+	if err != nil {
+		return nil, err
+	}
 	kindConns, kindSpacing := f.politeness()
 	sc, err = scanner.New(scanner.Config{
 		Resolver:            res,
 		Probes:              newProbes(opts, dialPlain, log),
 		Preambles:           preamble.For,
-		MailPolicy:          mailPolicy(res, dialPlain, f.timeout, f.validating),
+		MailPolicy:          checkMail,
 		MaxConnsPerAddr:     f.maxConns,
 		MaxConnsPerEndpoint: f.maxEndpoint,
 		MaxAddresses:        f.maxAddrs,
