@@ -43,25 +43,32 @@ func (s *Server) evaluateScan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	waivers, err := s.scanWaivers(r, id)
+	waivers, sslv2, err := s.scanContext(r, id)
 	if err != nil {
 		return err
 	}
-	ev := policy.Evaluate(&res.Report, p, policy.Options{Now: now, Waivers: waivers})
+	ev := policy.Evaluate(&res.Report, p, policy.Options{Now: now, Waivers: waivers, SSLv2Leaves: sslv2})
 	return writeJSON(w, http.StatusOK, reEvaluation{ScanID: id, Evaluation: &ev})
 }
 
-// scanWaivers returns the store's waivers for the target of a scan.
-func (s *Server) scanWaivers(r *http.Request, scanID int64) ([]tlswarden.Waiver, error) {
+// scanContext returns what the store adds to a scan's judgement, as the
+// scan job does: the waivers for its target and the estate's SSLv2 keys
+// (DROWN) beyond the target's own.
+func (s *Server) scanContext(r *http.Request, scanID int64) ([]tlswarden.Waiver, map[string]string, error) {
 	sc, err := s.cfg.Store.GetScan(r.Context(), scanID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t, err := s.cfg.Store.GetTarget(r.Context(), sc.TargetID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return store.PolicyWaivers(r.Context(), s.cfg.Store, t)
+	ws, err := store.PolicyWaivers(r.Context(), s.cfg.Store, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	sslv2, err := store.SSLv2Leaves(r.Context(), s.cfg.Store, t.ID)
+	return ws, sslv2, err
 }
 
 // builtinProfile returns the built-in profile of that name (default: the

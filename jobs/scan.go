@@ -102,7 +102,13 @@ func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan, pr
 	if err != nil {
 		return store.ScanResult{Report: *r}, fmt.Errorf("waivers of %s: %w", t.Target, err)
 	}
-	ev := policy.Evaluate(r, w.q.cfg.Profile, policy.Options{Now: w.q.cfg.Now(), Waivers: waivers})
+	// DROWN: an RSA key of this target served with SSLv2 by another
+	// target's endpoint, as the estate's latest scans found them.
+	sslv2, err := store.SSLv2Leaves(fctx, w.q.cfg.Store, t.ID)
+	if err != nil {
+		return store.ScanResult{Report: *r}, fmt.Errorf("SSLv2 endpoints of the estate: %w", err)
+	}
+	ev := policy.Evaluate(r, w.q.cfg.Profile, policy.Options{Now: w.q.cfg.Now(), Waivers: waivers, SSLv2Leaves: sslv2})
 	res := store.ScanResult{Report: *r, Evaluation: &ev}
 	if stopped == nil {
 		prev, err := w.previous(ctx, sc, prior)

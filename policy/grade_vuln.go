@@ -54,15 +54,14 @@ func (gr *grader) untestedCaps() {
 	}
 }
 
-// capSharedKey caps at F an endpoint whose RSA certificate another
-// endpoint serves with SSLv2 (DROWN): a fact about other endpoints, so it
-// is applied to the finished grade.
+// capSharedKey caps at F an endpoint whose RSA key another endpoint
+// serves with SSLv2 (DROWN): a fact about other endpoints, so it is
+// applied to the finished grade.
 func capSharedKey(g *tlswarden.Grade, in *Input) {
-	leaf := in.Endpoint.Cert.Leaf()
-	if g.Letter == "" || leaf == nil || leaf.KeyType != "RSA" || in.Endpoint.TLS.Supported(tlswarden.SSLv2) {
+	if g.Letter == "" || in.Endpoint.TLS.Supported(tlswarden.SSLv2) {
 		return
 	}
-	where, ok := in.SSLv2Leaves[leaf.SHA256]
+	where, ok := sslv2Peer(in)
 	if !ok {
 		return
 	}

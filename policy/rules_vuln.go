@@ -191,9 +191,9 @@ func laterThanTLS10(tr *tlswarden.TLSResult) bool {
 	return tr.Supported(tlswarden.TLS11) || tr.Supported(tlswarden.TLS12) || tr.Supported(tlswarden.TLS13)
 }
 
-// checkDROWN fails when this endpoint accepts SSLv2, or when its RSA
-// certificate is served by an endpoint that does (the scan's, or those the
-// caller passed in Options.SSLv2Leaves).
+// checkDROWN fails when this endpoint accepts SSLv2, or when one of its
+// RSA keys is served by an endpoint that does (the scan's, or those the
+// caller passed in Options.SSLv2Leaves: the service passes the estate's).
 func checkDROWN(in *Input) Result {
 	tr, ne := tlsFacts(in)
 	if ne != nil {
@@ -203,12 +203,10 @@ func checkDROWN(in *Input) Result {
 	if supported {
 		return fail("SSLv2 accepted")
 	}
-	leaf := in.Endpoint.Cert.Leaf()
-	if leaf != nil && leaf.KeyType == "RSA" {
-		if where, ok := in.SSLv2Leaves[leaf.SHA256]; ok {
-			return fail("the certificate (and its RSA key) is served with SSLv2 by %s", where)
-		}
+	if where, ok := sslv2Peer(in); ok {
+		return fail("the RSA key is served with SSLv2 by %s", where)
 	}
+	leaf := in.Endpoint.Cert.Leaf()
 	switch {
 	case !known:
 		return notEvaluated("could not test SSLv2")
@@ -218,16 +216,51 @@ func checkDROWN(in *Input) Result {
 	return pass("SSLv2 not accepted, and no SSLv2 endpoint scanned serves this certificate")
 }
 
-// SSLv2Leaves maps the leaf certificate SHA-256 of every endpoint in the
-// reports that accepts SSLv2 to that endpoint, as DROWN's cross-endpoint
-// check reads it. Pass the result in Options.SSLv2Leaves to judge a report
-// against the SSLv2 endpoints of other targets (a whole scan, an estate).
+// sslv2Peer returns the SSLv2 endpoint that serves one of the endpoint's
+// RSA keys: any chain's RSA leaf, found by the SHA-256 of its key (the
+// same key in another certificate is as exposed) or, for reports from
+// before key hashes were recorded, of the certificate.
+func sslv2Peer(in *Input) (string, bool) {
+	for _, leaf := range rsaLeaves(in.Endpoint.Cert) {
+		if where, ok := in.SSLv2Leaves[leaf.SPKISHA256]; ok && leaf.SPKISHA256 != "" {
+			return where, true
+		}
+		if where, ok := in.SSLv2Leaves[leaf.SHA256]; ok {
+			return where, true
+		}
+	}
+	return "", false
+}
+
+// rsaLeaves returns the RSA leaf of every chain the endpoint serves.
+func rsaLeaves(c *tlswarden.CertResult) []*tlswarden.Certificate {
+	var out []*tlswarden.Certificate
+	for _, ch := range c.Chains() {
+		if leaf := ch.Leaf(); leaf != nil && leaf.KeyType == "RSA" && leaf.SHA256 != "" {
+			out = append(out, leaf)
+		}
+	}
+	return out
+}
+
+// SSLv2Leaves maps the RSA keys of every endpoint in the reports that
+// accepts SSLv2 to that endpoint, as DROWN's cross-endpoint check reads
+// them: each chain's RSA leaf by the SHA-256 of its key and of the
+// certificate. Pass the result in Options.SSLv2Leaves to judge a report
+// against the SSLv2 endpoints of other targets (a whole scan, an estate;
+// store.SSLv2Leaves reads the estate's from the store).
 func SSLv2Leaves(reports ...*tlswarden.Report) map[string]string {
 	m := map[string]string{}
 	for _, r := range reports {
 		for i := range r.Endpoints {
 			e := &r.Endpoints[i]
-			if leaf := e.Cert.Leaf(); leaf != nil && leaf.SHA256 != "" && e.TLS != nil && e.TLS.Supported(tlswarden.SSLv2) {
+			if e.TLS == nil || !e.TLS.Supported(tlswarden.SSLv2) {
+				continue
+			}
+			for _, leaf := range rsaLeaves(e.Cert) {
+				if leaf.SPKISHA256 != "" {
+					m[leaf.SPKISHA256] = e.Endpoint.String()
+				}
 				m[leaf.SHA256] = e.Endpoint.String()
 			}
 		}

@@ -107,6 +107,25 @@ func TestDROWNAcrossEndpoints(t *testing.T) {
 			t.Errorf("with the other report: %s %q capped %v, want fail and F", f.Outcome, f.Message, capped)
 		}
 	})
+	t.Run("same key in another certificate and chain", func(t *testing.T) {
+		sslv2 := rsaEndpoint("192.0.2.20:443", "aa", true)
+		sslv2.Cert.Chain[0].SPKISHA256 = "key"
+		// The endpoint judged serves an ECDSA chain first and, to RSA-only
+		// clients, another certificate for the same RSA key.
+		e := rsaEndpoint("192.0.2.10:443", "ec", false)
+		e.Cert.Chain[0].KeyType = "ECDSA"
+		rsa := *e.Cert
+		rsa.Chain = []tlswarden.Certificate{{SHA256: "bb", SPKISHA256: "key", KeyType: "RSA", KeyBits: 2048}}
+		e.Cert.OtherChains = []tlswarden.CertResult{rsa}
+		r := report(e)
+		if f, capped := drownOf(Evaluate(r, p, Options{}).Endpoints[0]); f.Outcome != tlswarden.RulePass || capped {
+			t.Errorf("alone: %s %q capped %v, want pass", f.Outcome, f.Message, capped)
+		}
+		f, capped := drownOf(Evaluate(r, p, Options{SSLv2Leaves: SSLv2Leaves(report(sslv2))}).Endpoints[0])
+		if f.Outcome != tlswarden.RuleFail || !capped || !strings.Contains(f.Message, "192.0.2.20:443") {
+			t.Errorf("with the SSLv2 endpoint's key: %s %q capped %v, want fail and F", f.Outcome, f.Message, capped)
+		}
+	})
 }
 
 // withVuln is a good endpoint with the weakness probe's answers of a

@@ -167,7 +167,11 @@ func (s *Service) RejudgeTarget(ctx context.Context, t store.Target, why string)
 	if err != nil {
 		return fmt.Errorf("rejudge %s: %w", t.Target, err)
 	}
-	ev := policy.Evaluate(&prev.Report, s.profile, policy.Options{Now: now, Waivers: active})
+	sslv2, err := store.SSLv2Leaves(ctx, s.st, t.ID) // as the scan job judges DROWN
+	if err != nil {
+		return fmt.Errorf("rejudge %s: SSLv2 endpoints of the estate: %w", t.Target, err)
+	}
+	ev := policy.Evaluate(&prev.Report, s.profile, policy.Options{Now: now, Waivers: active, SSLv2Leaves: sslv2})
 	res := store.ScanResult{Report: prev.Report, Evaluation: &ev}
 	res.Events = history.Compare(&prev, &res)
 	for i := range res.Events {

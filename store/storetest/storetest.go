@@ -48,6 +48,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ImportConcurrently", testImportConcurrently},
 		{"TargetKindKey", testTargetKindKey},
 		{"TargetIntrusive", testTargetIntrusive},
+		{"SSLv2Keys", testSSLv2Keys},
 		{"ScanLifecycle", testScanLifecycle},
 		{"ScanValidation", testScanValidation},
 		{"FinishScanAtomic", testFinishScanAtomic},
