@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tlswarden/tlswarden"
@@ -33,6 +34,11 @@ const ProbeName = "clients"
 // DefaultMaxHellos is how many clients' own hellos one endpoint gets at
 // most when Config.MaxHellos is zero.
 const DefaultMaxHellos = 16
+
+// HelloParallel is how many clients' hellos are in flight at once to one
+// endpoint: over a real network each costs a connect and a round trip,
+// and 16 of them one after the other would cost 32 round trips.
+const HelloParallel = 4
 
 // Config configures the client simulation. Its zero value works.
 type Config struct {
@@ -96,28 +102,47 @@ func Probe(cfg Config) tlswarden.Probe {
 	}
 }
 
-// run simulates every configured client against the endpoint.
+// run simulates every configured client against the endpoint. The
+// clients whose answer the facts leave open get their own hello, up to
+// MaxHellos in the order of the list, HelloParallel at a time (the
+// scanner's per-endpoint cap still bounds the connections).
 func run(ctx context.Context, cfg Config, dial tlswarden.DialFunc, er *tlswarden.EndpointReport) (*tlswarden.ClientsResult, error) {
 	if er.TLS == nil {
 		return nil, errors.New("no TLS facts to simulate clients from (the TLS probe did not run or failed)")
 	}
 	cfg = cfg.withDefaults()
 	list := Load()
-	res := &tlswarden.ClientsResult{Source: list.Source}
+	var cs []*Client
 	for _, id := range cfg.Clients {
-		c := list.Client(id)
-		if c == nil {
-			continue
+		if c := list.Client(id); c != nil {
+			cs = append(cs, c)
 		}
+	}
+	res := &tlswarden.ClientsResult{Source: list.Source, Clients: make([]tlswarden.ClientResult, len(cs))}
+	conns := make([]int, len(cs)) // per client, so that the hellos count apart
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, HelloParallel)
+	for i, c := range cs {
 		a := Simulate(c, er)
-		if len(a.Open) > 0 && res.Hellos < cfg.MaxHellos && ctx.Err() == nil {
+		res.Clients[i] = a.Result
+		switch {
+		case len(a.Open) == 0:
+		case res.Hellos >= cfg.MaxHellos || ctx.Err() != nil:
+			res.Clients[i].Uncertain = append(a.Result.Uncertain, "the client's hello was not sent: the budget of hellos was spent")
+		default:
 			res.Hellos++
-			a.Result = sendHello(ctx, cfg, dial, c, er, a, &res.Connections)
-			cfg.Logger.Debug("client hello sent", "endpoint", er.Endpoint.String(), "client", c.ID, "connects", a.Result.Connects)
-		} else if len(a.Open) > 0 {
-			a.Result.Uncertain = append(a.Result.Uncertain, "the client's hello was not sent: the budget of hellos was spent")
+			out := &res.Clients[i]
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				*out = sendHello(ctx, cfg, dial, c, er, a, &conns[i])
+				cfg.Logger.Debug("client hello sent", "endpoint", er.Endpoint.String(), "client", c.ID, "connects", out.Connects)
+			})
 		}
-		res.Clients = append(res.Clients, a.Result)
+	}
+	wg.Wait()
+	for _, n := range conns {
+		res.Connections += n
 	}
 	return res, nil
 }
