@@ -14,6 +14,11 @@
 //     heap and peak RSS of the scanning process; then nmap's
 //     ssl-enum-ciphers on the same ports, its wall time, the ratio, and
 //     every difference between the suites nmap found and ours.
+//   - BenchmarkWeaknessCost: the fleet scanned with the TLS probe alone,
+//     then with the weakness probe too, then nmap's ssl-enum-ciphers (which
+//     runs no weakness check): connections and servers' CPU per endpoint of
+//     each scan and of the checks, and nmap's wall time over the scan with
+//     them.
 //   - BenchmarkOneEndpoint: one endpoint's versions, suites and certificate,
 //     in process and warm, and the tlswarden command run cold (a process
 //     per scan), against sslscan's wall time on the same endpoint.
