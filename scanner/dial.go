@@ -73,7 +73,7 @@ func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.D
 // connect waits for the pace and connects, holding the dial's slots, and
 // gives them back when it fails.
 func (s *Scanner) connect(ctx context.Context, addr netip.AddrPort, count *atomic.Int64, f *flight, slots *endpointSlots, release func()) (net.Conn, error) {
-	if err := s.pace.wait(ctx); err != nil {
+	if err := s.pace.Wait(ctx); err != nil {
 		release()
 		return nil, fmt.Errorf("dial %s: waiting for the connection rate: %w", addr, err)
 	}

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/internal/tlstest"
 	"github.com/tlswarden/tlswarden/probes"
@@ -128,22 +126,7 @@ func parallelDialProbe(n int) tlswarden.Probe {
 	}}
 }
 
-func TestPacer(t *testing.T) {
-	if p := newPacer(0); p != nil {
-		t.Error("newPacer(0) is not nil")
-	}
-	p := newPacer(10) // every 100ms
-	now := time.Unix(1000, 0)
-	var got []time.Duration
-	for range 3 {
-		got = append(got, p.reserve(now))
-	}
-	got = append(got, p.reserve(now.Add(time.Second))) // after a pause: no wait, no burst saved up
-	got = append(got, p.reserve(now.Add(time.Second)))
-	want := []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond, 0, 100 * time.Millisecond}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("waits (-want +got):\n%s", diff)
-	}
+func TestNegativeRate(t *testing.T) {
 	if _, err := New(Config{MaxConnsPerSecond: -1}); err == nil {
 		t.Error("a negative rate was accepted")
 	}

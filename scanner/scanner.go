@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/pace"
 )
 
 // Resolver turns a hostname into its addresses. *resolve.Resolver is one.
@@ -142,7 +143,7 @@ type Scanner struct {
 	mu      sync.Mutex
 	perIP   map[netip.Addr]*semaphore.Weighted
 	perPort map[netip.AddrPort]*endpointSlots
-	pace    *pacer // nil: no rate cap
+	pace    *pace.Pacer // nil: no rate cap
 	budget  *budget
 
 	conns atomic.Int64
@@ -193,7 +194,7 @@ func New(cfg Config) (*Scanner, error) {
 		log:     log,
 		perIP:   make(map[netip.Addr]*semaphore.Weighted),
 		perPort: make(map[netip.AddrPort]*endpointSlots),
-		pace:    newPacer(cfg.MaxConnsPerSecond),
+		pace:    pace.New(cfg.MaxConnsPerSecond),
 		budget:  newBudget(cfg.MaxInFlight, cfg.Concurrency, cfg.MaxConnsPerEndpoint),
 	}
 	// No TCP keep-alive: a probe's connection lives for seconds at most,
