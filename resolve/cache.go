@@ -8,9 +8,14 @@ import (
 )
 
 // maxCacheEntries bounds the cache of a long-lived Resolver. When it is
-// full, expired entries are dropped, and new answers are not cached until
-// there is room again.
+// full, expired entries are dropped (at most once a second: a sweep reads
+// every entry) and, when none has expired, one entry chosen at random
+// makes room: a scan of an estate larger than the cache keeps caching the
+// names it meets, and a put stays cheap.
 const maxCacheEntries = 10000
+
+// sweepEvery is the least time between two sweeps of a full cache.
+const sweepEvery = time.Second
 
 // cacheKey names one query: a fully qualified lower-case name and a type.
 type cacheKey struct {
@@ -28,8 +33,9 @@ type cacheEntry struct {
 
 // cache holds answers until their TTL runs out.
 type cache struct {
-	mu sync.Mutex
-	m  map[cacheKey]cacheEntry
+	mu    sync.Mutex
+	m     map[cacheKey]cacheEntry
+	swept time.Time // the last sweep of a full cache
 }
 
 func newCache() *cache { return &cache{m: make(map[cacheKey]cacheEntry)} }
@@ -55,10 +61,15 @@ func (c *cache) put(k cacheKey, a answer, now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= maxCacheEntries {
+	_, replacing := c.m[k]
+	if !replacing && len(c.m) >= maxCacheEntries && now.Sub(c.swept) >= sweepEvery {
+		c.swept = now
 		c.dropExpired(now)
-		if len(c.m) >= maxCacheEntries {
-			return
+	}
+	if !replacing && len(c.m) >= maxCacheEntries {
+		for victim := range c.m { // map order is random
+			delete(c.m, victim)
+			break
 		}
 	}
 	c.m[k] = cacheEntry{ans: a, received: now, expires: now.Add(ttl)}

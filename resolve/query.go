@@ -85,6 +85,9 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (answer
 // ask sends one query to one server: over UDP, and again over TCP when the
 // UDP answer is truncated.
 func (r *Resolver) ask(ctx context.Context, server, name string, qtype uint16) (answer, *queryError) {
+	if err := r.pace.Wait(ctx); err != nil {
+		return answer{}, &queryError{outcome: tlswarden.OutcomeTimeout, server: server, err: fmt.Errorf("waiting for the query rate: %w", err)}
+	}
 	m := new(dns.Msg).SetQuestion(name, qtype)
 	m.SetEdns0(ednsSize, false)
 	// AD in a query asks a validating resolver to say whether it
