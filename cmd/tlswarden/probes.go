@@ -32,6 +32,7 @@ type scanningFlags struct {
 	caFileOnly   bool
 	revocation   bool
 	resolver     string
+	resolverQPS  float64
 	validating   bool // the resolver validates DNSSEC: trust its AD bit
 	timeout      time.Duration
 	endpointTime time.Duration
@@ -60,6 +61,7 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.revocation, "check-revocation", false, "ask the OCSP responder each certificate names whether it is revoked (its address must be within scope; answers are cached until their nextUpdate, at most an hour)")
 	fs.BoolVar(&f.caFileOnly, "ca-file-only", false, "trust only the roots of --ca-file, not the system's (like curl --cacert)")
 	fs.StringVar(&f.resolver, "resolver", "", "DNS server `HOST:PORT` (default: from /etc/resolv.conf)")
+	fs.Float64Var(&f.resolverQPS, "resolver-qps", resolve.DefaultQueriesPerSecond, "send the resolver at most `N` queries a second (cached answers are free; 0: no limit)")
 	fs.BoolVar(&f.validating, "dnssec-validating-resolver", false, "declare that the resolver validates DNSSEC and is reached over a path you trust (such as a local validating resolver): only then is its AD bit taken as proof that TLSA records (DANE) are authentic")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline for each connection and handshake")
 	fs.DurationVar(&f.endpointTime, "endpoint-timeout", 2*time.Minute, "deadline for all tests of one endpoint")
@@ -212,9 +214,15 @@ func resolveWith(r *resolve.Resolver) func(context.Context, string) ([]netip.Add
 const skippedNoHTTP = "skipped at the user's request (--no-http)"
 
 // newResolver returns the resolver of /etc/resolv.conf, or of server when
-// one is given.
-func newResolver(server string, log *slog.Logger) (*resolve.Resolver, error) {
-	cfg := resolve.Config{Logger: log}
+// one is given, sending it at most qps queries a second (0: no cap).
+func newResolver(server string, qps float64, log *slog.Logger) (*resolve.Resolver, error) {
+	if qps < 0 {
+		return nil, fmt.Errorf("--resolver-qps %v: must not be negative", qps)
+	}
+	if qps == 0 {
+		qps = -1 // the resolver's "no cap"
+	}
+	cfg := resolve.Config{Logger: log, QueriesPerSecond: qps}
 	if server != "" {
 		cfg.Servers = []string{server}
 	}

@@ -184,7 +184,7 @@ func newScanner(f *scanFlags, targets []tlswarden.Target, stderr io.Writer) (*sc
 		// A responder named by a host name needs the resolver even when
 		// every target is an address.
 		var err error
-		if res, err = newResolver(f.resolver, log); err != nil {
+		if res, err = newResolver(f.resolver, f.resolverQPS, log); err != nil {
 			return nil, err
 		}
 		opts.resolveHost = resolveWith(res)

@@ -75,7 +75,7 @@ func newServiceScanner(f *scanFlagsSvc, roots []*x509.Certificate, log *slog.Log
 	var sc *scanner.Scanner
 	dialPlain := func(ctx context.Context, a netip.AddrPort) (net.Conn, error) { return sc.Dial(ctx, a) }
 	opts := f.probeOptions(roots, "")
-	res, err := newResolver(f.resolver, log)
+	res, err := newResolver(f.resolver, f.resolverQPS, log)
 	if err != nil {
 		return nil, err
 	}
