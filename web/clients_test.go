@@ -20,7 +20,8 @@ func withClientAnswers(rep tlswarden.Report, ieConnects bool) tlswarden.Report {
 			Version: tlswarden.TLS12, Suite: &tlswarden.Suite{Code: 0xc030, Name: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"}, Group: "secp256r1"}
 	}
 	chrome := tlswarden.ClientResult{ID: "chrome_101_win10", Name: "Chrome 101 (Win 10)", Connects: true, Method: tlswarden.ClientHello,
-		Version: tlswarden.TLS12, Suite: &tlswarden.Suite{Code: 0xc02f, Name: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}, Group: "x25519"}
+		Version: tlswarden.TLS12, Suite: &tlswarden.Suite{Code: 0xc02f, Name: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}, Group: "x25519",
+		Chain: "RSA:0123456789abcdef0123"}
 	eps := make([]tlswarden.EndpointReport, len(rep.Endpoints))
 	copy(eps, rep.Endpoints)
 	for i := range eps {
@@ -54,7 +55,7 @@ func TestReportClients(t *testing.T) {
 	txt := text(body)
 	wantAll(t, "report", txt, "Clients", "1 of 2 simulated clients connect; 1 the profile requires do not",
 		"IE 11 Win 7 (required) no no cipher suite in common at TLSv1.2",
-		"Chrome 101 (Win 10) yes TLSv1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 x25519", "Client list: testssl.sh 3.0.8")
+		"Chrome 101 (Win 10) yes TLSv1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 x25519 RSA 0123456789ab", "Client list: testssl.sh 3.0.8")
 	resp, body = get(t, s, fmt.Sprintf("/targets/%d/history", tg.ID))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("history: %s\n%s", resp.Status, body)

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/tlswarden/tlswarden"
 )
@@ -21,6 +22,7 @@ type clientRow struct {
 	Name, ID                   string
 	Required, Connects         bool
 	Version, Suite, Group, Why string
+	Certificate                string // the leaf's key type and SHA-256 prefix
 	Method                     string // computed, hello or estimated
 	Uncertain                  []string
 }
@@ -40,6 +42,9 @@ func clientsOf(cr *tlswarden.ClientsResult, required []string) *clientsView {
 				row.Suite = c.Suite.Name
 			}
 			row.Group = c.Group
+			if kt, sum, ok := strings.Cut(c.Chain, ":"); ok {
+				row.Certificate = fmt.Sprintf("%s %.12s", kt, sum)
+			}
 			if c.DHBits > 0 {
 				row.Group = fmt.Sprintf("%s DH %d bits", row.Group, c.DHBits)
 			}
