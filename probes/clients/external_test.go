@@ -25,6 +25,9 @@ import (
 // OpenSSL's own client can reproduce (pinned to the client's versions,
 // suites and groups) with `openssl s_client`.
 func TestRealServers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the real-client cross-checks take minutes; the unit run makes them")
+	}
 	tests := []struct {
 		name string
 		cfg  tlstest.OpenSSLConfig
@@ -51,6 +54,9 @@ func TestRealServers(t *testing.T) {
 // TestRealServersNginxGnuTLS does the same against nginx and GnuTLS's
 // gnutls-serv (another server library, following the client's order).
 func TestRealServersNginxGnuTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the real-client cross-checks take minutes; the unit run makes them")
+	}
 	names := opensslNames(t)
 	t.Run("nginx TLS 1.2 ECDHE-RSA-AES-GCM only", func(t *testing.T) {
 		addr := tlstest.NginxServer(t, tlstest.NginxConfig{Versions: []tlswarden.Version{tlswarden.TLS12},
