@@ -106,7 +106,7 @@ func endpointFamilies() []*family {
 					w.sample(timestamp(e.state.Latest.Finished))
 				}
 			}},
-		{name: "tlswarden_endpoint_scan_error_info", help: "Why the endpoint's latest scan failed, value 1; exported only while it fails. reason is a scan status: dns_error, refused, timeout, reset, unreachable, protocol_error, handshake_error, canceled, error.",
+		{name: "tlswarden_endpoint_scan_error_info", help: "Why the endpoint's latest scan failed, value 1; exported only while it fails. reason is a scan status: dns_error, refused, timeout, reset, unreachable, protocol_error, handshake_error, rate_limited, blocked (nothing answered the connect of an smtp target: the scanner's network likely blocks port 25), canceled, error.",
 			extra: []string{"reason"}, samples: func(w *seriesWriter, e *entry) {
 				if e.state.LatestFailure != "" {
 					w.sample(1, string(e.state.LatestFailure))
@@ -131,6 +131,12 @@ func endpointFamilies() []*family {
 			extra: []string{"profile"}, samples: measuredBy(func(w *seriesWriter, e *entry) {
 				if e.m.evaluated {
 					w.sample(bool01(e.m.compliance == tlswarden.Compliant), e.m.profile)
+				}
+			})},
+		{name: "tlswarden_endpoint_rule_failing", help: "1 for each policy rule the endpoint fails, unwaived, by rule and severity; exported only while it fails. Alerts on one kind's rules select by rule (starttls.offered, mail.mta_sts_enforce, mail.dane_tlsa_match)." + asOf,
+			extra: []string{"rule", "severity"}, samples: measuredBy(func(w *seriesWriter, e *entry) {
+				for _, k := range e.m.failedRules {
+					w.sample(1, k.rule, k.severity)
 				}
 			})},
 		{name: "tlswarden_endpoint_grade", help: "TLS grade as a number, higher is better: A+ 8, A 7, A- 6, B 5, C 4, D 3, E 2, F 1, T (trust failure) 0." + asOf,

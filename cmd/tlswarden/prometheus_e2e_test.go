@@ -50,22 +50,24 @@ func TestPrometheusAlertsE2E(t *testing.T) {
 		endpoints[ep.Name] = ep.Addr.String()
 	}
 	legacy, modern := endpoints["legacy"], endpoints["modern"]
-	if legacy == "" || modern == "" {
-		t.Fatalf("the testbed has no legacy or modern endpoint: %v", endpoints)
+	plainMail, mail := endpoints["mail-no-starttls"], endpoints["mail-tls10"]
+	if legacy == "" || modern == "" || plainMail == "" || mail == "" {
+		t.Fatalf("the testbed has no legacy, modern or mail endpoints: %v", endpoints)
 	}
 
 	prom := startPrometheus(t, promBin, strings.TrimPrefix(m.URL(), "http://"))
 	const alert = "TLSWardenLegacyTLSVersion"
-	var firing map[string]bool
+	const noSTARTTLS = "TLSWardenSTARTTLSNotOffered"
+	var firing, plain map[string]bool
 	for {
-		firing = prom.firing(ctx, alert)
-		if firing[legacy] && prom.minVersion(ctx, modern) != "" {
+		firing, plain = prom.firing(ctx, alert), prom.firing(ctx, noSTARTTLS)
+		if firing[legacy] && prom.minVersion(ctx, modern) != "" && plain[plainMail] && firing[mail] {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("after %s, %s fires for %v, want the legacy endpoint %s (and the modern one %s measured)\nserve stderr:\n%s\nprometheus:\n%s",
-				e2eBudget, alert, firing, legacy, modern, stderr.String(), prom.log.String())
+			t.Fatalf("after %s, %s fires for %v, want the legacy endpoint %s and the mail one %s (and the modern one %s measured); %s for %v, want %s\nserve stderr:\n%s\nprometheus:\n%s",
+				e2eBudget, alert, firing, legacy, mail, modern, noSTARTTLS, plain, plainMail, stderr.String(), prom.log.String())
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
@@ -77,6 +79,11 @@ func TestPrometheusAlertsE2E(t *testing.T) {
 	t.Logf("%s fires for %v; legacy %s, modern %s", alert, firing, legacy, modern)
 	if firing[modern] {
 		t.Errorf("%s fires for the modern endpoint %s (TLS 1.2 and 1.3 only)", alert, modern)
+	}
+	// The mail server that offers STARTTLS was scanned in the same run
+	// (its TLS 1.0 fires the version alert): only the other one lacks it.
+	if plain[mail] || plain[legacy] {
+		t.Errorf("%s fires for %v, want only %s", noSTARTTLS, plain, plainMail)
 	}
 }
 
