@@ -16,6 +16,8 @@ type VulnResult struct {
 	FallbackSCSV *FallbackResult   `json:"fallback_scsv,omitempty"`
 	ROBOT        *ROBOTResult      `json:"robot,omitempty"`
 	Resumption   *ResumptionResult `json:"resumption,omitempty"`
+	// ClientRenegotiation is the client-initiated renegotiation check.
+	ClientRenegotiation *RenegotiationResult `json:"client_initiated_renegotiation,omitempty"`
 	// SignatureSchemes are the schemes the server signs its TLS 1.2 key
 	// exchange with.
 	SignatureSchemes *SignatureSchemesResult `json:"signature_schemes,omitempty"`
@@ -137,6 +139,32 @@ type ROBOTResult struct {
 	// Oracle: the answers differ, consistently: the server tells a flawed
 	// premaster secret from a well-formed one.
 	Oracle bool `json:"oracle"`
+}
+
+// RenegotiationResult is the client-initiated renegotiation check: after
+// a full TLS 1.2 handshake, one encrypted ClientHello whose
+// renegotiation_info carries the client's verify_data (RFC 5746). A server
+// that allows it answers with a ServerHello; one that refuses sends a
+// no_renegotiation alert or closes. Renegotiation started by the client
+// lets anyone make the server do a full handshake's work over one
+// connection (a denial-of-service lever); without secure renegotiation it
+// is CVE-2009-3555 (SSL Labs: insecure client-initiated renegotiation).
+type RenegotiationResult struct {
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Tested is false when the server has no TLS 1.2: the check needs a
+	// TLS 1.2 session with an AEAD suite.
+	Tested bool `json:"tested"`
+	// CipherSuite is the suite of the full handshake.
+	CipherSuite uint16 `json:"cipher_suite,omitempty"`
+	// Secure: the full handshake's ServerHello answered renegotiation_info.
+	Secure bool `json:"secure"`
+	// Accepted: the server answered the renegotiation hello with a
+	// ServerHello.
+	Accepted bool `json:"accepted"`
+	// Answer says what came back: "ServerHello", an alert with its level,
+	// "closed" or "no answer".
+	Answer string `json:"answer,omitempty"`
 }
 
 // ResumptionResult is what full TLS 1.2-or-older handshakes with Go's

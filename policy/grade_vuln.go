@@ -8,8 +8,9 @@ import (
 )
 
 // capWeaknesses applies the caps of known weaknesses (docs/grading.md):
-// POODLE C; Heartbleed, CCS injection and ROBOT F; CRIME C; no secure
-// renegotiation A-. The caps of checks tlswarden does not make (the CBC
+// POODLE C; Heartbleed, CCS injection, ROBOT and insecure client-initiated
+// renegotiation F; CRIME C; no secure renegotiation A- (secure
+// client-initiated renegotiation is a finding, not a cap, as at SSL Labs). The caps of checks tlswarden does not make (the CBC
 // padding oracles, ROBOT when it was not run) are named in the grade's incomplete list when
 // the suites they need are accepted.
 func (gr *grader) capWeaknesses() {
@@ -36,6 +37,11 @@ func (gr *grader) capActive() {
 	gr.when(v.ROBOT != nil && v.ROBOT.Oracle, "F", "ROBOT: the RSA key exchange is a Bleichenbacher oracle")
 	gr.when(v.Features.Compression != "null", "C", "CRIME: TLS compression is chosen")
 	gr.when(!v.Features.SecureRenegotiation, "A-", "no secure renegotiation (RFC 5746)")
+	rn := v.ClientRenegotiation
+	gr.when(rn != nil && rn.Accepted && !rn.Secure, "F", "insecure client-initiated renegotiation (CVE-2009-3555)")
+	if !v.Features.SecureRenegotiation && (rn == nil || rn.Status != tlswarden.StatusOK || !rn.Tested) {
+		gr.incomplete("no secure renegotiation: the insecure client-initiated renegotiation cap (F) not tested")
+	}
 	if len(v.Skipped) > 0 {
 		gr.incomplete("weakness checks turned off (%s): their F caps not considered", strings.Join(v.Skipped, ", "))
 	}

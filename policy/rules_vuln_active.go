@@ -33,6 +33,16 @@ var (
 			`request onto a victim's session (CVE-2009-3555). testssl.sh run_renego; SSL Labs warns (A-).`,
 		Check: checkSecureRenegotiation,
 	}
+	ruleClientRenegotiation = Rule{
+		ID:       "vuln.client_initiated_renegotiation",
+		Title:    "Client-initiated renegotiation is refused",
+		Severity: tlswarden.SeverityMedium,
+		Rationale: `A server that renegotiates when the client asks lets one connection demand full ` +
+			`handshakes over and over (a denial-of-service lever, testssl.sh run_renego: "potential DoS ` +
+			`threat"); without secure renegotiation it is CVE-2009-3555, which SSL Labs grades F ` +
+			`(insecure client-initiated renegotiation).`,
+		Check: checkClientRenegotiation,
+	}
 	ruleCRIME = Rule{
 		ID:       "vuln.crime",
 		Title:    "CRIME: TLS compression is off (CVE-2012-4929)",
@@ -61,7 +71,7 @@ var (
 )
 
 // vulnActiveRules are the weakness rules over the weakness probe's facts.
-var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleROBOT, &ruleSecureRenegotiation, &ruleCRIME, &ruleFallbackSCSV}
+var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleROBOT, &ruleSecureRenegotiation, &ruleClientRenegotiation, &ruleCRIME, &ruleFallbackSCSV}
 
 // featureFacts returns the weakness probe's result when its feature hello
 // was answered with a ServerHello, or the result that says why not: not
@@ -165,6 +175,34 @@ func checkSecureRenegotiation(in *Input) Result {
 		return fail("the renegotiation_info extension is not answered")
 	}
 	return pass("the renegotiation_info extension is answered")
+}
+
+func checkClientRenegotiation(in *Input) Result {
+	v, r := featureFacts(in)
+	if r != nil {
+		return *r
+	}
+	rn := v.ClientRenegotiation
+	switch {
+	case skipped(v, "client_initiated_renegotiation"):
+		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive)"}
+	case rn == nil || rn.Status != tlswarden.StatusOK:
+		return notEvaluated("the client-initiated renegotiation check did not finish%s", renegErr(rn))
+	case !rn.Tested:
+		return notApplicable("no TLS 1.2, which the check needs")
+	case rn.Accepted && !rn.Secure:
+		return fail("insecure client-initiated renegotiation: a renegotiation hello was answered with a ServerHello without RFC 5746")
+	case rn.Accepted:
+		return fail("client-initiated renegotiation is allowed (secure, RFC 5746): a renegotiation hello was answered with a ServerHello")
+	}
+	return pass("a renegotiation hello was refused (%s)", rn.Answer)
+}
+
+func renegErr(rn *tlswarden.RenegotiationResult) string {
+	if rn == nil {
+		return ""
+	}
+	return errSuffix(rn.Error)
 }
 
 func checkCRIME(in *Input) Result {

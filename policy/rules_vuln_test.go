@@ -139,6 +139,9 @@ func withVuln(edit func(v *tlswarden.VulnResult)) func() *tlswarden.EndpointRepo
 			},
 			CCSInjection: &tlswarden.CCSResult{Status: tlswarden.StatusOK, Answer: "alert unexpected_message"},
 			FallbackSCSV: &tlswarden.FallbackResult{Status: tlswarden.StatusOK, Offered: tlswarden.TLS11, Rejected: true},
+			ClientRenegotiation: &tlswarden.RenegotiationResult{
+				Status: tlswarden.StatusOK, Tested: true, Secure: true, Answer: "alert no_renegotiation (warning)",
+			},
 		}
 		if edit != nil {
 			edit(e.Vuln)
@@ -182,6 +185,23 @@ func vulnActiveCases() []ruleCase {
 		}), ne, "connection reset"},
 		{"secure renegotiation", &ruleSecureRenegotiation, "", withVuln(nil), pass_, ""},
 		{"no secure renegotiation", &ruleSecureRenegotiation, "", withVuln(func(v *tlswarden.VulnResult) { v.Features.SecureRenegotiation = false }), fail_, "not answered"},
+		{"client renegotiation refused", &ruleClientRenegotiation, "", withVuln(nil), pass_, "no_renegotiation"},
+		{"client renegotiation secure", &ruleClientRenegotiation, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.ClientRenegotiation.Accepted, v.ClientRenegotiation.Answer = true, "ServerHello"
+		}), fail_, "allowed (secure"},
+		{"client renegotiation insecure", &ruleClientRenegotiation, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.Features.SecureRenegotiation = false
+			v.ClientRenegotiation.Accepted, v.ClientRenegotiation.Secure, v.ClientRenegotiation.Answer = true, false, "ServerHello"
+		}), fail_, "insecure"},
+		{"client renegotiation turned off", &ruleClientRenegotiation, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.ClientRenegotiation, v.Skipped = nil, []string{"client_initiated_renegotiation"}
+		}), tlswarden.RuleSkipped, "--no-intrusive"},
+		{"client renegotiation without TLS 1.2", &ruleClientRenegotiation, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.ClientRenegotiation = &tlswarden.RenegotiationResult{Status: tlswarden.StatusOK}
+		}), na, "no TLS 1.2"},
+		{"client renegotiation unfinished", &ruleClientRenegotiation, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.ClientRenegotiation.Status, v.ClientRenegotiation.Error = tlswarden.StatusHandshakeError, "remote error: handshake failure"
+		}), ne, "handshake failure"},
 		{"no compression", &ruleCRIME, "", withVuln(nil), pass_, ""},
 		{"crime", &ruleCRIME, "", withVuln(func(v *tlswarden.VulnResult) { v.Features.Compression = "deflate" }), fail_, "deflate"},
 		{"robot no RSA", &ruleROBOT, "", withVuln(func(v *tlswarden.VulnResult) { v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK} }), pass_, "no RSA"},
@@ -235,7 +255,13 @@ func TestVulnGradeCaps(t *testing.T) {
 			v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK, Tested: true, Oracle: true}
 		}, "F", "ROBOT"},
 		{"crime", func(v *tlswarden.VulnResult) { v.Features.Compression = "deflate" }, "C", "CRIME"},
-		{"no secure renegotiation", func(v *tlswarden.VulnResult) { v.Features.SecureRenegotiation = false }, "A-", "renegotiation"},
+		{"no secure renegotiation", func(v *tlswarden.VulnResult) {
+			v.Features.SecureRenegotiation, v.ClientRenegotiation.Secure = false, false
+		}, "A-", "renegotiation"},
+		{"secure client-initiated renegotiation", func(v *tlswarden.VulnResult) { v.ClientRenegotiation.Accepted = true }, "A+", ""},
+		{"insecure client-initiated renegotiation", func(v *tlswarden.VulnResult) {
+			v.Features.SecureRenegotiation, v.ClientRenegotiation.Secure, v.ClientRenegotiation.Accepted = false, false, true
+		}, "F", "insecure client-initiated renegotiation"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -245,7 +271,13 @@ func TestVulnGradeCaps(t *testing.T) {
 			}
 		})
 	}
-	g := GradeTLS(withTLS(accepts(tlswarden.TLS12, tlswarden.PreferServer, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA"), v13)(), now)
+	g := GradeTLS(withVuln(func(v *tlswarden.VulnResult) {
+		v.Features.SecureRenegotiation, v.ClientRenegotiation, v.Skipped = false, nil, []string{"client_initiated_renegotiation"}
+	})(), now)
+	if !slices.ContainsFunc(g.Incomplete, func(s string) bool { return strings.Contains(s, "insecure client-initiated renegotiation cap") }) {
+		t.Errorf("no secure renegotiation, renegotiation untested: incomplete %q", g.Incomplete)
+	}
+	g = GradeTLS(withTLS(accepts(tlswarden.TLS12, tlswarden.PreferServer, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA"), v13)(), now)
 	for _, want := range []string{"weakness checks not made", "ROBOT", "padding-oracle"} {
 		if !slices.ContainsFunc(g.Incomplete, func(s string) bool { return strings.Contains(s, want) }) {
 			t.Errorf("incomplete %q lacks %q", g.Incomplete, want)

@@ -59,9 +59,25 @@ func writeChecks(w io.Writer, v *tlswarden.VulnResult) {
 	if rb := v.ROBOT; rb != nil && rb.Tested {
 		fmt.Fprintf(w, "    robot\t%s\n", strings.Join(rb.Answers, "; "))
 	}
+	if rn := v.ClientRenegotiation; rn != nil && (rn.Tested || rn.Status != tlswarden.StatusOK) {
+		fmt.Fprintf(w, "    client renegotiation\t%s\n", renegotiationText(rn))
+	}
 	if len(v.Skipped) > 0 {
 		fmt.Fprintf(w, "    skipped\t%s\n", strings.Join(v.Skipped, ", "))
 	}
+}
+
+func renegotiationText(rn *tlswarden.RenegotiationResult) string {
+	if rn.Status != tlswarden.StatusOK {
+		return answerText(rn.Status, rn.Error, "")
+	}
+	switch {
+	case rn.Accepted && rn.Secure:
+		return "ALLOWED (secure): " + rn.Answer
+	case rn.Accepted:
+		return "ALLOWED, INSECURE (no RFC 5746): " + rn.Answer
+	}
+	return "refused: " + rn.Answer
 }
 
 func resumptionText(rs *tlswarden.ResumptionResult) string {

@@ -22,6 +22,9 @@ func TestWriteVuln(t *testing.T) {
 		SignatureSchemesTLS13: &tlswarden.SignatureSchemesResult{Status: tlswarden.StatusOK, Version: tlswarden.TLS13, Tested: true,
 			Schemes: []string{"rsa_pss_rsae_sha256", "rsa_pss_rsae_sha512"}},
 		Skipped: []string{"robot"},
+		ClientRenegotiation: &tlswarden.RenegotiationResult{
+			Status: tlswarden.StatusOK, Tested: true, Secure: true, Accepted: true, Answer: "ServerHello",
+		},
 	}
 	var b bytes.Buffer
 	writeVuln(&b, v)
@@ -30,6 +33,7 @@ func TestWriteVuln(t *testing.T) {
 		"1 CA names: CN=Spine CA", "ticket (lifetime hint 300s), resumed; session ID NOT resumed", "heartbeat response of 16419 bytes",
 		"TLSv1.1: ServerHello with TLSv1.1", "skipped\trobot",
 		"signature schemes\tTLSv1.3: rsa_pss_rsae_sha256, rsa_pss_rsae_sha512",
+		"client renegotiation\tALLOWED (secure): ServerHello",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())

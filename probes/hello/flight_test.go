@@ -26,6 +26,24 @@ func TestClientHelloCompressionAndExtra(t *testing.T) {
 	}
 }
 
+// TestClientHelloExtraReplaces checks an extra extension of a type the
+// hello sends itself replaces it once, in place.
+func TestClientHelloExtraReplaces(t *testing.T) {
+	ch := &ClientHello{Version: 0x0303, CipherSuites: []uint16{0x002f},
+		Extra: []Extension{{Type: extRenegotiationInfo, Data: []byte{2, 0xaa, 0xbb}}}}
+	rec, err := ch.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(rec, []byte{0xff, 0x01}); n != 1 {
+		t.Errorf("%d renegotiation_info extensions in % x", n, rec)
+	}
+	// In place: right after extended_master_secret, as the hello sends it.
+	if !bytes.Contains(rec, []byte{0, extExtendedMasterSecret, 0, 0, 0xff, 0x01, 0, 3, 2, 0xaa, 0xbb}) {
+		t.Errorf("renegotiation_info not replaced in % x", rec)
+	}
+}
+
 // TestReadHandshake reads a whole first flight and the extension bodies
 // of its ServerHello.
 func TestReadHandshake(t *testing.T) {

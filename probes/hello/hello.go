@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -111,7 +112,10 @@ type ClientHello struct {
 	// CompressionMethods are offered instead of null alone when not empty
 	// (a CRIME test offers deflate, 1, then null).
 	CompressionMethods []uint8
-	// Extra extensions are sent after the usual ones, before padding.
+	// Extra extensions are sent after the usual ones, before padding; one
+	// of a type the hello sends itself (session_ticket with a ticket,
+	// renegotiation_info with the verify data of a renegotiation) replaces
+	// it in place.
 	Extra []Extension
 }
 
@@ -259,6 +263,10 @@ func (h *ClientHello) extensions() []extension {
 		add(extKeyShare, func(b *cryptobyte.Builder) { b.AddUint16(0) }) // no client shares
 	}
 	for _, e := range h.Extra {
+		if i := slices.IndexFunc(exts, func(x extension) bool { return x.typ == e.Type }); i >= 0 {
+			exts[i].data = e.Data
+			continue
+		}
 		exts = append(exts, extension{typ: e.Type, data: e.Data})
 	}
 	return exts

@@ -22,25 +22,26 @@ func TestPatchedServers(t *testing.T) {
 		start    func(t *testing.T) netip.AddrPort
 		fallback bool // a lower version is enabled, so the SCSV must be refused
 		rsaKex   bool // RSA key exchange is enabled (OpenSSL's DEFAULT has it), so ROBOT is tested
+		reneg    bool // client-initiated renegotiation is allowed (GnuTLS's default)
 	}{
 		{"openssl defaults", func(t *testing.T) netip.AddrPort {
 			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{})
-		}, false, true},
+		}, false, true, false},
 		{"openssl RSA key exchange", func(t *testing.T) netip.AddrPort {
 			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Cipher: "AES128-GCM-SHA256:AES128-SHA:@SECLEVEL=0"})
-		}, false, true},
+		}, false, true, false},
 		{"go RSA key exchange", func(t *testing.T) netip.AddrPort {
 			return goServer(t, []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_128_CBC_SHA})
-		}, false, true},
+		}, false, true, false},
 		{"openssl TLS 1.1 and 1.2", func(t *testing.T) netip.AddrPort {
 			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: tls11and12, Cipher: "DEFAULT:@SECLEVEL=0"})
-		}, true, true},
+		}, true, true, false},
 		{"nginx TLS 1.1 and 1.2", func(t *testing.T) netip.AddrPort {
 			return tlstest.NginxServer(t, tlstest.NginxConfig{Versions: tls11and12, Ciphers: "DEFAULT:@SECLEVEL=0"})
-		}, true, true},
+		}, true, true, false},
 		{"gnutls", func(t *testing.T) netip.AddrPort {
 			return tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{Priority: "NORMAL:+VERS-TLS1.1:+RSA"})
-		}, true, true},
+		}, true, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,6 +65,9 @@ func TestPatchedServers(t *testing.T) {
 			}
 			if rs := r.Resumption; rs == nil || rs.Status != tlswarden.StatusOK || !rs.TicketIssued || !rs.ResumedWithTicket {
 				t.Errorf("resumption %+v", rs)
+			}
+			if rn := r.ClientRenegotiation; rn == nil || rn.Status != tlswarden.StatusOK || !rn.Tested || !rn.Secure || rn.Accepted != tc.reneg {
+				t.Errorf("client-initiated renegotiation %+v, want accepted %v", rn, tc.reneg)
 			}
 			t.Logf("resumption %+v", r.Resumption)
 			t.Logf("features %+v; ccs %+v; fallback %+v; robot %+v", f, r.CCSInjection, fb, r.ROBOT)
@@ -224,6 +228,46 @@ func TestSignatureSchemesTLS13(t *testing.T) {
 			if ss.Status != tlswarden.StatusOK || ss.Version != tlswarden.TLS13 || ss.Tested != tc.tested || ss.Complete != tc.tested ||
 				!slices.Equal(got, slices.Sorted(slices.Values(tc.want))) {
 				t.Errorf("TLS 1.3 signature schemes %+v, want tested %v with %v", ss, tc.tested, tc.want)
+			}
+		})
+	}
+}
+
+// TestClientRenegotiation checks the client-initiated renegotiation check
+// against servers that allow it and servers that refuse it, as each really
+// answers `openssl s_client`'s R command.
+func TestClientRenegotiation(t *testing.T) {
+	tests := []struct {
+		name     string
+		start    func(t *testing.T) netip.AddrPort
+		accepted bool
+		answer   string
+	}{
+		{"openssl -client_renegotiation", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-client_renegotiation"}})
+		}, true, "ServerHello"},
+		{"openssl defaults", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{})
+		}, false, "alert no_renegotiation (warning)"},
+		{"openssl ChaCha20", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Cipher: "ECDHE-RSA-CHACHA20-POLY1305", Args: []string{"-client_renegotiation"}})
+		}, true, "ServerHello"},
+		// nginx never sees it: OpenSSL 3 refuses before its callback would.
+		{"nginx", func(t *testing.T) netip.AddrPort {
+			return tlstest.NginxServer(t, tlstest.NginxConfig{})
+		}, false, "alert no_renegotiation (warning)"},
+		// GnuTLS allows a secure renegotiation from the client by default
+		// (gnutls-serv renegotiates on s_client's R too).
+		{"gnutls", func(t *testing.T) netip.AddrPort {
+			return tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{})
+		}, true, "ServerHello"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := scan(t, Config{AnswerWait: time.Second}, tc.start(t))
+			rn := r.ClientRenegotiation
+			if rn == nil || rn.Status != tlswarden.StatusOK || !rn.Tested || !rn.Secure || rn.Accepted != tc.accepted || rn.Answer != tc.answer {
+				t.Errorf("client renegotiation %+v, want accepted %v with %q", rn, tc.accepted, tc.answer)
 			}
 		})
 	}

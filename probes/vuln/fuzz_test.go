@@ -95,3 +95,28 @@ func FuzzResumedFlight(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRenegotiationAnswer feeds arbitrary records to the decryption and
+// reading of the answer to a renegotiation hello: never a panic, and only
+// a decrypted ServerHello counts as a renegotiation.
+func FuzzRenegotiationAnswer(f *testing.F) {
+	keys := func() *sessionKeys {
+		sk, _ := suiteKeysOf(0xc02f)
+		c, _ := newRecordCipher(sk, make([]byte, 16), make([]byte, 4))
+		s, _ := newRecordCipher(sk, make([]byte, 16), make([]byte, 4))
+		return &sessionKeys{client: c, server: s}
+	}
+	f.Add(uint8(22), keys().client.seal(22, []byte{2, 0, 0, 0})[5:])
+	f.Add(uint8(21), keys().client.seal(21, []byte{1, 100})[5:])
+	f.Add(uint8(22), []byte{0, 0, 0, 0, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, typ uint8, body []byte) {
+		plain, err := keys().server.open(typ, body)
+		if err != nil {
+			return
+		}
+		accepted, _, err := renegotiationAnswer(typ, plain)
+		if accepted && (err != nil || typ != 22 || plain[0] != 2) {
+			t.Fatalf("accepted on type %d, % x", typ, plain)
+		}
+	})
+}

@@ -6,9 +6,11 @@
 //
 // The checks write their messages with probes/hello and read the answers
 // record by record, bounded in bytes and time, and never finish a key
-// exchange, except resumption's three handshakes by Go's own client. The checks that send what a fragile appliance or an IDS may take
-// badly (an over-long heartbeat, an early ChangeCipherSpec) can be turned
-// off with Config.NoIntrusive. Weaknesses that follow from the enumerated
+// exchange, except the handshakes by Go's own client of resumption (three)
+// and client-initiated renegotiation (one). The checks that send what a
+// fragile appliance or an IDS may take badly (an over-long heartbeat, an
+// early ChangeCipherSpec, a renegotiation) can be turned off with
+// Config.NoIntrusive. Weaknesses that follow from the enumerated
 // suites and versions (POODLE, SWEET32, DROWN, ...) need no connection and
 // are the policy's.
 package vuln
@@ -32,9 +34,9 @@ type Config struct {
 	// server never sends (a heartbeat response): default 3s, at most
 	// Timeout.
 	AnswerWait time.Duration
-	// NoIntrusive skips the Heartbleed, CCS injection and ROBOT checks; a
-	// scan whose context is marked by tlswarden.WithoutIntrusiveChecks
-	// skips them too.
+	// NoIntrusive skips the Heartbleed, CCS injection, ROBOT and
+	// client-initiated renegotiation checks; a scan whose context is
+	// marked by tlswarden.WithoutIntrusiveChecks skips them too.
 	NoIntrusive bool
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
@@ -60,12 +62,12 @@ const (
 	CheckCCSInjection = "ccs_injection"
 )
 
-// Probe returns the weakness probe. It opens at most 39 connections: the
+// Probe returns the weakness probe. It opens at most 40 connections: the
 // feature hello (which carries the Heartbleed check), CCS injection,
 // TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
-// the server has no RSA key exchange), resumption's 4, the TLS 1.2
-// signature schemes' 12 at most and the TLS 1.3 ones' 10 at most (1
-// without TLS 1.3).
+// the server has no RSA key exchange), client-initiated renegotiation's
+// 1, resumption's 4, the TLS 1.2 signature schemes' 12 at most and the
+// TLS 1.3 ones' 10 at most (1 without TLS 1.3).
 func Probe(cfg Config) tlswarden.Probe {
 	cfg = cfg.withDefaults()
 	return tlswarden.Probe{
@@ -96,7 +98,7 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	f, hb := r.features(ctx)
 	res.Features = f
 	if r.cfg.NoIntrusive {
-		res.Skipped = []string{CheckHeartbleed, CheckCCSInjection, CheckROBOT}
+		res.Skipped = []string{CheckHeartbleed, CheckCCSInjection, CheckROBOT, CheckRenegotiation}
 	} else if hb != nil {
 		res.Heartbleed = hb
 	}
@@ -110,6 +112,10 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	if !r.cfg.NoIntrusive {
 		res.CCSInjection = r.ccsInjection(ctx, f.Version)
 		res.ROBOT = r.robot(ctx, f.Version)
+		res.ClientRenegotiation = &tlswarden.RenegotiationResult{Status: tlswarden.StatusOK}
+		if f.Version == tlswarden.TLS12 {
+			res.ClientRenegotiation = r.clientRenegotiation(ctx)
+		}
 	}
 	res.FallbackSCSV = r.fallback(ctx, f.Version)
 	res.Resumption = r.resumption(ctx, f.ClientCertificate != nil)

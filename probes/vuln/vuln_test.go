@@ -74,8 +74,8 @@ func TestVulnerableServer(t *testing.T) {
 			if diff := cmp.Diff(tc.want, verdictOf(r)); diff != "" {
 				t.Errorf("(-want +got):\n%s\nresult %+v", diff, r)
 			}
-			if r.Connections != 7 { // 6, and the TLS 1.3 hello this TLS 1.2 server answers with a TLS 1.2 flight
-				t.Errorf("%d connections, want 7", r.Connections)
+			if r.Connections != 8 { // 7, and the TLS 1.3 hello this TLS 1.2 server answers with a TLS 1.2 flight
+				t.Errorf("%d connections, want 8", r.Connections)
 			}
 			if ss := r.SignatureSchemesTLS13; ss == nil || ss.Tested {
 				t.Errorf("TLS 1.3 signature schemes of a TLS 1.2 server: %+v", ss)
@@ -116,7 +116,7 @@ func TestFeaturesFromFakeServer(t *testing.T) {
 	if diff := cmp.Diff(want, r.Features); diff != "" {
 		t.Errorf("features (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{CheckHeartbleed, CheckCCSInjection, CheckROBOT}, r.Skipped); diff != "" || r.CCSInjection != nil || r.Connections != 5 { // 4 and the TLS 1.3 signature schemes' hello
+	if diff := cmp.Diff([]string{CheckHeartbleed, CheckCCSInjection, CheckROBOT, CheckRenegotiation}, r.Skipped); diff != "" || r.CCSInjection != nil || r.ClientRenegotiation != nil || r.Connections != 5 { // 4 and the TLS 1.3 signature schemes' hello
 		t.Errorf("NoIntrusive: skipped %v, ccs %+v, %d connections", r.Skipped, r.CCSInjection, r.Connections)
 	}
 }
