@@ -16,6 +16,9 @@ type VulnResult struct {
 	FallbackSCSV *FallbackResult   `json:"fallback_scsv,omitempty"`
 	ROBOT        *ROBOTResult      `json:"robot,omitempty"`
 	Resumption   *ResumptionResult `json:"resumption,omitempty"`
+	// Ticketbleed is the Ticketbleed check; nil when the feature hello
+	// failed.
+	Ticketbleed *TicketbleedResult `json:"ticketbleed,omitempty"`
 	// ClientRenegotiation is the client-initiated renegotiation check.
 	ClientRenegotiation *RenegotiationResult `json:"client_initiated_renegotiation,omitempty"`
 	// SignatureSchemes are the schemes the server signs its TLS 1.2 key
@@ -165,6 +168,27 @@ type RenegotiationResult struct {
 	// Answer says what came back: "ServerHello", an alert with its level,
 	// "closed" or "no answer".
 	Answer string `json:"answer,omitempty"`
+}
+
+// TicketbleedResult is the Ticketbleed check (CVE-2016-9244): the ticket
+// of a full handshake offered with a 16-byte session ID. A server that
+// resumes must echo that ID (RFC 5077, section 3.4); F5's stack echoed 32
+// bytes, the rest of them its memory. Only the echoed length is kept.
+type TicketbleedResult struct {
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Tested is false when no ticket was issued (see Resumption).
+	Tested bool `json:"tested"`
+	// Resumed: the server accepted the ticket (no Certificate followed its
+	// ServerHello).
+	Resumed bool `json:"resumed"`
+	// SessionIDSent and SessionIDEchoed are the session ID lengths in the
+	// hello and in the ServerHello.
+	SessionIDSent   int `json:"session_id_sent,omitempty"`
+	SessionIDEchoed int `json:"session_id_echoed"`
+	// Leaked: the ServerHello resumed and echoed the ID sent followed by
+	// more bytes: the server's memory.
+	Leaked bool `json:"leaked"`
 }
 
 // ResumptionResult is what full TLS 1.2-or-older handshakes with Go's

@@ -8,8 +8,8 @@ import (
 )
 
 // capWeaknesses applies the caps of known weaknesses (docs/grading.md):
-// POODLE C; Heartbleed, CCS injection, ROBOT and insecure client-initiated
-// renegotiation F; CRIME C; no secure renegotiation A- (secure
+// POODLE C; Heartbleed, CCS injection, ROBOT, Ticketbleed and insecure
+// client-initiated renegotiation F; CRIME C; no secure renegotiation A- (secure
 // client-initiated renegotiation is a finding, not a cap, as at SSL Labs). The caps of checks tlswarden does not make (the CBC
 // padding oracles, ROBOT when it was not run) are named in the grade's incomplete list when
 // the suites they need are accepted.
@@ -35,6 +35,7 @@ func (gr *grader) capActive() {
 	gr.when(v.Heartbleed != nil && v.Heartbleed.OverlongAnswered, "F", "Heartbleed: an over-long heartbeat request was answered")
 	gr.when(v.CCSInjection != nil && v.CCSInjection.EarlyCCSAccepted, "F", "CCS injection: an early ChangeCipherSpec was taken")
 	gr.when(v.ROBOT != nil && v.ROBOT.Oracle, "F", "ROBOT: the RSA key exchange is a Bleichenbacher oracle")
+	gr.when(v.Ticketbleed != nil && v.Ticketbleed.Leaked, "F", "Ticketbleed: a resumed session echoed more session ID than was sent")
 	gr.when(v.Features.Compression != "null", "C", "CRIME: TLS compression is chosen")
 	gr.when(!v.Features.SecureRenegotiation, "A-", "no secure renegotiation (RFC 5746)")
 	rn := v.ClientRenegotiation

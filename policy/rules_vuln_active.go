@@ -43,6 +43,15 @@ var (
 			`(insecure client-initiated renegotiation).`,
 		Check: checkClientRenegotiation,
 	}
+	ruleTicketbleed = Rule{
+		ID:       "vuln.ticketbleed",
+		Title:    "Ticketbleed: a resumed session echoes the session ID sent, no more (CVE-2016-9244)",
+		Severity: tlswarden.SeverityCritical,
+		Rationale: `F5's TLS stack answered a session ticket offered with a session ID shorter than 32 bytes ` +
+			`by echoing 32, the rest of them its memory (up to 31 bytes a connection, session secrets among ` +
+			`them). testssl.sh run_ticketbleed: VULNERABLE; SSL Labs grades it F.`,
+		Check: checkTicketbleed,
+	}
 	ruleCRIME = Rule{
 		ID:       "vuln.crime",
 		Title:    "CRIME: TLS compression is off (CVE-2012-4929)",
@@ -71,7 +80,7 @@ var (
 )
 
 // vulnActiveRules are the weakness rules over the weakness probe's facts.
-var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleROBOT, &ruleSecureRenegotiation, &ruleClientRenegotiation, &ruleCRIME, &ruleFallbackSCSV}
+var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleROBOT, &ruleSecureRenegotiation, &ruleClientRenegotiation, &ruleTicketbleed, &ruleCRIME, &ruleFallbackSCSV}
 
 // featureFacts returns the weakness probe's result when its feature hello
 // was answered with a ServerHello, or the result that says why not: not
@@ -203,6 +212,31 @@ func renegErr(rn *tlswarden.RenegotiationResult) string {
 		return ""
 	}
 	return errSuffix(rn.Error)
+}
+
+func checkTicketbleed(in *Input) Result {
+	v, r := featureFacts(in)
+	if r != nil {
+		return *r
+	}
+	tb := v.Ticketbleed
+	switch {
+	case tb == nil && v.Resumption != nil && !v.Resumption.TicketIssued && v.Resumption.Status == tlswarden.StatusOK:
+		return pass("no session ticket is issued")
+	case tb == nil:
+		return notApplicable("the Ticketbleed check was not run (a report from before it)")
+	case tb.Status != tlswarden.StatusOK:
+		return notEvaluated("the Ticketbleed check did not finish%s", errSuffix(tb.Error))
+	case !tb.Tested && (v.Resumption == nil || v.Resumption.Status != tlswarden.StatusOK):
+		return notEvaluated("no ticket could be had: the full handshake failed")
+	case !tb.Tested:
+		return pass("no session ticket is issued")
+	case tb.Leaked:
+		return fail("a ticket offered with a %d-byte session ID resumed with a %d-byte one: server memory", tb.SessionIDSent, tb.SessionIDEchoed)
+	case !tb.Resumed:
+		return pass("the ticket offered with a %d-byte session ID was not resumed", tb.SessionIDSent)
+	}
+	return pass("a ticket offered with a %d-byte session ID resumed with the same ID", tb.SessionIDSent)
 }
 
 func checkCRIME(in *Input) Result {

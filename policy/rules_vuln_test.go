@@ -139,6 +139,10 @@ func withVuln(edit func(v *tlswarden.VulnResult)) func() *tlswarden.EndpointRepo
 			},
 			CCSInjection: &tlswarden.CCSResult{Status: tlswarden.StatusOK, Answer: "alert unexpected_message"},
 			FallbackSCSV: &tlswarden.FallbackResult{Status: tlswarden.StatusOK, Offered: tlswarden.TLS11, Rejected: true},
+			Resumption:   &tlswarden.ResumptionResult{Status: tlswarden.StatusOK, TicketIssued: true, ResumedWithTicket: true},
+			Ticketbleed: &tlswarden.TicketbleedResult{
+				Status: tlswarden.StatusOK, Tested: true, Resumed: true, SessionIDSent: 16, SessionIDEchoed: 16,
+			},
 			ClientRenegotiation: &tlswarden.RenegotiationResult{
 				Status: tlswarden.StatusOK, Tested: true, Secure: true, Answer: "alert no_renegotiation (warning)",
 			},
@@ -202,6 +206,18 @@ func vulnActiveCases() []ruleCase {
 		{"client renegotiation unfinished", &ruleClientRenegotiation, "", withVuln(func(v *tlswarden.VulnResult) {
 			v.ClientRenegotiation.Status, v.ClientRenegotiation.Error = tlswarden.StatusHandshakeError, "remote error: handshake failure"
 		}), ne, "handshake failure"},
+		{"ticketbleed clean", &ruleTicketbleed, "", withVuln(nil), pass_, "same ID"},
+		{"ticketbleed", &ruleTicketbleed, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.Ticketbleed.Leaked, v.Ticketbleed.SessionIDEchoed = true, 32
+		}), fail_, "16-byte session ID resumed with a 32-byte one"},
+		{"ticketbleed no ticket", &ruleTicketbleed, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.Resumption.TicketIssued, v.Ticketbleed = false, &tlswarden.TicketbleedResult{Status: tlswarden.StatusOK}
+		}), pass_, "no session ticket"},
+		{"ticketbleed handshake failed", &ruleTicketbleed, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.Resumption = &tlswarden.ResumptionResult{Status: tlswarden.StatusHandshakeError, Error: "remote error"}
+			v.Ticketbleed = &tlswarden.TicketbleedResult{Status: tlswarden.StatusOK}
+		}), ne, "full handshake failed"},
+		{"ticketbleed before the check", &ruleTicketbleed, "", withVuln(func(v *tlswarden.VulnResult) { v.Ticketbleed = nil }), na, "before"},
 		{"no compression", &ruleCRIME, "", withVuln(nil), pass_, ""},
 		{"crime", &ruleCRIME, "", withVuln(func(v *tlswarden.VulnResult) { v.Features.Compression = "deflate" }), fail_, "deflate"},
 		{"robot no RSA", &ruleROBOT, "", withVuln(func(v *tlswarden.VulnResult) { v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK} }), pass_, "no RSA"},
@@ -255,6 +271,7 @@ func TestVulnGradeCaps(t *testing.T) {
 			v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK, Tested: true, Oracle: true}
 		}, "F", "ROBOT"},
 		{"crime", func(v *tlswarden.VulnResult) { v.Features.Compression = "deflate" }, "C", "CRIME"},
+		{"ticketbleed", func(v *tlswarden.VulnResult) { v.Ticketbleed.Leaked = true }, "F", "Ticketbleed"},
 		{"no secure renegotiation", func(v *tlswarden.VulnResult) {
 			v.Features.SecureRenegotiation, v.ClientRenegotiation.Secure = false, false
 		}, "A-", "renegotiation"},

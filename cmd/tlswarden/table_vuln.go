@@ -59,12 +59,27 @@ func writeChecks(w io.Writer, v *tlswarden.VulnResult) {
 	if rb := v.ROBOT; rb != nil && rb.Tested {
 		fmt.Fprintf(w, "    robot\t%s\n", strings.Join(rb.Answers, "; "))
 	}
+	if tb := v.Ticketbleed; tb != nil && (tb.Tested || tb.Status != tlswarden.StatusOK) {
+		fmt.Fprintf(w, "    ticketbleed\t%s\n", ticketbleedText(tb))
+	}
 	if rn := v.ClientRenegotiation; rn != nil && (rn.Tested || rn.Status != tlswarden.StatusOK) {
 		fmt.Fprintf(w, "    client renegotiation\t%s\n", renegotiationText(rn))
 	}
 	if len(v.Skipped) > 0 {
 		fmt.Fprintf(w, "    skipped\t%s\n", strings.Join(v.Skipped, ", "))
 	}
+}
+
+func ticketbleedText(tb *tlswarden.TicketbleedResult) string {
+	switch {
+	case tb.Status != tlswarden.StatusOK:
+		return answerText(tb.Status, tb.Error, "")
+	case tb.Leaked:
+		return fmt.Sprintf("VULNERABLE: %d-byte session ID echoed as %d bytes", tb.SessionIDSent, tb.SessionIDEchoed)
+	case !tb.Resumed:
+		return "ticket not resumed"
+	}
+	return fmt.Sprintf("%d-byte session ID echoed as sent", tb.SessionIDSent)
 }
 
 func renegotiationText(rn *tlswarden.RenegotiationResult) string {

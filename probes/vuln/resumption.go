@@ -26,7 +26,10 @@ const sniffLimit = 64 << 10
 // without a client certificate after a CertificateRequest shows the
 // certificate is optional. Go's client offers neither DHE suites nor
 // SSLv3: such servers give an error here.
-func (r *run) resumption(ctx context.Context, certRequested bool) *tlswarden.ResumptionResult {
+//
+// It returns the ticket too, for the Ticketbleed check: nil when none was
+// issued.
+func (r *run) resumption(ctx context.Context, certRequested bool) (*tlswarden.ResumptionResult, *ticket) {
 	res := &tlswarden.ResumptionResult{}
 	cfg := &tls.Config{
 		ServerName: sniName(r.ep.Host), InsecureSkipVerify: true, // trust is the certificate probe's job
@@ -37,18 +40,22 @@ func (r *run) resumption(ctx context.Context, certRequested bool) *tlswarden.Res
 	state, err := r.goHandshake(ctx, cfg, &server)
 	if err != nil {
 		res.Status, res.Error = statusOf(err)
-		return res
+		return res, nil
 	}
 	res.Version = tlswarden.Version(state.Version)
 	res.ClientCertificateOptional = certRequested
-	res.TicketIssued, res.TicketLifetimeHint = ticketOf(server)
+	var tk *ticket
+	res.TicketIssued, res.TicketLifetimeHint, tk = ticketOf(server)
+	if tk != nil {
+		tk.version, tk.suite = state.Version, state.CipherSuite
+	}
 	if res.TicketIssued {
 		state, err = r.goHandshake(ctx, cfg, nil)
 		res.ResumedWithTicket = err == nil && state.DidResume
 	}
 	res.Status, res.Error = statusOf(err)
 	r.resumeByID(ctx, cfg, res)
-	return res
+	return res, tk
 }
 
 // resumeByID makes a full handshake offering no ticket, so that a server
@@ -155,10 +162,19 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// ticket is a session ticket a full handshake got, with the session's
+// version and suite.
+type ticket struct {
+	ticket  []byte
+	version uint16
+	suite   uint16
+}
+
 // ticketOf finds a NewSessionTicket among the clear handshake messages
 // of a TLS 1.2-or-older server's bytes (before its ChangeCipherSpec) and
-// returns its lifetime hint in seconds (RFC 5077 section 3.3).
-func ticketOf(server []byte) (issued bool, hint uint32) {
+// returns its lifetime hint in seconds (RFC 5077 section 3.3) and the
+// ticket, nil when it is empty.
+func ticketOf(server []byte) (issued bool, hint uint32, tk *ticket) {
 	s := cryptobyte.String(server)
 	var hs []byte
 	for !s.Empty() {
@@ -175,13 +191,17 @@ func ticketOf(server []byte) (issued bool, hint uint32) {
 		var typ uint8
 		var body cryptobyte.String
 		if !m.ReadUint8(&typ) || !m.ReadUint24LengthPrefixed(&body) {
-			return false, 0
+			return false, 0, nil
 		}
 		if typ == 4 && body.ReadUint32(&hint) { // new_session_ticket
-			return true, hint
+			var t cryptobyte.String
+			if body.ReadUint16LengthPrefixed(&t) && len(t) > 0 {
+				tk = &ticket{ticket: append([]byte(nil), t...)}
+			}
+			return true, hint, tk
 		}
 	}
-	return false, 0
+	return false, 0, nil
 }
 
 // goSuites are every TLS 1.2-and-older suite Go's client can negotiate.

@@ -62,11 +62,11 @@ const (
 	CheckCCSInjection = "ccs_injection"
 )
 
-// Probe returns the weakness probe. It opens at most 40 connections: the
+// Probe returns the weakness probe. It opens at most 41 connections: the
 // feature hello (which carries the Heartbleed check), CCS injection,
 // TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
 // the server has no RSA key exchange), client-initiated renegotiation's
-// 1, resumption's 4, the TLS 1.2 signature schemes' 12 at most and the
+// 1, resumption's 4, Ticketbleed's 1, the TLS 1.2 signature schemes' 12 at most and the
 // TLS 1.3 ones' 10 at most (1 without TLS 1.3).
 func Probe(cfg Config) tlswarden.Probe {
 	cfg = cfg.withDefaults()
@@ -118,7 +118,9 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 		}
 	}
 	res.FallbackSCSV = r.fallback(ctx, f.Version)
-	res.Resumption = r.resumption(ctx, f.ClientCertificate != nil)
+	var tk *ticket
+	res.Resumption, tk = r.resumption(ctx, f.ClientCertificate != nil)
+	res.Ticketbleed = r.ticketbleed(ctx, tk)
 	if f.Version == tlswarden.TLS12 {
 		res.SignatureSchemes = r.signatureSchemes(ctx)
 	}
