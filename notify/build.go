@@ -127,12 +127,20 @@ func eventItem(sub store.Subscription, ev store.Event, t store.Target, base stri
 	return it, true
 }
 
-// newTarget reports whether st is a target added after the subscription
-// whose latest scan is not compliant. Its first scan gives no events
-// (there is nothing to compare it with), so without this a new service
-// failing the policy would reach nobody.
+// NewTargetWindow is how soon after a target is added its latest scan
+// must have started for the target to count as new: its first scan, in
+// practice (the nightly run, or a request), not a regression months later,
+// which its events report.
+const NewTargetWindow = 48 * time.Hour
+
+// newTarget reports whether st is a target added after the subscription,
+// scanned soon after (see NewTargetWindow), whose latest scan is not
+// compliant. Its first scan gives no events (there is nothing to compare
+// it with), so without this a new service failing the policy would reach
+// nobody.
 func newTarget(sub store.Subscription, st store.ScanState) bool {
 	return st.Latest.ID != 0 && st.Target.CreatedAt.After(sub.CreatedAt) &&
+		st.Latest.Started.Sub(st.Target.CreatedAt) < NewTargetWindow &&
 		st.Latest.Compliance == tlswarden.NonCompliant
 }
 

@@ -14,10 +14,13 @@ import (
 
 func TestCandidates(t *testing.T) {
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	created := now.Add(-48 * time.Hour)
+	created := now.Add(-10 * 24 * time.Hour)
 	web := store.Target{ID: 1, Target: tlswarden.Target{Host: "a.example", Port: 443, Owner: "web"}, CreatedAt: created.Add(-time.Hour)}
 	other := store.Target{ID: 2, Target: tlswarden.Target{Host: "b.example", Port: 443, Owner: "db"}, CreatedAt: created.Add(-time.Hour)}
 	fresh := store.Target{ID: 3, Target: tlswarden.Target{Host: "c.example", Port: 443, Owner: "web"}, CreatedAt: now.Add(-time.Hour)}
+	// Added after the subscription too, but long scanned: its regressions
+	// are events, it is not new.
+	old := store.Target{ID: 4, Target: tlswarden.Target{Host: "d.example", Port: 443, Owner: "web"}, CreatedAt: created.Add(time.Hour)}
 	details := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
 	in := Input{
 		Subscription: store.Subscription{ID: 7, Name: "web team", Owner: "web", Regressions: true, Fixes: true,
@@ -25,7 +28,8 @@ func TestCandidates(t *testing.T) {
 		Targets: []store.ScanState{
 			{Target: web, Latest: store.Scan{ID: 10, Compliance: tlswarden.NonCompliant}},
 			{Target: other, Latest: store.Scan{ID: 11, Compliance: tlswarden.NonCompliant}},
-			{Target: fresh, Latest: store.Scan{ID: 12, Compliance: tlswarden.NonCompliant, Profile: "p"}},
+			{Target: fresh, Latest: store.Scan{ID: 12, Compliance: tlswarden.NonCompliant, Profile: "p", Started: now.Add(-30 * time.Minute)}},
+			{Target: old, Latest: store.Scan{ID: 13, Compliance: tlswarden.NonCompliant, Started: now.Add(-time.Hour)}},
 		},
 		Events: []store.Event{
 			{ID: 100, TargetID: 1, Kind: store.EventFindingResolved, Details: details(map[string]any{"summary": "rule x no longer fails", "rule": "x", "severity": "high"})},
