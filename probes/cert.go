@@ -46,6 +46,10 @@ type CertConfig struct {
 	// wild; zcrypto refuses any single handshake message over 64 KiB, so
 	// a larger chain is read from the server's flight).
 	MaxChainBytes int64
+	// Shared, when set, is the TLS probe's Shared: a chain hello over TLS
+	// 1.2 and older for a key type the TLS probe found no suite of is not
+	// sent.
+	Shared *Shared
 	// Now is the clock that expiry and trust are judged at (default
 	// time.Now).
 	Now    func() time.Time
@@ -124,12 +128,14 @@ func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
+	known := p.cfg.Shared.open(ep, sideCert)
+	defer p.cfg.Shared.release(ep, known, sideCert)
 	hs, hsErr := p.handshake(ctx, dial, ep.Host)
 	var noSNI *withoutSNI
 	if ep.Host != "" && len(hs.chain) > 0 {
 		noSNI = p.startWithoutSNI(ctx, dial) // overlaps the chain hellos
 	}
-	chains, chainsErr := p.elicitChains(ctx, dial, ep.Host, shownByHandshake(hs))
+	chains, chainsErr := p.elicitChains(ctx, dial, ep.Host, shownByHandshake(hs), known)
 	var libErr error
 	if len(hs.chain) == 0 && len(chains) > 0 {
 		// The handshake library could not finish (a suite it lacks, a

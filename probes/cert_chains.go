@@ -203,32 +203,38 @@ const maxChainHellos = 2
 // a slow server still has its primary chain described; the error then says
 // the list may be incomplete. Refusals (an alert, a
 // connection closed without a reply) are answers, not errors.
-func (p *certProbe) elicitChains(ctx context.Context, dial tlswarden.DialFunc, sni string, s shownBy) ([]servedChain, error) {
+func (p *certProbe) elicitChains(ctx context.Context, dial tlswarden.DialFunc, sni string, s shownBy, known *sharedEntry) ([]servedChain, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*3/4))
 		defer cancel()
 	}
-	chains, err := p.sendChainHellos(ctx, dial, sni, firstHellos(s))
+	chains, err := p.sendChainHellos(ctx, dial, sni, firstHellos(s), known)
 	found13 := map[string]bool{}
 	for _, c := range chains {
 		if c.flight.ServerHello.Version >= 0x0304 {
 			found13[c.offer] = true
 		}
 	}
-	more, err2 := p.sendChainHellos(ctx, dial, sni, secondHellos(s, found13))
+	more, err2 := p.sendChainHellos(ctx, dial, sni, secondHellos(s, found13), known)
 	return append(chains, more...), joinErrors(err, err2)
 }
 
 // sendChainHellos sends the hellos, a few at a time, and returns the
-// chains read, in hellos order, and the errors.
-func (p *certProbe) sendChainHellos(ctx context.Context, dial tlswarden.DialFunc, sni string, hellos []chainHello) ([]servedChain, error) {
+// chains read, in hellos order, and the errors. A hello over TLS 1.2 and
+// older for a key type whose suites the TLS probe found refused (known) is
+// not sent: its answer would be a refusal.
+func (p *certProbe) sendChainHellos(ctx context.Context, dial tlswarden.DialFunc, sni string, hellos []chainHello, known *sharedEntry) ([]servedChain, error) {
 	found := make([]*servedChain, len(hellos))
 	errs := make([]error, len(hellos))
 	sem := make(chan struct{}, maxChainHellos)
 	var wg sync.WaitGroup
 	for i, ch := range hellos {
 		wg.Go(func() {
+			if !ch.tls13 && known.refuses(ctx, ch.offer.kx, p.chainHelloTimeout()) {
+				p.cfg.Logger.Debug("chain hello not sent: the TLS probe found its suites refused", "offer", ch.offer.kind)
+				return
+			}
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			f, err := p.readChain(ctx, dial, ch.clientHello(sni))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/iana"
+	"github.com/tlswarden/tlswarden/internal/tlstest"
 )
 
 // fakeServer is a scripted TLS server for what crypto/tls cannot be made to
@@ -35,6 +36,8 @@ type fakeServer struct {
 	// maxHello, when set, closes the connection without a word on a
 	// ClientHello record longer than this.
 	maxHello int
+	// stall, when set, says which ClientHellos get no answer at all.
+	stall func(clientHelloInfo) bool
 
 	mu    sync.Mutex
 	hello []clientHelloInfo // every ClientHello seen
@@ -50,7 +53,7 @@ type clientHelloInfo struct {
 	recordLen  int
 }
 
-func (fs *fakeServer) handle(_ context.Context, c net.Conn) {
+func (fs *fakeServer) handle(ctx context.Context, c net.Conn) {
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	var first [2]byte
 	if _, err := io.ReadFull(c, first[:]); err != nil {
@@ -77,6 +80,10 @@ func (fs *fakeServer) handle(_ context.Context, c net.Conn) {
 	fs.mu.Lock()
 	fs.hello = append(fs.hello, ch)
 	fs.mu.Unlock()
+	if fs.stall != nil && fs.stall(ch) {
+		tlstest.Silent(ctx, c)
+		return
+	}
 	if fs.maxHello > 0 && ch.recordLen > fs.maxHello {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -197,10 +198,13 @@ func TestTLSHostileStallMidway(t *testing.T) {
 // TestTLSHostileStallInGroups stalls once the suites are known, during the
 // group enumeration: the groups found so far are kept, with the error.
 func TestTLSHostileStallInGroups(t *testing.T) {
-	fs := &fakeServer{suites: map[tlswarden.Version][]uint16{tlswarden.TLS13: {0x1301}}, groups: []uint16{29, 23, 24}}
-	// Connection 1 finds the suite and the first group, 2 is refused,
-	// 3 finds the second group; 4 stalls.
-	addr := tlstest.RawServer(t, stallAfter(3, fs.handle))
+	// The suite enumeration's hellos offer every group and are answered;
+	// the group enumeration's first (without x25519, which the first
+	// suite hello found) finds the second group, and its next (without
+	// secp256r1 either) stalls.
+	fs := &fakeServer{suites: map[tlswarden.Version][]uint16{tlswarden.TLS13: {0x1301}}, groups: []uint16{29, 23, 24},
+		stall: func(ch clientHelloInfo) bool { return !slices.Contains(ch.groups, 23) }}
+	addr := tlstest.RawServer(t, fs.handle)
 	res, err := runTLS(t, addr, "localhost", TLSConfig{Timeout: hostileTimeout, Versions: []tlswarden.Version{tlswarden.TLS13}})
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,10 @@ type TLSConfig struct {
 	// is reported (per suite, and the first TLS 1.3 group as
 	// PreferredGroup).
 	NoGroups bool
+	// Shared, when set, tells the certificate probe given the same one
+	// which key exchanges this probe found at TLS 1.2 and older (see
+	// Shared).
+	Shared *Shared
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -96,6 +100,9 @@ func TLS(cfg TLSConfig) tlswarden.Probe {
 				return tlswarden.Observation{}, fmt.Errorf("tls probe: %w", cfgErr)
 			}
 			r := &tlsRun{cfg: cfg, ep: ep, dial: dial, log: cfg.Logger.With("endpoint", ep.String(), "probe", "tls")}
+			r.shared = cfg.Shared.open(ep, sideTLS)
+			defer cfg.Shared.release(ep, r.shared, sideTLS)
+			defer r.shared.publish(nil, false) // when the legacy versions did not
 			return r.run(ctx)
 		},
 	}
@@ -117,6 +124,8 @@ type tlsRun struct {
 	// early holds the group enumerations started before the suites were
 	// all found (tlsgroups.go).
 	early earlyGroups
+	// shared is the endpoint's entry in TLSConfig.Shared, or nil.
+	shared *sharedEntry
 }
 
 // run tests every version concurrently (the DialFunc bounds the
@@ -126,9 +135,13 @@ func (r *tlsRun) run(ctx context.Context) (tlswarden.Observation, error) {
 		r.bundle.Store(int64(ms))
 	}
 	scans := make([]*versionScan, len(r.cfg.Versions))
+	legacy := r.legacyDone()
 	var wg sync.WaitGroup
 	for i, v := range r.cfg.Versions {
-		wg.Go(func() { scans[i] = r.scanVersion(ctx, v) })
+		wg.Go(func() {
+			scans[i] = r.scanVersion(ctx, v)
+			legacy(scans[i])
+		})
 	}
 	wg.Wait()
 	settleClosed(scans)
@@ -148,6 +161,35 @@ func (r *tlsRun) run(ctx context.Context) (tlswarden.Observation, error) {
 	}
 	r.log.Debug("tls probe done", "connections", res.Connections, "groups", len(res.Groups))
 	return obs, nil
+}
+
+// legacyDone returns the function each version's scan is handed to when
+// done; the last of SSLv3 to TLS 1.2 to finish publishes their findings
+// to the certificate probe (Shared) while the other versions go on.
+func (r *tlsRun) legacyDone() func(*versionScan) {
+	if r.shared == nil {
+		return func(*versionScan) {}
+	}
+	var (
+		mu   sync.Mutex
+		done []*versionScan
+	)
+	left := 0
+	for _, v := range r.cfg.Versions {
+		if slices.Contains(legacyVersions, v) {
+			left++
+		}
+	}
+	return func(s *versionScan) {
+		if !slices.Contains(legacyVersions, s.version) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if done = append(done, s); len(done) == left {
+			r.publishLegacy(done)
+		}
+	}
 }
 
 // scanVersion tests one version.

@@ -109,19 +109,26 @@ type run struct {
 	chain, group int
 }
 
-// classGroup is the group of classes (suiteRank) a server's own order
-// keeps together, as far as seen: forward-secret AEAD, forward-secret CBC,
-// the rest. OpenSSL's default sort interleaves ECDHE and DHE by strength
-// inside a group, but never mixes groups; explicit lists (Mozilla's) keep
-// the classes themselves apart.
-func classGroup(rank int) int {
+// classGroup is the group of a suite that a server's own order keeps
+// together, as far as seen: forward-secret AEAD, forward-secret other,
+// AEAD, the rest. That is OpenSSL's default sort (it moves forward-secret
+// AEAD first, then forward-secret, then AEAD, and counts anonymous
+// (EC)DH as forward-secret), which interleaves ECDHE and DHE by strength
+// inside a group but never mixes groups; explicit lists (Mozilla's) keep
+// even the classes apart.
+func classGroup(code uint16) int {
+	s, _ := iana.Suite(code)
+	fs := strings.HasPrefix(s.KeyExchange, "ECDHE_") || strings.HasPrefix(s.KeyExchange, "DHE_") ||
+		s.KeyExchange == "DH_anon" || s.KeyExchange == "ECDH_anon"
 	switch {
-	case rank <= 1:
+	case fs && s.AEAD():
 		return 0
-	case rank <= 3:
+	case fs:
 		return 1
+	case s.AEAD():
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // guessOrder returns the order a parallel enumeration suggests after the
@@ -139,7 +146,7 @@ func guessOrder(lists [][]tlswarden.Suite) (runs []run, classed bool) {
 		prev := -1
 		for _, su := range l {
 			rk := suiteRank(su.Code)
-			k := key{ci, classGroup(rk)}
+			k := key{ci, classGroup(su.Code)}
 			classed = classed && k.group >= prev
 			prev = k.group
 			i, ok := at[k]

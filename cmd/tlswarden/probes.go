@@ -145,10 +145,11 @@ func newProbes(o probeOptions, dialPlain func(context.Context, netip.AddrPort) (
 	if o.noClients {
 		clientsProbe.Skipped = "skipped at the user's request (--no-clients)"
 	}
+	shared := probes.NewShared() // the TLS probe tells the certificate probe which chain hellos would be refused
 	return []tlswarden.Probe{
-		probes.TLS(probes.TLSConfig{Timeout: o.timeout, NoGroups: o.noGroups, Logger: log}),
+		probes.TLS(probes.TLSConfig{Timeout: o.timeout, NoGroups: o.noGroups, Shared: shared, Logger: log}),
 		probes.Cert(probes.CertConfig{OrgRoots: o.roots, CAFile: o.caFile, CAFileOnly: o.caFileOnly, Timeout: 3 * o.timeout, Logger: log,
-			Revocation: o.revocationConfig(dialPlain)}),
+			Revocation: o.revocationConfig(dialPlain), Shared: shared}),
 		vulnProbe,
 		httpProbe,
 		clientsProbe,

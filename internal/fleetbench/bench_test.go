@@ -100,7 +100,7 @@ func benchmarkOneEndpoint(b *testing.B, name, cli string) {
 	ep := endpoint{Addr: netip.AddrPortFrom(fleetAddr, freePorts(b, fleetAddr, 1)[0]), Server: "nginx", Config: name}
 	startNginx(b, dir, writePKI(b, dir), runtime.NumCPU(), []nginxSite{{nginxServer: nginxServers[i], Listen: []netip.AddrPort{ep.Addr}}})
 	ts := targets([]endpoint{ep})
-	ps := []tlswarden.Probe{tlsProbe(), certProbe()}
+	ps := tlsAndCertProbes()
 	// A first scan outside the timing loads the system's roots for the
 	// certificate probe, which a command pays once per run (see cli-s).
 	scanOnce(b, ps, ts, false)

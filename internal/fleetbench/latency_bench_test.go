@@ -116,7 +116,7 @@ func benchmarkLatencyFleet(b *testing.B, front []endpoint, base *latencyBase) {
 
 func benchmarkLatencyOne(b *testing.B, ep endpoint, cli string, rtt time.Duration, base *latencyBase) {
 	ts := targets([]endpoint{ep})
-	ps := []tlswarden.Probe{tlsProbe(), certProbe()}
+	ps := tlsAndCertProbes()
 	var (
 		run                *scanRun
 		ours, cmd, sslscan phases

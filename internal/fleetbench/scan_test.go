@@ -52,8 +52,15 @@ type scanRun struct {
 // suites and groups.
 func tlsProbe() tlswarden.Probe { return probes.TLS(probes.TLSConfig{Timeout: cliTimeout}) }
 
-// certProbe is the certificate probe at its defaults.
-func certProbe() tlswarden.Probe { return probes.Cert(probes.CertConfig{}) }
+// tlsAndCertProbes are the TLS and certificate probes at the command's
+// defaults, sharing what the TLS probe finds as the command's do.
+func tlsAndCertProbes() []tlswarden.Probe {
+	shared := probes.NewShared()
+	return []tlswarden.Probe{
+		probes.TLS(probes.TLSConfig{Timeout: cliTimeout, Shared: shared}),
+		probes.Cert(probes.CertConfig{Shared: shared}),
+	}
+}
 
 // scanOnce runs ps over targets with the scanner at the command's
 // defaults, keeping only what the benchmark reports (and, with keep, the
