@@ -103,3 +103,12 @@ func TestScanTableClients(t *testing.T) {
 		t.Errorf("IE 11 Win 7 on a TLSv1.0 line %v, Chrome 101 failing %v, a summary %v:\n%s\nstderr:\n%s", ieLine, chromeLine, summary, stdout, stderr)
 	}
 }
+
+// TestProfilesShowsRequiredClients: `tlswarden profiles FILE` lists the
+// profile's required clients.
+func TestProfilesShowsRequiredClients(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "", "profiles", writeProfileFile(t, "ie_11_win7, android_442"))
+	if code != exitOK || !strings.Contains(stdout, "required_clients: ie_11_win7, android_442") || !strings.Contains(stdout, "clients.required_connect") {
+		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}

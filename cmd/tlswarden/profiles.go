@@ -124,7 +124,7 @@ func writeParams(w io.Writer, p *policy.Params) {
 	for _, l := range []struct {
 		name string
 		list []string
-	}{{"cert_key_types", p.CertKeyTypes}, {"cert_curves", p.CertCurves}, {"cert_signatures", p.CertSignatures}} {
+	}{{"cert_key_types", p.CertKeyTypes}, {"cert_curves", p.CertCurves}, {"cert_signatures", p.CertSignatures}, {"required_clients", p.RequiredClients}} {
 		if l.list != nil {
 			fmt.Fprintf(w, "  %s: %s\n", l.name, strings.Join(l.list, ", "))
 		}
