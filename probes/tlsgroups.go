@@ -172,10 +172,10 @@ func (r *tlsRun) groupsTLS13(ctx context.Context, s *versionScan) ([]uint16, err
 	if slices.Contains(candidates, s.firstGroup) {
 		found = append(found, s.firstGroup)
 	}
-	var orders [][]uint16
-	if s.prefDeferred {
-		orders = [][]uint16{r.reversedFound(s), r.rotatedFound(s)}
+	if !s.prefDeferred {
+		return r.groupChainsTLS13(ctx, suites, found, candidates)
 	}
+	orders := [][]uint16{r.reversedFound(s), r.rotatedFound(s)}
 	var answers []helloAnswer
 	groups, err := enumerateGroups(found, candidates, func(groups []uint16) (helloAnswer, bool) {
 		offer := suites
@@ -387,4 +387,65 @@ func (r *tlsRun) startEarlyGroups(ctx context.Context, v tlswarden.Version, a he
 	case len(ffdheSuites(one)) > 0:
 		enum(&r.early.ff, r.groupsFFDHE)
 	}
+}
+
+// groupChainsTLS13 enumerates the TLS 1.3 groups in two chains at once:
+// the elliptic-curve and hybrid groups, and the RFC 7919 finite-field
+// groups, which a server's order does not interleave with them (OpenSSL's
+// default list has every curve first): a server with both kinds, as
+// OpenSSL 3 has by default, no longer offers them one hello after the
+// other. The second chain's finds follow the first's, the chain of the
+// preferred group (found) first; one hello checks the border, offering the
+// second chain's first before the first chain's last, and when the server
+// picks the former the two are merged, a hello per group placed. It
+// offers suites.
+func (r *tlsRun) groupChainsTLS13(ctx context.Context, suites, found, candidates []uint16) ([]uint16, error) {
+	offer := func(groups []uint16) (helloAnswer, bool) {
+		a := r.offerSuites(ctx, tlswarden.TLS13, r.tls13Hello(groups), suites)
+		return a, a.ok() && a.sh.KeyShareGroup != 0
+	}
+	ff := func(g uint16) bool { return g >= 256 && g <= 511 }
+	parts := [2][]uint16{slices.DeleteFunc(slices.Clone(candidates), ff), slices.DeleteFunc(slices.Clone(candidates), func(g uint16) bool { return !ff(g) })}
+	if len(found) > 0 && ff(found[0]) {
+		parts[0], parts[1] = parts[1], parts[0]
+	}
+	var lists [2][]uint16
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range parts {
+		have := slices.DeleteFunc(slices.Clone(found), func(g uint16) bool { return !slices.Contains(parts[i], g) })
+		wg.Go(func() { lists[i], errs[i] = enumerateGroups(have, parts[i], offer) })
+	}
+	wg.Wait()
+	err := errors.Join(errs[0], errs[1])
+	a, b := lists[0], lists[1]
+	if len(a) == 0 || len(b) == 0 || err != nil {
+		return append(a, b...), err
+	}
+	if top, ok := r.pickGroup(ctx, suites, []uint16{b[0], a[len(a)-1]}); ok && top == a[len(a)-1] {
+		return append(a, b...), nil
+	}
+	var merged []uint16
+	for len(a) > 0 && len(b) > 0 {
+		top, ok := r.pickGroup(ctx, suites, []uint16{a[0], b[0]})
+		switch {
+		case !ok:
+			return append(merged, append(a, b...)...), errors.New("group enumeration: the order of the two kinds of groups could not be settled")
+		case top == a[0]:
+			merged, a = append(merged, top), a[1:]
+		default:
+			merged, b = append(merged, top), b[1:]
+		}
+	}
+	return append(append(merged, a...), b...), nil
+}
+
+// pickGroup offers groups over TLS 1.3 and returns the one the server's
+// HelloRetryRequest names.
+func (r *tlsRun) pickGroup(ctx context.Context, suites, groups []uint16) (uint16, bool) {
+	a := r.offerSuites(ctx, tlswarden.TLS13, r.tls13Hello(groups), suites)
+	if !a.ok() || a.sh.KeyShareGroup == 0 || !slices.Contains(groups, a.sh.KeyShareGroup) {
+		return 0, false
+	}
+	return a.sh.KeyShareGroup, true
 }

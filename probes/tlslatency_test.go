@@ -315,3 +315,30 @@ func BenchmarkTLSLatencyOpenSSL(b *testing.B) {
 	b.ReportMetric(float64(conns), "conns/op")
 	b.ReportMetric(rtts[len(rtts)/2], "rtts/op")
 }
+
+// TestTLSGroupChains checks the TLS 1.3 groups found in two chains (the
+// curves, the finite-field groups) against the server's order, whether
+// it keeps the kinds apart, puts a finite-field group first, or
+// interleaves them (merged).
+func TestTLSGroupChains(t *testing.T) {
+	for _, groups := range [][]uint16{
+		{29, 23, 24},
+		{29, 23, 24, 256, 257},
+		{256, 257, 29, 23},
+		{29, 256, 23, 257, 24},
+	} {
+		fs := &fakeServer{suites: map[tlswarden.Version][]uint16{tlswarden.TLS13: {0x1301, 0x1302}}, groups: groups}
+		addr := tlstest.RawServer(t, fs.handle)
+		res, err := runTLS(t, addr, "localhost", TLSConfig{Versions: []tlswarden.Version{tlswarden.TLS13}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint16
+		for _, g := range res.Groups {
+			got = append(got, g.Code)
+		}
+		if diff := cmp.Diff(groups, got); diff != "" || res.GroupsError != "" {
+			t.Errorf("groups %v: error %q, found (-want +got):\n%s", groups, res.GroupsError, diff)
+		}
+	}
+}
