@@ -16,6 +16,8 @@ type VulnResult struct {
 	FallbackSCSV *FallbackResult   `json:"fallback_scsv,omitempty"`
 	ROBOT        *ROBOTResult      `json:"robot,omitempty"`
 	Resumption   *ResumptionResult `json:"resumption,omitempty"`
+	// TLS13Resumption is TLS 1.3 resumption with a PSK and 0-RTT.
+	TLS13Resumption *TLS13ResumptionResult `json:"tls13_resumption,omitempty"`
 	// Ticketbleed is the Ticketbleed check; nil when the feature hello
 	// failed.
 	Ticketbleed *TicketbleedResult `json:"ticketbleed,omitempty"`
@@ -168,6 +170,28 @@ type RenegotiationResult struct {
 	// Answer says what came back: "ServerHello", an alert with its level,
 	// "closed" or "no answer".
 	Answer string `json:"answer,omitempty"`
+}
+
+// TLS13ResumptionResult is what a full TLS 1.3 handshake with Go's client
+// and a resumption hello of the probe's own show: whether the server
+// issues a ticket, resumes with it (PSK with (EC)DHE, RFC 8446 section
+// 2.2), and would take 0-RTT data (early_data in its EncryptedExtensions,
+// section 4.2.10). No early data is sent.
+type TLS13ResumptionResult struct {
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Tested is false when the server negotiated no TLS 1.3 (see
+	// signature_schemes_tls13) or issued no ticket within the answer wait.
+	Tested       bool `json:"tested"`
+	TicketIssued bool `json:"ticket_issued"`
+	// MaxEarlyData is the ticket's max_early_data_size: the 0-RTT bytes
+	// the server says it takes (0: none; early_data is then not offered).
+	MaxEarlyData uint32 `json:"max_early_data,omitempty"`
+	// Resumed: the ServerHello selected the ticket's PSK.
+	Resumed bool `json:"resumed"`
+	// EarlyDataAccepted: the server would take 0-RTT data, which an
+	// attacker can replay.
+	EarlyDataAccepted bool `json:"early_data_accepted"`
 }
 
 // TicketbleedResult is the Ticketbleed check (CVE-2016-9244): the ticket

@@ -52,6 +52,16 @@ var (
 			`them). testssl.sh run_ticketbleed: VULNERABLE; SSL Labs grades it F.`,
 		Check: checkTicketbleed,
 	}
+	ruleEarlyData = Rule{
+		ID:       "vuln.early_data",
+		Title:    "TLS 1.3 0-RTT early data is not accepted",
+		Severity: tlswarden.SeverityLow,
+		Rationale: `Data sent in 0-RTT has no protection against replay (RFC 8446, section 8): an ` +
+			`attacker who records it can send it again, and the application must make every such ` +
+			`request idempotent. NCSC-NL's TLS guidelines 2.1 say to disable 0-RTT; testssl.sh ` +
+			`reports it; SSL Labs does not grade it.`,
+		Check: checkEarlyData,
+	}
 	ruleCRIME = Rule{
 		ID:       "vuln.crime",
 		Title:    "CRIME: TLS compression is off (CVE-2012-4929)",
@@ -80,7 +90,7 @@ var (
 )
 
 // vulnActiveRules are the weakness rules over the weakness probe's facts.
-var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleROBOT, &ruleSecureRenegotiation, &ruleClientRenegotiation, &ruleTicketbleed, &ruleCRIME, &ruleFallbackSCSV}
+var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleROBOT, &ruleSecureRenegotiation, &ruleClientRenegotiation, &ruleTicketbleed, &ruleEarlyData, &ruleCRIME, &ruleFallbackSCSV}
 
 // featureFacts returns the weakness probe's result when its feature hello
 // was answered with a ServerHello, or the result that says why not: not
@@ -237,6 +247,31 @@ func checkTicketbleed(in *Input) Result {
 		return pass("the ticket offered with a %d-byte session ID was not resumed", tb.SessionIDSent)
 	}
 	return pass("a ticket offered with a %d-byte session ID resumed with the same ID", tb.SessionIDSent)
+}
+
+// checkEarlyData reads the TLS 1.3 resumption facts directly: unlike the
+// other weakness rules it concerns TLS 1.3, so a server that speaks only
+// TLS 1.3 is judged too.
+func checkEarlyData(in *Input) Result {
+	v := in.Endpoint.Vuln
+	if v == nil || v.TLS13Resumption == nil {
+		if _, r := featureFacts(in); r != nil && r.Outcome != tlswarden.RuleNotApplicable {
+			return *r
+		}
+		return notApplicable("the TLS 1.3 resumption check was not run")
+	}
+	rs := v.TLS13Resumption
+	switch {
+	case rs.Status != tlswarden.StatusOK:
+		return notEvaluated("the TLS 1.3 resumption check did not finish%s", errSuffix(rs.Error))
+	case !rs.Tested:
+		return notApplicable("no TLS 1.3, or no TLS 1.3 session ticket")
+	case rs.EarlyDataAccepted:
+		return fail("0-RTT early data is accepted (the ticket allows %d bytes, and the resumption hello's early_data was answered)", rs.MaxEarlyData)
+	case rs.MaxEarlyData > 0:
+		return fail("the ticket allows %d bytes of 0-RTT early data, though a resumption hello's early_data was not answered", rs.MaxEarlyData)
+	}
+	return pass("the ticket allows no 0-RTT early data")
 }
 
 func checkCRIME(in *Input) Result {

@@ -143,6 +143,7 @@ func withVuln(edit func(v *tlswarden.VulnResult)) func() *tlswarden.EndpointRepo
 			Ticketbleed: &tlswarden.TicketbleedResult{
 				Status: tlswarden.StatusOK, Tested: true, Resumed: true, SessionIDSent: 16, SessionIDEchoed: 16,
 			},
+			TLS13Resumption: &tlswarden.TLS13ResumptionResult{Status: tlswarden.StatusOK, Tested: true, TicketIssued: true, Resumed: true},
 			ClientRenegotiation: &tlswarden.RenegotiationResult{
 				Status: tlswarden.StatusOK, Tested: true, Secure: true, Answer: "alert no_renegotiation (warning)",
 			},
@@ -218,6 +219,28 @@ func vulnActiveCases() []ruleCase {
 			v.Ticketbleed = &tlswarden.TicketbleedResult{Status: tlswarden.StatusOK}
 		}), ne, "full handshake failed"},
 		{"ticketbleed before the check", &ruleTicketbleed, "", withVuln(func(v *tlswarden.VulnResult) { v.Ticketbleed = nil }), na, "before"},
+		{"no 0-RTT", &ruleEarlyData, "", withVuln(nil), pass_, "no 0-RTT"},
+		{"0-RTT accepted", &ruleEarlyData, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.TLS13Resumption.MaxEarlyData, v.TLS13Resumption.EarlyDataAccepted = 16384, true
+		}), fail_, "accepted"},
+		{"0-RTT allowed by the ticket", &ruleEarlyData, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.TLS13Resumption.MaxEarlyData = 16384
+		}), fail_, "not answered"},
+		{"0-RTT without TLS 1.3", &ruleEarlyData, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.TLS13Resumption = &tlswarden.TLS13ResumptionResult{Status: tlswarden.StatusOK}
+		}), na, "no TLS 1.3"},
+		{"0-RTT check failed", &ruleEarlyData, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.TLS13Resumption.Status, v.TLS13Resumption.Error = tlswarden.StatusTimeout, "i/o timeout"
+		}), ne, "i/o timeout"},
+		{"0-RTT on a TLS 1.3-only server", &ruleEarlyData, "", good(func(e *tlswarden.EndpointReport) {
+			e.TLS = groups(tlsResult(v13), "x25519")
+			e.Probes = append(e.Probes, tlswarden.ProbeStatus{Name: "vuln", Status: tlswarden.StatusOK})
+			e.Vuln = &tlswarden.VulnResult{
+				Features:        &tlswarden.TLSFeatures{Status: tlswarden.StatusHandshakeError, Error: "alert protocol_version"},
+				TLS13Resumption: &tlswarden.TLS13ResumptionResult{Status: tlswarden.StatusOK, Tested: true, TicketIssued: true, Resumed: true, MaxEarlyData: 1, EarlyDataAccepted: true},
+			}
+		}), fail_, "accepted"},
+		{"0-RTT probe not run", &ruleEarlyData, "", good(nil), na, "not run"},
 		{"no compression", &ruleCRIME, "", withVuln(nil), pass_, ""},
 		{"crime", &ruleCRIME, "", withVuln(func(v *tlswarden.VulnResult) { v.Features.Compression = "deflate" }), fail_, "deflate"},
 		{"robot no RSA", &ruleROBOT, "", withVuln(func(v *tlswarden.VulnResult) { v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK} }), pass_, "no RSA"},

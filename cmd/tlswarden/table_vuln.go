@@ -33,6 +33,9 @@ func writeVuln(w io.Writer, v *tlswarden.VulnResult) {
 	if rs := v.Resumption; rs != nil {
 		fmt.Fprintf(w, "    resumption\t%s\n", resumptionText(rs))
 	}
+	if rs := v.TLS13Resumption; rs != nil && (rs.Tested || rs.Status != tlswarden.StatusOK) {
+		fmt.Fprintf(w, "    TLS 1.3 resumption\t%s\n", resumption13Text(rs))
+	}
 	writeSchemes(w, v.SignatureSchemes)
 	writeSchemes(w, v.SignatureSchemesTLS13)
 	writeChecks(w, v)
@@ -93,6 +96,20 @@ func renegotiationText(rn *tlswarden.RenegotiationResult) string {
 		return "ALLOWED, INSECURE (no RFC 5746): " + rn.Answer
 	}
 	return "refused: " + rn.Answer
+}
+
+func resumption13Text(rs *tlswarden.TLS13ResumptionResult) string {
+	if rs.Status != tlswarden.StatusOK {
+		return answerText(rs.Status, rs.Error, "")
+	}
+	early := "no 0-RTT"
+	switch {
+	case rs.EarlyDataAccepted:
+		early = fmt.Sprintf("0-RTT ACCEPTED (up to %d bytes)", rs.MaxEarlyData)
+	case rs.MaxEarlyData > 0:
+		early = fmt.Sprintf("ticket allows 0-RTT (%d bytes), not accepted", rs.MaxEarlyData)
+	}
+	return "ticket, PSK " + yesNo(rs.Resumed, "resumed", "NOT resumed") + "; " + early
 }
 
 func resumptionText(rs *tlswarden.ResumptionResult) string {

@@ -21,8 +21,9 @@ func TestWriteVuln(t *testing.T) {
 		Resumption:   &tlswarden.ResumptionResult{Status: tlswarden.StatusOK, TicketIssued: true, TicketLifetimeHint: 300, ResumedWithTicket: true, SessionIDIssued: true},
 		SignatureSchemesTLS13: &tlswarden.SignatureSchemesResult{Status: tlswarden.StatusOK, Version: tlswarden.TLS13, Tested: true,
 			Schemes: []string{"rsa_pss_rsae_sha256", "rsa_pss_rsae_sha512"}},
-		Skipped:     []string{"robot"},
-		Ticketbleed: &tlswarden.TicketbleedResult{Status: tlswarden.StatusOK, Tested: true, Resumed: true, SessionIDSent: 16, SessionIDEchoed: 32, Leaked: true},
+		Skipped:         []string{"robot"},
+		Ticketbleed:     &tlswarden.TicketbleedResult{Status: tlswarden.StatusOK, Tested: true, Resumed: true, SessionIDSent: 16, SessionIDEchoed: 32, Leaked: true},
+		TLS13Resumption: &tlswarden.TLS13ResumptionResult{Status: tlswarden.StatusOK, Tested: true, TicketIssued: true, Resumed: true, MaxEarlyData: 16384, EarlyDataAccepted: true},
 		ClientRenegotiation: &tlswarden.RenegotiationResult{
 			Status: tlswarden.StatusOK, Tested: true, Secure: true, Accepted: true, Answer: "ServerHello",
 		},
@@ -35,6 +36,7 @@ func TestWriteVuln(t *testing.T) {
 		"TLSv1.1: ServerHello with TLSv1.1", "skipped\trobot",
 		"signature schemes\tTLSv1.3: rsa_pss_rsae_sha256, rsa_pss_rsae_sha512",
 		"client renegotiation\tALLOWED (secure): ServerHello",
+		"TLS 1.3 resumption\tticket, PSK resumed; 0-RTT ACCEPTED (up to 16384 bytes)",
 		"ticketbleed\tVULNERABLE: 16-byte session ID echoed as 32 bytes",
 	} {
 		if !strings.Contains(b.String(), want) {

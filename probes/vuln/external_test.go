@@ -272,3 +272,63 @@ func TestClientRenegotiation(t *testing.T) {
 		})
 	}
 }
+
+// TestResumption13 checks TLS 1.3 resumption and 0-RTT against servers
+// configured to decide them.
+func TestResumption13(t *testing.T) {
+	tls12and13 := []tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13}
+	cert := tlstest.SelfSigned(t, tlstest.CertSpec{}).TLSCertificate()
+	tests := []struct {
+		name                   string
+		start                  func(t *testing.T) netip.AddrPort
+		tested, resumed, early bool
+	}{
+		{"openssl -early_data", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Interactive: true, Args: []string{"-early_data"}})
+		}, true, true, true},
+		{"openssl defaults", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{})
+		}, true, true, false},
+		{"openssl TLS 1.3 only -early_data", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS13}, Interactive: true, Args: []string{"-early_data"}})
+		}, true, true, true},
+		{"openssl ChaCha20", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Interactive: true, Args: []string{"-early_data", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"}})
+		}, true, true, true},
+		{"openssl AES-256", func(t *testing.T) netip.AddrPort {
+			return tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-ciphersuites", "TLS_AES_256_GCM_SHA384"}})
+		}, true, true, false},
+		{"nginx ssl_early_data on", func(t *testing.T) netip.AddrPort {
+			return tlstest.NginxServer(t, tlstest.NginxConfig{Versions: tls12and13, Directives: []string{"ssl_early_data on;"}})
+		}, true, true, true},
+		{"nginx defaults", func(t *testing.T) netip.AddrPort {
+			return tlstest.NginxServer(t, tlstest.NginxConfig{Versions: tls12and13})
+		}, true, true, false},
+		{"gnutls", func(t *testing.T) netip.AddrPort {
+			return tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{})
+		}, true, true, false},
+		{"gnutls --earlydata", func(t *testing.T) netip.AddrPort {
+			return tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{Args: []string{"--earlydata"}})
+		}, true, true, true},
+		{"go", func(t *testing.T) netip.AddrPort {
+			return tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{cert}})
+		}, true, true, false},
+		{"go without tickets", func(t *testing.T) netip.AddrPort {
+			return tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{cert}, SessionTicketsDisabled: true})
+		}, false, false, false},
+		{"go TLS 1.2", func(t *testing.T) netip.AddrPort {
+			return tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: tls.VersionTLS12})
+		}, false, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := scan(t, Config{NoIntrusive: true, AnswerWait: time.Second}, tc.start(t))
+			rs := r.TLS13Resumption
+			if rs == nil || rs.Status != tlswarden.StatusOK || rs.Tested != tc.tested || rs.TicketIssued != tc.tested ||
+				rs.Resumed != tc.resumed || rs.EarlyDataAccepted != tc.early || (rs.MaxEarlyData > 0) != tc.early {
+				t.Errorf("TLS 1.3 resumption %+v, want tested %v, resumed %v, early data %v", rs, tc.tested, tc.resumed, tc.early)
+				t.Logf("sig13 %+v", r.SignatureSchemesTLS13)
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package vuln
 
 import (
 	"bytes"
+	"crypto/ecdh"
+	"crypto/rand"
 	"testing"
 
 	"github.com/tlswarden/tlswarden"
@@ -118,5 +120,27 @@ func FuzzRenegotiationAnswer(f *testing.F) {
 		if accepted && (err != nil || typ != 22 || plain[0] != 2) {
 			t.Fatalf("accepted on type %d, % x", typ, plain)
 		}
+	})
+}
+
+// FuzzTLS13Resumption feeds arbitrary bytes to the parsers of the TLS 1.3
+// resumption check: the EncryptedExtensions, NewSessionTicket messages,
+// a ServerHello key_share and crypto/tls's session encoding. Never a
+// panic, and a ticket found only when its bytes match.
+func FuzzTLS13Resumption(f *testing.F) {
+	nst := message(4, []byte{0, 0, 1, 0, 0, 0, 0, 7, 1, 9, 0, 2, 0xaa, 0xbb, 0, 8, 0, 42, 0, 4, 0, 0, 0x40, 0})
+	f.Add(message(8, []byte{0, 4, 0, 42, 0, 0}), nst, []byte{0, 0x1d, 0, 32})
+	f.Add(message(8, []byte{0, 0}), []byte{4, 0, 0, 1}, []byte{})
+	f.Fuzz(func(t *testing.T, ee, msgs, keyShare []byte) {
+		_, _ = earlyDataIn(ee)
+		if tf := newSessionTickets(msgs, []byte{0xaa, 0xbb}); tf.found && !bytes.Contains(msgs, []byte{0, 2, 0xaa, 0xbb}) {
+			t.Fatalf("a ticket found in % x", msgs)
+		}
+		_, _ = sessionPSK(msgs)
+		key, err := ecdh.X25519().GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = sharedSecret(key, keyShare)
 	})
 }

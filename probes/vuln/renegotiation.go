@@ -97,10 +97,13 @@ func (r *run) renegotiationHello(verifyData []byte) ([]byte, error) {
 func unrecord(rec []byte) ([]byte, error) {
 	var out []byte
 	for len(rec) > 0 {
-		if len(rec) < 5 || len(rec) < 5+int(rec[3])<<8|int(rec[4]) {
+		if len(rec) < 5 {
 			return nil, errors.New("truncated record")
 		}
 		n := int(rec[3])<<8 | int(rec[4])
+		if len(rec) < 5+n {
+			return nil, errors.New("truncated record")
+		}
 		out = append(out, rec[5:5+n]...)
 		rec = rec[5+n:]
 	}

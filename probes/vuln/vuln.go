@@ -6,8 +6,8 @@
 //
 // The checks write their messages with probes/hello and read the answers
 // record by record, bounded in bytes and time, and never finish a key
-// exchange, except the handshakes by Go's own client of resumption (three)
-// and client-initiated renegotiation (one). The checks that send what a
+// exchange, except the handshakes by Go's own client of resumption (three),
+// client-initiated renegotiation (one) and TLS 1.3 resumption (one). The checks that send what a
 // fragile appliance or an IDS may take badly (an over-long heartbeat, an
 // early ChangeCipherSpec, a renegotiation) can be turned off with
 // Config.NoIntrusive. Weaknesses that follow from the enumerated
@@ -62,17 +62,18 @@ const (
 	CheckCCSInjection = "ccs_injection"
 )
 
-// Probe returns the weakness probe. It opens at most 41 connections: the
+// Probe returns the weakness probe. It opens at most 43 connections: the
 // feature hello (which carries the Heartbleed check), CCS injection,
 // TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
 // the server has no RSA key exchange), client-initiated renegotiation's
-// 1, resumption's 4, Ticketbleed's 1, the TLS 1.2 signature schemes' 12 at most and the
-// TLS 1.3 ones' 10 at most (1 without TLS 1.3).
+// 1, resumption's 4, Ticketbleed's 1, the TLS 1.2 signature schemes' 12
+// at most, the TLS 1.3 ones' 10 at most (1 without TLS 1.3), and TLS 1.3
+// resumption's 2 (none without TLS 1.3).
 func Probe(cfg Config) tlswarden.Probe {
 	cfg = cfg.withDefaults()
 	return tlswarden.Probe{
 		Name:    "vuln",
-		Timeout: 40 * cfg.Timeout,
+		Timeout: 43 * cfg.Timeout,
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 			r := &run{cfg: cfg, ep: ep, dial: dial}
 			r.cfg.NoIntrusive = cfg.NoIntrusive || tlswarden.IntrusiveChecksOff(ctx) // the target's own switch
@@ -107,6 +108,7 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 			return res, errors.New(f.Error)
 		}
 		res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx) // a TLS 1.3-only server refuses the feature hello
+		res.TLS13Resumption = r.maybeResumption13(ctx, res.SignatureSchemesTLS13)
 		return res, nil
 	}
 	if !r.cfg.NoIntrusive {
@@ -125,7 +127,17 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 		res.SignatureSchemes = r.signatureSchemes(ctx)
 	}
 	res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx)
+	res.TLS13Resumption = r.maybeResumption13(ctx, res.SignatureSchemesTLS13)
 	return res, nil
+}
+
+// maybeResumption13 tests TLS 1.3 resumption when the signature scheme
+// check saw the server negotiate TLS 1.3.
+func (r *run) maybeResumption13(ctx context.Context, ss *tlswarden.SignatureSchemesResult) *tlswarden.TLS13ResumptionResult {
+	if ss == nil || !ss.Tested {
+		return &tlswarden.TLS13ResumptionResult{Status: tlswarden.StatusOK}
+	}
+	return r.resumption13(ctx)
 }
 
 // answered reports a feature hello the server answered, if only with an
