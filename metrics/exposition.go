@@ -107,9 +107,17 @@ func writeEndpoints(t *textWriter, families []*family, entries []entry) error {
 	return t.flush()
 }
 
-// appendEndpointLabels appends endpoint="host:port",org="owner".
+// appendEndpointLabels appends endpoint="host:port",org="owner", with the
+// kind's scheme before host:port for every kind but https
+// (endpoint="smtp://mx.example.org:25"): targets are unique by kind, host
+// and port, so mail://example.org and smtp://example.org, or https:// and
+// tls:// on one port, are two endpoints, and with one label their series
+// would collide and Prometheus would drop one of them.
 func appendEndpointLabels(b []byte, t *store.Target) []byte {
 	b = append(b, `endpoint="`...)
+	if !t.Kind.SpeaksHTTP() {
+		b = appendLabelValue(b, string(t.Kind)+"://")
+	}
 	b = appendLabelValue(b, t.String())
 	b = append(b, `",org="`...)
 	b = appendLabelValue(b, t.Owner)

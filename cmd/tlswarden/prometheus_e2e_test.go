@@ -48,6 +48,9 @@ func TestPrometheusAlertsE2E(t *testing.T) {
 	endpoints := map[string]string{} // testbed name -> endpoint label
 	for _, ep := range m.testbed.Endpoints {
 		endpoints[ep.Name] = ep.Addr.String()
+		if !ep.Kind.SpeaksHTTP() {
+			endpoints[ep.Name] = string(ep.Kind) + "://" + ep.Addr.String()
+		}
 	}
 	legacy, modern := endpoints["legacy"], endpoints["modern"]
 	plainMail, mail := endpoints["mail-no-starttls"], endpoints["mail-tls10"]
