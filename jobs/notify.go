@@ -114,11 +114,22 @@ func (q *Queue) subscriptions() store.SubscriptionStore {
 	return ss
 }
 
+// digestSubscriptions returns the store's subscriptions side when digests
+// are to be enqueued: this process sends them, or another one does
+// (Config.NotifyElsewhere).
+func (q *Queue) digestSubscriptions() store.SubscriptionStore {
+	if q.cfg.Notifier == nil && !q.cfg.NotifyElsewhere {
+		return nil
+	}
+	ss, _ := q.cfg.Store.(store.SubscriptionStore)
+	return ss
+}
+
 // EnqueueDigests enqueues, NotifyDebounce from now, the digest job of
 // every enabled subscription that covers t (every one when t is nil).
 // Jobs already waiting absorb the new ones.
 func (q *Queue) EnqueueDigests(ctx context.Context, t *store.Target) (int, error) {
-	ss := q.subscriptions()
+	ss := q.digestSubscriptions()
 	if ss == nil {
 		return 0, nil
 	}
@@ -147,7 +158,7 @@ func (q *Queue) EnqueueDigests(ctx context.Context, t *store.Target) (int, error
 // never fails the scan: a digest missed here is found by the hourly
 // sweep.
 func (q *Queue) notifyAfterScan(ctx context.Context, t store.Target, res store.ScanResult, log *slog.Logger) {
-	if q.subscriptions() == nil {
+	if q.digestSubscriptions() == nil {
 		return
 	}
 	if len(res.Events) == 0 && (res.Evaluation == nil || res.Evaluation.Compliance != tlswarden.NonCompliant) {

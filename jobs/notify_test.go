@@ -392,3 +392,28 @@ func TestNotifyRunSummary(t *testing.T) {
 		})
 	}
 }
+
+// TestNotifyElsewhere: a process that sends no notifications itself still
+// queues the digests of its scans for one that does.
+func TestNotifyElsewhere(t *testing.T) {
+	for _, name := range testdb.Names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			b := testdb.Open(t, name)
+			p := newPKI(t)
+			srv := tlstest.NewSwitchServer(t, p.legacy, nil)
+			tg := addTarget(t, b.Store, srv.Addr.Addr().String(), int(srv.Addr.Port()), true)
+			subscribe(t, b.Store.(store.SubscriptionStore), store.Subscription{Name: "all", Channel: store.ChannelSlack,
+				URL: "https://hooks.example.com/services/x", Regressions: true})
+			q := b.Queue(t, fast(jobs.Config{Scanner: newScanner(t, p.ca.Cert.Cert), NotifyElsewhere: true}))
+			if err := q.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			scanNow(t, q, tg.ID) // non-compliant: TLS 1.0
+			if n, err := q.NotifyJobsWaiting(ctx); err != nil || n != 1 {
+				t.Errorf("%d notification jobs waiting (%v), want the digest's", n, err)
+			}
+		})
+	}
+}

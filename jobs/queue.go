@@ -116,6 +116,10 @@ type Config struct {
 	// notify.go): a queue that works jobs then works notification jobs
 	// too, and the store must be a store.SubscriptionStore.
 	Notifier Notifier
+	// NotifyElsewhere, with no Notifier, still enqueues the digests of
+	// finished scans, for another process's queue to work (serve or
+	// worker run with --no-notify).
+	NotifyElsewhere bool
 	// NotifyDebounce is how long after a scan's events its subscriptions'
 	// digests are gathered, and how long a digest waits again while scans
 	// are still waiting or running (default DefaultNotifyDebounce).
@@ -347,10 +351,12 @@ func newQueue(cfg Config, newClient func(*river.Config) (riverClient, error)) (*
 		if rc.PeriodicJobs, err = periodicJobs(cfg.Schedule, cfg.Retention); err != nil {
 			return nil, err
 		}
+		// River inserts only the kinds its workers know; the notify queue
+		// is worked only by a process that sends.
+		river.AddWorker(workers, &digestWorker{q: q})
+		river.AddWorker(workers, &deliverWorker{q: q})
+		river.AddWorker(workers, &sweepWorker{q: q})
 		if cfg.Notifier != nil {
-			river.AddWorker(workers, &digestWorker{q: q})
-			river.AddWorker(workers, &deliverWorker{q: q})
-			river.AddWorker(workers, &sweepWorker{q: q})
 			rc.Queues[QueueNotify] = river.QueueConfig{MaxWorkers: notifyWorkers}
 			rc.PeriodicJobs = append(rc.PeriodicJobs, notifySweep())
 		}

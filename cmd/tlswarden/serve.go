@@ -152,7 +152,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.Jobs.RescueAfter, "rescue-after", 0, "retry a scan whose worker died after it has run this long (at least --job-timeout; 0: an hour more than --job-timeout)")
 	fs.DurationVar(&m.Jobs.Retention, "retention", 0, "delete scans older than this (each target's latest and every event are kept; 0 keeps all), e.g. 4320h for 180 days")
 	fs.DurationVar(&m.Jobs.NotifyDebounce, "notify-debounce", jobs.DefaultNotifyDebounce, "gather a subscription's notifications this long after a scan's events, and wait as long again while scans are still running (one digest per scan run)")
-	fs.BoolVar(&m.NoNotify, "no-notify", false, "send no notifications from this process (subscriptions' digests wait for a process that sends them)")
+	fs.BoolVar(&m.NoNotify, "no-notify", false, "send no notifications from this process: its scans' digests are queued for a serve or worker that sends them")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	detail := fs.String("metrics-detail", envOr("TLSWARDEN_METRICS_DETAIL", string(metrics.DetailFull)), "posture metrics on /metrics: full (per endpoint) or summary (fleet totals only: a constant number of series) (env TLSWARDEN_METRICS_DETAIL)")
 	if err := fs.Parse(args); err != nil {
@@ -293,6 +293,7 @@ func (m *Main) startQueue(ctx context.Context, roots []*x509.Certificate) error 
 	if _, ok := m.backend.store.(store.SubscriptionStore); ok && !m.NoNotify {
 		cfg.Notifier, cfg.PublicURL = notify.NewSender(notify.SenderConfig{}), m.PublicURLs.base()
 	}
+	cfg.NotifyElsewhere = m.NoNotify
 	if m.queue, err = m.backend.newQueue(cfg); err != nil {
 		return err
 	}
