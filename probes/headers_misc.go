@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tlswarden/tlswarden"
 )
@@ -122,7 +123,9 @@ func parseHeaderToken(values []string, allowed []string, sfItem bool) *tlswarden
 // productVersion matches a product token followed by a version number:
 // "nginx/1.22.1", "Microsoft-IIS/10.0", "Jetty(9.4.44)", "Apache 2.4.1".
 // After a space the version needs a dot, so that "Server 2" is not one.
-var productVersion = regexp.MustCompile(`[A-Za-z][A-Za-z0-9_.+-]*(?:[/(]v?[0-9]+(?:\.[0-9]+)*| v?[0-9]+(?:\.[0-9]+)+)`)
+var productVersion = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[A-Za-z][A-Za-z0-9_.+-]*(?:[/(]v?[0-9]+(?:\.[0-9]+)*| v?[0-9]+(?:\.[0-9]+)+)`)
+})
 
 // parseSoftware reads a header naming server software and reports the
 // product/version tokens in it.
@@ -143,7 +146,7 @@ func parseSoftware(values []string) *tlswarden.SoftwareHeader {
 // node, not a release).
 func versionTokens(s string) []string {
 	var out []string
-	for _, m := range productVersion.FindAllStringIndex(s, -1) {
+	for _, m := range productVersion().FindAllStringIndex(s, -1) {
 		if m[1] < len(s) && isAlnum(s[m[1]]) {
 			continue
 		}

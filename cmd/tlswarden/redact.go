@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // databaseURLFlag is the value of --database-url. Its String, which the
@@ -24,7 +25,9 @@ func (f databaseURLFlag) Set(s string) error {
 }
 
 // dsnPassword finds the password of a key=value connection string.
-var dsnPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+var dsnPassword = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+})
 
 // redactURL returns a Postgres connection string fit to print: the
 // password of a URL (in its user information or a password or sslpassword
@@ -32,7 +35,7 @@ var dsnPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password\s*=\s*)('(?:[^'\\]
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Opaque != "" {
-		return dsnPassword.ReplaceAllString(s, "${1}xxxxx")
+		return dsnPassword().ReplaceAllString(s, "${1}xxxxx")
 	}
 	q := u.Query()
 	for _, k := range []string{"password", "sslpassword"} {
@@ -60,7 +63,7 @@ func secretsOf(s string) []string {
 			}
 		}
 	}
-	for _, m := range dsnPassword.FindAllStringSubmatch(s, -1) {
+	for _, m := range dsnPassword().FindAllStringSubmatch(s, -1) {
 		out = append(out, strings.Trim(m[2], "'"))
 	}
 	return out
