@@ -261,6 +261,9 @@ func (s *serviceRun) report(b *testing.B) {
 	if scans != int64(s.targets) || twice != 0 || never != 0 {
 		b.Errorf("not every target scanned exactly once: %d scans of %d targets, %d scanned more than once, %d never", scans, s.targets, twice, never)
 	}
+	if failed > 0 || twice > 0 {
+		s.logProblems(b, 10)
+	}
 	var cpu time.Duration
 	for _, p := range s.procs {
 		c, rss := procUsage(p.cmd.Process.Pid)
@@ -278,6 +281,26 @@ func (s *serviceRun) report(b *testing.B) {
 		b.Logf("%d scans did not end ok (the first few statuses follow in serve's log)", failed)
 	}
 	b.Logf("%d targets in %.1f s (%.1f a second)", s.targets, s.wall.Seconds(), float64(s.targets)/s.wall.Seconds())
+}
+
+// logProblems logs the first n warnings and errors of the tlswarden
+// processes: why a job failed or a scan did not end ok.
+func (s *serviceRun) logProblems(b *testing.B, n int) {
+	for _, p := range s.procs {
+		raw, err := os.ReadFile(p.log)
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(raw)) {
+			if n == 0 {
+				return
+			}
+			if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+				b.Logf("%s: %s", p.name, strings.TrimSpace(line))
+				n--
+			}
+		}
+	}
 }
 
 // procUsage returns a live process's CPU time and peak RSS.
