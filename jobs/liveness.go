@@ -92,17 +92,33 @@ func (q *Queue) renew(ctx context.Context) {
 // worker has a liveness record it stopped renewing (livenessMisses
 // intervals): the worker crashed or lost its database, and the job would
 // otherwise wait for River's rescuer (RescueAfter). A job whose worker has
-// no record (one from before records were kept) is left to River. It
-// returns how many jobs it rescued.
+// no record (one from before records were kept) is left to River, and so
+// is a job of this process, which is alive if it asks. It returns how many
+// jobs it rescued. Each worker's record is read once per call, not once
+// per job: a busy worker runs hundreds of jobs.
 func (q *Queue) RescueDead(ctx context.Context) (int, error) {
 	res, err := q.client.JobList(ctx, river.NewJobListParams().Kinds(ScanTargetArgs{}.Kind()).
 		States(rivertype.JobStateRunning).First(1000))
 	if err != nil {
 		return 0, fmt.Errorf("list running jobs: %w", err)
 	}
-	n := 0
+	n, dead := 0, map[string]*time.Time{} // owner -> last renewal, nil when alive
 	for _, job := range res.Jobs {
-		rescued, err := q.rescueIfDead(ctx, job)
+		owner, ok := q.foreignOwner(job)
+		if !ok {
+			continue
+		}
+		last, seen := dead[owner]
+		if !seen {
+			if last, err = q.deadSince(ctx, owner); err != nil {
+				return n, err
+			}
+			dead[owner] = last
+		}
+		if last == nil {
+			continue
+		}
+		rescued, err := q.rescue(ctx, job, owner, *last)
 		if err != nil {
 			return n, err
 		}
@@ -114,26 +130,54 @@ func (q *Queue) RescueDead(ctx context.Context) (int, error) {
 }
 
 // rescueIfDead makes a running job available again when the worker that
-// runs it has a liveness record it stopped renewing, and reports whether
-// it did.
+// runs it, another process, has a liveness record it stopped renewing,
+// and reports whether it did.
 func (q *Queue) rescueIfDead(ctx context.Context, job *rivertype.JobRow) (bool, error) {
-	if job.State != rivertype.JobStateRunning || len(job.AttemptedBy) == 0 {
+	owner, ok := q.foreignOwner(job)
+	if !ok {
 		return false, nil
+	}
+	last, err := q.deadSince(ctx, owner)
+	if err != nil || last == nil {
+		return false, err
+	}
+	return q.rescue(ctx, job, owner, *last)
+}
+
+// foreignOwner returns the River client running job, unless the job is
+// not running or runs in this process: a process asking is alive, even
+// when a busy database kept it from renewing its record in time.
+func (q *Queue) foreignOwner(job *rivertype.JobRow) (string, bool) {
+	if job.State != rivertype.JobStateRunning || len(job.AttemptedBy) == 0 {
+		return "", false
 	}
 	owner := job.AttemptedBy[len(job.AttemptedBy)-1]
+	return owner, owner != q.id
+}
+
+// deadSince returns when owner last renewed its liveness record, when that
+// is livenessMisses intervals ago or more; nil when it renewed since, or
+// has no record.
+func (q *Queue) deadSince(ctx context.Context, owner string) (*time.Time, error) {
 	at, ok, err := q.live.renewed(ctx, owner)
 	if err != nil {
-		return false, fmt.Errorf("liveness of %s: %w", owner, err)
+		return nil, fmt.Errorf("liveness of %s: %w", owner, err)
 	}
 	if !ok || at >= q.cfg.Now().Add(-livenessMisses*q.cfg.LivenessInterval).Unix() {
-		return false, nil
+		return nil, nil
 	}
+	last := time.Unix(at, 0)
+	return &last, nil
+}
+
+// rescue makes the running job of a dead worker available again.
+func (q *Queue) rescue(ctx context.Context, job *rivertype.JobRow, owner string, last time.Time) (bool, error) {
 	rescued, err := q.live.exec(ctx, rescueQuery, job.ID)
 	if err != nil {
 		return false, fmt.Errorf("rescue job %d: %w", job.ID, err)
 	}
 	if rescued > 0 {
-		q.log.Warn("rescued the job of a dead worker", "job", job.ID, "worker", owner, "last_renewed", time.Unix(at, 0))
+		q.log.Warn("rescued the job of a dead worker", "job", job.ID, "worker", owner, "last_renewed", last)
 	}
 	return rescued > 0, nil
 }

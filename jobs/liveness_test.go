@@ -91,3 +91,42 @@ func TestRequestRescuesDeadWorkersJob(t *testing.T) {
 		})
 	}
 }
+
+// A process never rescues its own running jobs: if it asks, it is alive,
+// even when a busy database kept it from renewing its record in time (on
+// a loaded machine with the embedded queue that made it run a scan twice).
+func TestOwnJobsNotRescued(t *testing.T) {
+	for _, name := range testdb.Names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			b := testdb.Open(t, name)
+			tg := addTarget(t, b.Store, "127.0.0.1", 5, true)
+			stuck := blockingScanner{started: make(chan struct{}, 10)}
+			a := b.Queue(t, fast(jobs.Config{Scanner: stuck, LivenessInterval: time.Hour, DrainTimeout: 100 * time.Millisecond}))
+			if err := a.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			req, err := a.RequestScan(ctx, tg.ID, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-stuck.started
+			// A record a day old, as a worker whose renewals failed leaves.
+			if err := a.Crash(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := a.RescueDead(ctx); err != nil || n != 0 {
+				t.Errorf("RescueDead by the job's own process: %d rescued, %v; want 0", n, err)
+			}
+			if r, err := a.Request(ctx, req.ID); err != nil || r.State != "running" || r.Attempt != 1 {
+				t.Errorf("own job after RescueDead: %+v, %v; want still running its first attempt", r, err)
+			}
+			// Another process takes the record for what it says.
+			other := b.Queue(t, jobs.Config{LivenessInterval: time.Hour})
+			if n, err := other.RescueDead(ctx); err != nil || n != 1 {
+				t.Errorf("RescueDead by another process: %d rescued, %v; want 1", n, err)
+			}
+		})
+	}
+}
