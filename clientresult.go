@@ -1,5 +1,7 @@
 package tlswarden
 
+import "slices"
+
 // ClientsResult is the client simulation of one endpoint: for each client
 // of the list (real browsers, operating systems, libraries and mail
 // clients, whose hellos Debian's testssl.sh package ships), whether it
@@ -76,9 +78,14 @@ const (
 type ClientResult struct {
 	// ID is the client's short name in the list (testssl.sh's, e.g.
 	// "ie_11_win7"); Name the name people read ("IE 11 Win 7").
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Connects bool   `json:"connects"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Services are the protocols the client speaks, as its list gives
+	// them: "HTTP", "SMTP", "IMAP", "POP", "FTP", or "ANY" for a library
+	// (OpenSSL, Java) that any protocol may use. Empty in reports written
+	// before the field existed. AppliesTo reads them.
+	Services []string `json:"services,omitempty"`
+	Connects bool     `json:"connects"`
 	// Version, Suite and Group are what the client negotiates; Group is
 	// the ECDHE curve or TLS 1.3 group, empty for RSA key exchange and for
 	// a DHE suite (DHBits gives the prime's size).
@@ -97,4 +104,39 @@ type ClientResult struct {
 	// Uncertain names what the facts left open, when the answer was not
 	// computed (why the hello was sent, or what the estimate guesses).
 	Uncertain []string `json:"uncertain,omitempty"`
+}
+
+// ClientService returns the service name client lists use for the
+// protocol spoken inside k's TLS ("HTTP" for https, "SMTP" for smtp,
+// submission, smtps and mail, "IMAP", "POP", "FTP"), or "" for a kind no
+// end-user client is listed for (LDAP, XMPP, PostgreSQL, MySQL): there
+// only the libraries listed as "ANY" apply. The empty kind is https.
+func (k Kind) ClientService() string {
+	switch k {
+	case KindHTTPS, "":
+		return "HTTP"
+	case KindSMTP, KindSubmission, KindSMTPS, KindMail:
+		return "SMTP"
+	case KindIMAP, KindIMAPS:
+		return "IMAP"
+	case KindPOP3, KindPOP3S:
+		return "POP"
+	case KindFTP, KindFTPS:
+		return "FTP"
+	}
+	return ""
+}
+
+// AppliesTo reports whether the client is one that connects to a service
+// of kind k: a client listed for any service ("ANY") applies to every
+// kind; a browser applies to https, a mail client to the mail kinds. On
+// kind tls, whose protocol inside is unknown, every client applies, and
+// so does a client whose services are not recorded (an older report):
+// the answer stays what it was before services were recorded.
+func (c *ClientResult) AppliesTo(k Kind) bool {
+	if len(c.Services) == 0 || k == KindTLS || slices.Contains(c.Services, "ANY") {
+		return true
+	}
+	svc := k.ClientService()
+	return svc != "" && slices.Contains(c.Services, svc)
 }

@@ -23,18 +23,20 @@ type clientAnswers map[string]tlswarden.ClientResult
 // compareClients adds an event for each client the current scan's
 // profile requires whose answer changed between the scans, per endpoint
 // (by hostname and address; a new endpoint is compared with the whole
-// previous scan). Only the current profile's clients count: a client that
-// joins the list failing gives no event, and the rule's finding says it.
+// previous scan). Only the current profile's clients that apply to the
+// target's kind count: a client that joins the list failing gives no
+// event, and the rule's finding says it.
 func (c *changes) compareClients(prev, cur *store.ScanResult) {
 	if cur.Evaluation == nil || len(cur.Evaluation.Profile.RequiredClients) == 0 {
 		return
 	}
 	required := cur.Evaluation.Profile.RequiredClients
+	kind := cur.Report.Target.Kind
 	before := map[string]clientAnswers{}
 	baseline := clientAnswers{}
 	for i := range prev.Report.Endpoints {
 		ep := &prev.Report.Endpoints[i]
-		answers := requiredAnswers(ep.Clients, required)
+		answers := requiredAnswers(ep.Clients, required, kind)
 		before[ep.Endpoint.String()] = answers
 		for id, a := range answers {
 			if b, ok := baseline[id]; !ok || a.Connects && !b.Connects {
@@ -48,17 +50,19 @@ func (c *changes) compareClients(prev, cur *store.ScanResult) {
 		if !ok {
 			was = baseline
 		}
-		now := requiredAnswers(ep.Clients, required)
+		now := requiredAnswers(ep.Clients, required, kind)
 		for _, id := range required {
 			c.compareClient(ep.Endpoint.String(), was, now, id)
 		}
 	}
 }
 
-func requiredAnswers(cr *tlswarden.ClientsResult, required []string) clientAnswers {
+// requiredAnswers keeps the required clients that apply to the target's
+// kind (a browser is no concern of an SMTP server, as the rule says).
+func requiredAnswers(cr *tlswarden.ClientsResult, required []string, kind tlswarden.Kind) clientAnswers {
 	out := clientAnswers{}
 	for _, id := range required {
-		if a := cr.Client(id); a != nil {
+		if a := cr.Client(id); a != nil && a.AppliesTo(kind) {
 			out[id] = *a
 		}
 	}

@@ -48,6 +48,15 @@ func TestCompareClients(t *testing.T) {
 	restored := history.Details{Summary: "name of ie_11_win7 connects again with TLSv1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 on example.org@" + a,
 		Endpoints: []string{"example.org@" + a}, Client: "ie_11_win7", ClientName: "name of ie_11_win7",
 		Version: tlswarden.TLS12, Message: "TLSv1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}
+	// smtp: the browsers the profile requires are no concern of a mail server.
+	smtp := func(connects map[string]bool) *store.ScanResult {
+		r := one(connects)
+		r.Report.Target.Kind = tlswarden.KindSMTP
+		for i := range r.Report.Endpoints[0].Clients.Clients {
+			r.Report.Endpoints[0].Clients.Clients[i].Services = []string{"HTTP"}
+		}
+		return r
+	}
 	newAddr := withClients(scan(ep{addr: a, versions: modern, grade: "A"}, ep{addr: b, versions: modern, grade: "A"}), required, ieFails)
 	tests := []struct {
 		name      string
@@ -60,6 +69,7 @@ func TestCompareClients(t *testing.T) {
 		{"a client the profile does not name", one(both), one(chromeFails), nil},
 		{"no required clients", withClients(scan(ep{addr: a, versions: modern, grade: "A"}), nil, both),
 			withClients(scan(ep{addr: a, versions: modern, grade: "A"}), nil, ieFails), nil},
+		{"a browser on an SMTP target", smtp(both), smtp(ieFails), nil},
 		{"not simulated before", one(map[string]bool{"android_442": true}), one(ieFails), nil},
 		{"a new address compared with the scan", one(both), newAddr, []event{{history.EventClientBroken, true, func() history.Details {
 			d := broken

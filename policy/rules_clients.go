@@ -18,8 +18,10 @@ var ruleClientsRequired = Rule{
 	Rationale: `A configuration change that locks out a client people still use (IE 11 on Windows 7, ` +
 		`Android 4.4, Java 8 in a health estate) is an outage for them. The profile's required_clients ` +
 		`names the clients that must keep working; the client simulation (docs/client-simulation.md, ` +
-		`client hellos from Debian's testssl.sh package) says whether each connects. Not applicable ` +
-		`when the profile names none, which is the built-in profiles' default.`,
+		`client hellos from Debian's testssl.sh package) says whether each connects. Only the clients ` +
+		`that speak the target's protocol count (a browser on https, a mail client on SMTP and IMAP, ` +
+		`a TLS library on any kind): a required browser is not applicable to an LDAP server. Not ` +
+		`applicable when the profile names none, which is the built-in profiles' default.`,
 	Check: checkClientsRequired,
 }
 
@@ -39,6 +41,11 @@ func checkClientsRequired(in *Input) Result {
 	case cr == nil:
 		return notEvaluated("no client simulation: %s", probeFailure(e, "clients"))
 	}
+	kind := in.Target.Kind
+	want, other := applicableClients(cr, want, kind)
+	if len(want) == 0 {
+		return notApplicable("none of the required clients connects to a %s service: %s", orDefault(string(kind), "https"), strings.Join(other, ", "))
+	}
 	var failing, missing, estimated []string
 	for _, id := range want {
 		c := cr.Client(id)
@@ -57,7 +64,7 @@ func checkClientsRequired(in *Input) Result {
 		if len(missing) > 0 {
 			msg += fmt.Sprintf("; not simulated: %s", strings.Join(missing, ", "))
 		}
-		return fail("%s", msg)
+		return fail("%s%s", msg, notApplicableSuffix(kind, other))
 	case len(missing) > 0:
 		return notEvaluated("required clients not simulated in this scan: %s", strings.Join(missing, ", "))
 	}
@@ -65,7 +72,31 @@ func checkClientsRequired(in *Input) Result {
 	if len(estimated) > 0 {
 		msg += fmt.Sprintf(" (estimated, the server's answer was not read: %s)", strings.Join(estimated, ", "))
 	}
-	return pass("%s", msg)
+	return pass("%s%s", msg, notApplicableSuffix(kind, other))
+}
+
+// notApplicableSuffix names the required clients left out for the kind.
+func notApplicableSuffix(k tlswarden.Kind, other []string) string {
+	if len(other) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; not applicable to a %s service: %s", orDefault(string(k), "https"), strings.Join(other, ", "))
+}
+
+// applicableClients splits the required clients into those that connect
+// to a service of the kind (ClientResult.AppliesTo: a browser to https, a
+// mail client to the mail kinds, a library to any) and the others, named
+// with their label. A required client the simulation does not know stays
+// among the applicable ones, where it is reported as not simulated.
+func applicableClients(cr *tlswarden.ClientsResult, ids []string, k tlswarden.Kind) (apply, other []string) {
+	for _, id := range ids {
+		if c := cr.Client(id); c != nil && !c.AppliesTo(k) {
+			other = append(other, clientLabel(c))
+			continue
+		}
+		apply = append(apply, id)
+	}
+	return apply, other
 }
 
 func clientLabel(c *tlswarden.ClientResult) string {

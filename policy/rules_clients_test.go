@@ -66,6 +66,58 @@ func TestClientsRequired(t *testing.T) {
 	}
 }
 
+// TestClientsRequiredKind checks that only the required clients that
+// speak the target's protocol are judged: a browser on https, a mail
+// client on the mail kinds, a library ("ANY") everywhere, and every
+// client on kind tls and in reports that do not record services.
+func TestClientsRequiredKind(t *testing.T) {
+	browser := tlswarden.ClientResult{ID: "chrome_101_win10", Name: "Chrome 101 (Win 10)", Services: []string{"HTTP"},
+		Reason: tlswarden.ClientNoSuite, Detail: "no cipher suite in common", Method: tlswarden.ClientComputed}
+	mail := tlswarden.ClientResult{ID: "thunderbird_91_9", Name: "Thunderbird 91.9", Services: []string{"HTTP", "SMTP", "POP", "IMAP"},
+		Connects: true, Version: tlswarden.TLS13, Method: tlswarden.ClientComputed}
+	lib := tlswarden.ClientResult{ID: "openssl_303", Name: "OpenSSL 3.0.3", Services: []string{"ANY"},
+		Reason: tlswarden.ClientNoVersion, Detail: "no version in common", Method: tlswarden.ClientComputed}
+	old := browser
+	old.Services = nil // a report from before services were recorded
+	tests := []struct {
+		kind     tlswarden.Kind
+		required string
+		clients  []tlswarden.ClientResult
+		want     tlswarden.RuleOutcome
+		msg      []string
+	}{
+		{"", "chrome_101_win10", []tlswarden.ClientResult{browser}, fail_, []string{"Chrome 101"}},
+		{tlswarden.KindHTTPS, "chrome_101_win10, thunderbird_91_9", []tlswarden.ClientResult{browser, mail}, fail_, []string{"1 of the 2"}},
+		{tlswarden.KindLDAP, "chrome_101_win10, thunderbird_91_9", []tlswarden.ClientResult{browser, mail}, na,
+			[]string{"a ldap service", "Chrome 101 (Win 10) (chrome_101_win10), Thunderbird 91.9 (thunderbird_91_9)"}},
+		{tlswarden.KindSMTP, "chrome_101_win10, thunderbird_91_9", []tlswarden.ClientResult{browser, mail}, pass_,
+			[]string{"the 1 required clients connect: Thunderbird 91.9", "not applicable to a smtp service: Chrome 101"}},
+		{tlswarden.KindMail, "chrome_101_win10, thunderbird_91_9", []tlswarden.ClientResult{browser, mail}, pass_, []string{"Thunderbird"}},
+		{tlswarden.KindIMAPS, "chrome_101_win10, openssl_303", []tlswarden.ClientResult{browser, lib}, fail_,
+			[]string{"1 of the 1", "OpenSSL 3.0.3", "not applicable"}},
+		{tlswarden.KindPostgres, "openssl_303", []tlswarden.ClientResult{lib}, fail_, []string{"OpenSSL 3.0.3"}},
+		{tlswarden.KindTLS, "chrome_101_win10", []tlswarden.ClientResult{browser}, fail_, []string{"Chrome 101"}},
+		{tlswarden.KindLDAP, "chrome_101_win10", []tlswarden.ClientResult{old}, fail_, []string{"Chrome 101"}},
+		{tlswarden.KindLDAP, "java_8u111", []tlswarden.ClientResult{browser}, ne, []string{"not simulated in this scan: java_8u111"}},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.kind)+" "+tc.required, func(t *testing.T) {
+			p := clientsProfile(t, tc.required)
+			e := good(func(e *tlswarden.EndpointReport) { e.Clients = &tlswarden.ClientsResult{Clients: tc.clients} })()
+			in := &Input{Target: tlswarden.Target{Host: "h.example", Kind: tc.kind}, Endpoint: e, Params: &p.Params}
+			f := judge(in, &ProfileRule{Rule: &ruleClientsRequired, Severity: tlswarden.SeverityHigh})
+			if f.Outcome != tc.want {
+				t.Errorf("outcome %s, want %s: %s", f.Outcome, tc.want, f.Message)
+			}
+			for _, m := range tc.msg {
+				if !strings.Contains(f.Message, m) {
+					t.Errorf("message %q lacks %q", f.Message, m)
+				}
+			}
+		})
+	}
+}
+
 // TestClientsRequiredProfile checks that every built-in profile has the
 // rule with no required client, that a custom profile's list reaches the
 // evaluation's profile record (history reads it there), and that a

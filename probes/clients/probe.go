@@ -153,7 +153,7 @@ func run(ctx context.Context, cfg Config, dial tlswarden.DialFunc, er *tlswarden
 // comes (a timeout) the estimate stands.
 func sendHello(ctx context.Context, cfg Config, dial tlswarden.DialFunc, c *Client, er *tlswarden.EndpointReport, a Answer, conns *int) tlswarden.ClientResult {
 	f, err := exchange(ctx, cfg, dial, c, er.Endpoint.Host, conns)
-	res := tlswarden.ClientResult{ID: c.ID, Name: c.Name, Method: tlswarden.ClientHello, Uncertain: a.Open}
+	res := tlswarden.ClientResult{ID: c.ID, Name: c.Name, Services: slices.Clone(c.Services), Method: tlswarden.ClientHello, Uncertain: a.Open}
 	switch {
 	case f != nil && f.ServerHello != nil: // a HelloRetryRequest names the suite and group too
 		sh := f.ServerHello

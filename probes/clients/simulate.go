@@ -25,7 +25,7 @@ type Answer struct {
 // signatures. It needs er.TLS; er.Cert, when present, gives the chains.
 func Simulate(c *Client, er *tlswarden.EndpointReport) Answer {
 	s := &sim{c: c, er: er}
-	s.res = tlswarden.ClientResult{ID: c.ID, Name: c.Name, Method: tlswarden.ClientComputed}
+	s.res = tlswarden.ClientResult{ID: c.ID, Name: c.Name, Services: slices.Clone(c.Services), Method: tlswarden.ClientComputed}
 	s.run()
 	if len(s.open) > 0 {
 		s.res.Method = tlswarden.ClientEstimated

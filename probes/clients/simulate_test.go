@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/tlswarden/tlswarden"
@@ -112,6 +113,9 @@ func TestSimulate(t *testing.T) {
 			}
 			if r.Connects != tc.connect || r.Reason != tc.reason || r.Version != tc.version || suite != tc.suite || r.Group != tc.group || (len(a.Open) > 0) != tc.open {
 				t.Errorf("got %+v (open %q)\nwant connects %v reason %q %v suite %#04x group %q open %v", r, a.Open, tc.connect, tc.reason, tc.version, tc.suite, tc.group, tc.open)
+			}
+			if !slices.Equal(r.Services, l.Client(tc.client).Services) || len(r.Services) == 0 {
+				t.Errorf("services %q, want the list's %q", r.Services, l.Client(tc.client).Services)
 			}
 			if tc.connect && r.Chain == "" {
 				t.Errorf("no chain: %+v", r)
