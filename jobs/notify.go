@@ -171,6 +171,15 @@ func (q *Queue) notifyAfterScan(ctx context.Context, t store.Target, res store.S
 	}
 }
 
+// NotifyJudged enqueues the digests a scan judged again without scanning
+// may concern (waivers.Config.Judged: a waiver approved, revoked or
+// expired), as a finished scan's are, so that its events reach the
+// subscribers a debounce later rather than at the hourly sweep. It never
+// fails the judgement: a digest missed here is found by the sweep.
+func (q *Queue) NotifyJudged(ctx context.Context, t store.Target, res store.ScanResult) {
+	q.notifyAfterScan(ctx, t, res, q.log.With("target", t.Target.String()))
+}
+
 // scansPendingQuery counts the scan jobs of a run still to finish.
 const scansPendingQuery = `SELECT count(*) FROM river_job WHERE kind = 'scan_target' AND state IN ('available', 'running', 'retryable', 'scheduled', 'pending')`
 

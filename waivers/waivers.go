@@ -34,6 +34,7 @@ type Service struct {
 	profile *policy.Profile
 	now     func() time.Time
 	log     *slog.Logger
+	judged  func(ctx context.Context, t store.Target, res store.ScanResult)
 }
 
 // Config configures a Service. Store must be a store.WaiverStore; the
@@ -45,6 +46,10 @@ type Config struct {
 	Profile *policy.Profile
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Judged, when set, is called with each judgement again once it is
+	// stored: serve passes the queue's NotifyJudged, which queues the
+	// notification digests of the subscriptions covering the target.
+	Judged func(ctx context.Context, t store.Target, res store.ScanResult)
 }
 
 // New returns a Service, or an error when the store keeps no waivers.
@@ -53,7 +58,7 @@ func New(cfg Config) (*Service, error) {
 	if !ok {
 		return nil, fmt.Errorf("waivers: %T keeps no waivers", cfg.Store)
 	}
-	s := &Service{st: cfg.Store, ws: ws, profile: cfg.Profile, now: cfg.Now, log: cfg.Logger}
+	s := &Service{st: cfg.Store, ws: ws, profile: cfg.Profile, now: cfg.Now, log: cfg.Logger, judged: cfg.Judged}
 	if s.profile == nil {
 		s.profile, _ = policy.Builtin(policy.DefaultProfile)
 	}
@@ -185,6 +190,9 @@ func (s *Service) RejudgeTarget(ctx context.Context, t store.Target, why string)
 		return fmt.Errorf("rejudge %s: %w", t.Target, err)
 	}
 	s.log.InfoContext(ctx, "judged again", "target", t.Target.String(), "scan_id", sc.ID, "why", why, "compliance", ev.Compliance)
+	if s.judged != nil {
+		s.judged(ctx, t, res)
+	}
 	return nil
 }
 

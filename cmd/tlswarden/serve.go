@@ -97,7 +97,11 @@ func (m *Main) startWaivers() (*waivers.Service, error) {
 	if _, ok := m.backend.store.(store.WaiverStore); !ok {
 		return nil, nil
 	}
-	svc, err := waivers.New(waivers.Config{Store: m.backend.store, Profile: m.profile, Logger: m.log})
+	cfg := waivers.Config{Store: m.backend.store, Profile: m.profile, Logger: m.log}
+	if m.queue != nil {
+		cfg.Judged = m.queue.NotifyJudged // the events reach subscribers as a scan's do
+	}
+	svc, err := waivers.New(cfg)
 	if err != nil {
 		return nil, err
 	}
