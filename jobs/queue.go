@@ -234,6 +234,8 @@ type Queue struct {
 	count  func(ctx context.Context, query string) (int64, error)
 	// periods caches Interval's schedule periods by schedule.
 	periods sync.Map
+	// sslv2 caches the estate's SSLv2 keys for the scan jobs (DROWN).
+	sslv2 sslv2Keys
 	// id is the River client's ID; live its liveness records.
 	id       string
 	live     livenessDB

@@ -104,7 +104,7 @@ func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan, pr
 	}
 	// DROWN: an RSA key of this target served with SSLv2 by another
 	// target's endpoint, as the estate's latest scans found them.
-	sslv2, err := store.SSLv2Leaves(fctx, w.q.cfg.Store, t.ID)
+	sslv2, err := w.q.sslv2.leaves(fctx, w.q.cfg.Store, w.q.cfg.Now(), t.ID)
 	if err != nil {
 		return store.ScanResult{Report: *r}, fmt.Errorf("SSLv2 endpoints of the estate: %w", err)
 	}
@@ -120,6 +120,7 @@ func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan, pr
 	if err := w.q.cfg.Store.FinishScan(fctx, sc.ID, res); err != nil {
 		return res, fmt.Errorf("store scan %d: %w", sc.ID, err)
 	}
+	w.q.sslv2.stored(t.ID, r)
 	if stopped != nil {
 		return res, fmt.Errorf("scan %d of %s stopped: %w", sc.ID, t.Target, stopped)
 	}

@@ -50,6 +50,11 @@ func SSLv2Leaves(ctx context.Context, st Store, except int64) (map[string]string
 	if err != nil {
 		return nil, err
 	}
+	return SSLv2LeavesOf(keys, except), nil
+}
+
+// SSLv2LeavesOf is SSLv2Leaves over keys already listed.
+func SSLv2LeavesOf(keys []SSLv2Key, except int64) map[string]string {
 	m := map[string]string{}
 	for _, k := range keys {
 		if k.TargetID == except {
@@ -61,7 +66,7 @@ func SSLv2Leaves(ctx context.Context, st Store, except int64) (map[string]string
 		}
 		m[k.CertSHA256] = where
 	}
-	return m, nil
+	return m
 }
 
 // SSLv2KeysOf returns the RSA keys of the chains in a certificate result
