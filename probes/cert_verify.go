@@ -109,8 +109,12 @@ const maxParseCache = 4096
 
 // parseCache remembers parsed certificates by the SHA-256 of their DER:
 // the same leaf and intermediates come back from every endpoint that
-// serves them, and zcrypto's parser costs more than the hash. Parsed
-// certificates are only read, never changed, so they are shared.
+// serves them, and zcrypto's parser costs more than the hash. The cache
+// keeps the parsed original and hands out shallow copies: zcrypto writes
+// to a certificate it verifies (ValidSignature in CertPool's
+// findVerifiedParents, the parsed names on first use), so one value
+// shared by concurrent verifications is a data race. The copy's slices
+// and maps are shared, and only read.
 var parseCache struct {
 	sync.Mutex
 	m map[[32]byte]*x509.Certificate
@@ -124,7 +128,7 @@ func parseCached(der []byte) (*x509.Certificate, error) {
 	c, ok := parseCache.m[key]
 	parseCache.Unlock()
 	if ok {
-		return c, nil
+		return shallowCopy(c), nil
 	}
 	c, err := parseCert(der)
 	if err != nil {
@@ -136,5 +140,11 @@ func parseCached(der []byte) (*x509.Certificate, error) {
 		parseCache.m = make(map[[32]byte]*x509.Certificate)
 	}
 	parseCache.m[key] = c
-	return c, nil
+	return shallowCopy(c), nil
+}
+
+// shallowCopy returns a certificate of its own with c's fields.
+func shallowCopy(c *x509.Certificate) *x509.Certificate {
+	cp := *c
+	return &cp
 }
