@@ -163,24 +163,35 @@ service pop3-login {
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-F", "-c", confFile)
+	startDaemon(t, "dovecot", filepath.Join(dir, "log"), bin, "-F", "-c", confFile)
+	for _, p := range []int{imap, imaps, pop3, pop3s} {
+		waitListening(t, p)
+	}
+	return imap, imaps, pop3, pop3s
+}
+
+// startDaemon runs a Debian server of the test's own in the foreground
+// and stops it when the test ends; a failed test logs what it printed
+// and, when logFile is named, the log it wrote there.
+func startDaemon(t *testing.T, name, logFile, bin string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "log"))
-			t.Logf("dovecot:\n%s%s", out, log)
+			var log []byte
+			if logFile != "" {
+				log, _ = os.ReadFile(logFile)
+			}
+			t.Logf("%s:\n%s%s", name, out, log)
 		}
 	})
-	for _, p := range []int{imap, imaps, pop3, pop3s} {
-		waitListening(t, p)
-	}
-	return imap, imaps, pop3, pop3s
 }
 
 // waitListening waits until something accepts connections on the port.
@@ -278,14 +289,7 @@ seccomp_sandbox=NO
 	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, confFile)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	startDaemon(t, "vsftpd", "", bin, confFile)
 	waitListening(t, port)
 	return port
 }
@@ -351,19 +355,7 @@ func slapdServer(t *testing.T, cert *tlstest.Cert) (ldap, ldaps int) {
 	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-d", "0", "-f", confFile, "-h", urls)
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("slapd:\n%s", out)
-		}
-	})
+	startDaemon(t, "slapd", "", bin, "-d", "0", "-f", confFile, "-h", urls)
 	waitListening(t, ldap)
 	if cert != nil {
 		waitListening(t, ldaps)

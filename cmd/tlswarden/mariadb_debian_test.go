@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -43,20 +42,7 @@ func mariadbServer(t *testing.T, cert *tlstest.Cert) int {
 	} else {
 		args = append(args, "--skip-ssl")
 	}
-	cmd := exec.Command(bin, args...)
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "err.log"))
-			t.Logf("mariadbd:\n%s%s", out, log)
-		}
-	})
+	startDaemon(t, "mariadbd", filepath.Join(dir, "err.log"), bin, args...)
 	waitListening(t, port)
 	return port
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -79,19 +77,7 @@ VirtualHost %[8]q
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--config", confFile, "-F")
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("prosody:\n%s", out)
-		}
-	})
+	startDaemon(t, "prosody", "", bin, "--config", confFile, "-F")
 	for _, port := range []int{p.c2s, p.c2sTLS, p.s2s, p.s2sTLS} {
 		waitListening(t, port)
 	}
