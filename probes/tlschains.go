@@ -74,6 +74,7 @@ func (r *tlsRun) repairGuess(ctx context.Context, v tlswarden.Version, build hel
 	for _, j := range failed {
 		groups[subs[j].group] = true
 	}
+	subs = r.tryInterleaved(ctx, v, build, subs, groups)
 	merged := make([]run, len(subs))
 	copy(merged, subs)
 	var wg sync.WaitGroup
@@ -250,4 +251,212 @@ func chacha(code uint16) int {
 		return 1
 	}
 	return 0
+}
+
+// tryInterleaved guesses again, for each group in groups (their border
+// pairs failed), that the server interleaves the group's runs as
+// OpenSSL's default sort does (compareStrength), and checks every border
+// the new guesses make, with the groups' neighbours too, in one round of
+// hellos sent together. A group whose borders all hold is taken out of
+// groups with its runs replaced by the new guess, which every neighbour
+// pair then proves as before; the rest are left to be merged a hello per
+// suite. Over a real network this turns a merge of one hello after the
+// other into one round, at about the same number of connections (a hello
+// per border rather than per suite).
+func (r *tlsRun) tryInterleaved(ctx context.Context, v tlswarden.Version, build helloBuilder, subs []run, groups map[int]bool) []run {
+	guesses := map[int][]run{}
+	for g := range groups {
+		var in []run
+		for _, sub := range subs {
+			if sub.group == g {
+				in = append(in, sub)
+			}
+		}
+		guesses[g] = interleave(in)
+	}
+	guess := replaceGroups(subs, guesses)
+	var offers [][]uint16
+	var owners [][]int // the groups each offer checks
+	for j := 1; j < len(guess); j++ {
+		a, b := guess[j-1], guess[j]
+		if a.chain == b.chain {
+			continue // ordered by that chain
+		}
+		var own []int
+		for _, g := range []int{a.group, b.group} {
+			if groups[g] && !slices.Contains(own, g) {
+				own = append(own, g)
+			}
+		}
+		if len(own) > 0 {
+			offers = append(offers, []uint16{b.codes[0], a.codes[len(a.codes)-1]})
+			owners = append(owners, own)
+		}
+	}
+	answers := r.pickAll(ctx, v, build, offers)
+	for i, a := range answers {
+		if !a.ok || a.code != offers[i][1] {
+			for _, g := range owners[i] {
+				delete(guesses, g)
+			}
+		}
+	}
+	for g := range guesses {
+		delete(groups, g)
+	}
+	r.log.Debug("interleaved order tried", "version", v.String(), "hellos", len(offers), "groups confirmed", len(guesses))
+	return replaceGroups(subs, guesses)
+}
+
+// replaceGroups returns subs with the runs of each group in guesses
+// replaced by its guess, placed where the group's first run was.
+func replaceGroups(subs []run, guesses map[int][]run) []run {
+	var out []run
+	placed := map[int]bool{}
+	for _, sub := range subs {
+		guess, ok := guesses[sub.group]
+		switch {
+		case !ok:
+			out = append(out, sub)
+		case !placed[sub.group]:
+			out = append(out, guess...)
+			placed[sub.group] = true
+		}
+	}
+	return out
+}
+
+// interleave merges runs (one group's, each in the server's order) by
+// strengthKey, never reordering a run: the order OpenSSL's default sort
+// gives. Neighbours from the same chain are joined into one run.
+func interleave(runs []run) []run {
+	heads := make([][]uint16, len(runs))
+	for i, rn := range runs {
+		heads[i] = rn.codes
+	}
+	var out []run
+	for {
+		best := -1
+		for i, h := range heads {
+			if len(h) > 0 && (best < 0 || compareStrength(h[0], heads[best][0]) < 0) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return out
+		}
+		code := heads[best][0]
+		heads[best] = heads[best][1:]
+		if n := len(out); n > 0 && out[n-1].chain == runs[best].chain {
+			out[n-1].codes = append(out[n-1].codes, code)
+			continue
+		}
+		out = append(out, run{codes: []uint16{code}, chain: runs[best].chain, group: runs[best].group})
+	}
+}
+
+// borderPairs returns, for each two neighbouring runs of different
+// chains, the pair offered the wrong way round: the later run's first
+// suite, then the earlier run's last. A server whose order the runs
+// follow picks the second.
+func borderPairs(runs []run) [][]uint16 {
+	var pairs [][]uint16
+	for j := 1; j < len(runs); j++ {
+		if runs[j-1].chain != runs[j].chain {
+			prev := runs[j-1].codes
+			pairs = append(pairs, []uint16{runs[j].codes[0], prev[len(prev)-1]})
+		}
+	}
+	return pairs
+}
+
+// compareStrength orders two suites as OpenSSL's default sort does (its
+// ssl_create_cipher_list): suites only TLS 1.2 can negotiate first, then
+// by the bulk cipher's strength in bits, strongest first, authenticated
+// key exchange before anonymous, then by cipher (AES-GCM, ChaCha20,
+// AES-CCM-8, AES-CCM, ARIA-GCM, AES-CBC, Camellia, the rest), then by key
+// exchange (ECDHE, DHE, anonymous ECDH, anonymous DH).
+func compareStrength(a, b uint16) int {
+	sa, _ := iana.Suite(a)
+	sb, _ := iana.Suite(b)
+	return cmp.Or(
+		cmp.Compare(tls12Only(sb), tls12Only(sa)),
+		cmp.Compare(cipherBits(sb.Cipher), cipherBits(sa.Cipher)),
+		cmp.Compare(anonRank(sa), anonRank(sb)),
+		cmp.Compare(cipherRank(sa.Cipher), cipherRank(sb.Cipher)),
+		cmp.Compare(kxRank(sa.KeyExchange), kxRank(sb.KeyExchange)),
+	)
+}
+
+// tls12Only is 1 for a suite no version before TLS 1.2 negotiates: an
+// AEAD or a MAC of the SHA-2 family (RFC 5246 appendix A.5, RFC 5288).
+func tls12Only(s iana.CipherSuite) int {
+	if s.AEAD() || s.MAC == "SHA256" || s.MAC == "SHA384" {
+		return 1
+	}
+	return 0
+}
+
+// cipherBits is a bulk cipher's strength in bits, as OpenSSL counts it
+// (3DES 112).
+func cipherBits(c string) int {
+	switch {
+	case strings.HasPrefix(c, "3DES"):
+		return 112
+	case strings.HasPrefix(c, "CHACHA20"), strings.Contains(c, "_256"):
+		return 256
+	case strings.Contains(c, "_128"), strings.HasPrefix(c, "SEED"), strings.HasPrefix(c, "IDEA"):
+		return 128
+	case strings.HasPrefix(c, "DES"):
+		return 56
+	case strings.Contains(c, "_40"):
+		return 40
+	}
+	return 0
+}
+
+func anonRank(s iana.CipherSuite) int {
+	if s.Anonymous() {
+		return 1
+	}
+	return 0
+}
+
+// cipherRank is OpenSSL's preference among bulk ciphers of one strength.
+func cipherRank(c string) int {
+	family, _, _ := strings.Cut(c, "_")
+	mode := c[strings.LastIndexByte(c, '_')+1:]
+	switch {
+	case family == "AES" && mode == "GCM":
+		return 0
+	case family == "CHACHA20":
+		return 1
+	case family == "AES" && strings.HasSuffix(c, "_CCM_8"):
+		return 2
+	case family == "AES" && mode == "CCM":
+		return 3
+	case family == "ARIA" && mode == "GCM":
+		return 4
+	case family == "AES" && mode == "CBC":
+		return 5
+	case family == "CAMELLIA" && mode == "CBC":
+		return 6
+	case family == "ARIA" && mode == "CBC":
+		return 7
+	}
+	return 8
+}
+
+func kxRank(kx string) int {
+	switch {
+	case strings.HasPrefix(kx, "ECDHE_"):
+		return 0
+	case strings.HasPrefix(kx, "DHE_"):
+		return 1
+	case kx == "ECDH_anon":
+		return 2
+	case kx == "DH_anon":
+		return 3
+	}
+	return 4
 }
