@@ -443,10 +443,10 @@ func code(t *testing.T, hi, lo []byte) uint16 {
 // give the exact set and order. OpenSSL's "ALL" interleaves the classes the
 // chains are dealt by, as OpenSSL's default sort does: a server with its own
 // order has that guess checked in one round rather than its runs merged a
-// hello per suite (fewer than 1.6 connections a suite; the merge costs
-// about two; only the version is offered and groups are not enumerated,
-// to count the suites' hellos
-// alone), unless ChaCha20 jumps the queue, which has them merged.
+// hello per suite (fewer than 1.6 connections a suite where the merge
+// costs about two; only the version is offered and groups are not
+// enumerated, to count the suites' hellos alone), unless ChaCha20 jumps
+// the queue, which has them merged.
 func TestTLSParallelEnumeration(t *testing.T) {
 	const many = "ALL:!aECDSA:!aDSS:!PSK:!SRP:@SECLEVEL=0" // what an RSA certificate can serve
 	for _, tc := range []struct {
