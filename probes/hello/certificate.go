@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -54,7 +56,7 @@ type CertificateFlight struct {
 type CertificateHello struct {
 	hello  ClientHello
 	msg    []byte // the handshake message, for the TLS 1.3 transcript
-	shares map[uint16]*ecdh.PrivateKey
+	shares *keyShares
 	// flight13 reads the rest of a TLS 1.3 flight after the Certificate
 	// (ReadSignatureScheme).
 	flight13 *tls13Records
@@ -70,24 +72,90 @@ var keyShareCurves = []struct {
 	{0x001d, ecdh.X25519()}, {0x0017, ecdh.P256()}, {0x0018, ecdh.P384()}, {0x0019, ecdh.P521()},
 }
 
+// keyShares are the private halves of a set of key shares, one per
+// keyShareCurves group, and the key_share extension's body that carries
+// their public halves.
+type keyShares struct {
+	priv map[uint16]*ecdh.PrivateKey
+	data []byte
+	made time.Time
+}
+
+// keyShareLifetime is how long the certificate hellos of a process send
+// one set of key shares. Making a set costs milliseconds of CPU (P-521's
+// and P-384's key generation most of it), more than the rest of the
+// hello's connection, and the shares protect nothing of ours: the client
+// decrypts the server's flight to read its certificates and closes the
+// connection before it sends a Finished or any data. The server's own share
+// is fresh each time, so each connection still has a key schedule of its
+// own; what the server sees, and what the probe finds, is the same.
+const keyShareLifetime = time.Minute
+
+// currentShares holds the set in use; sets are immutable, and an
+// *ecdh.PrivateKey is safe for concurrent use.
+var currentShares struct {
+	sync.Mutex
+	set *keyShares
+}
+
+// sharesNow returns the set of key shares to send, made anew once the
+// current one is keyShareLifetime old.
+func sharesNow() (*keyShares, error) {
+	currentShares.Lock()
+	defer currentShares.Unlock()
+	if s := currentShares.set; s != nil && time.Since(s.made) < keyShareLifetime {
+		return s, nil
+	}
+	s, err := newKeyShares()
+	if err != nil {
+		return nil, err
+	}
+	currentShares.set = s
+	return s, nil
+}
+
+// newKeyShares makes a private key for every keyShareCurves group.
+func newKeyShares() (*keyShares, error) {
+	s := &keyShares{priv: make(map[uint16]*ecdh.PrivateKey, len(keyShareCurves)), made: time.Now()}
+	b := cryptobyte.NewBuilder(nil)
+	var err error
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		for _, k := range keyShareCurves {
+			priv, kerr := k.curve.GenerateKey(rand.Reader)
+			if kerr != nil {
+				err = kerr
+				return
+			}
+			s.priv[k.group] = priv
+			b.AddUint16(k.group)
+			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(priv.PublicKey().Bytes()) })
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("certificate hello: key share: %w", err)
+	}
+	s.data = b.BytesOrPanic()
+	return s, nil
+}
+
 // NewCertificateHello prepares h to elicit the server's certificates: it
 // adds status_request and signed_certificate_timestamp (to get the
 // staple and SCTs the server has), signature_algorithms_cert listing
 // every scheme (so that h.SignatureSchemes narrows the leaf's key type
 // only, not the signatures of the chain above it), and for a TLS 1.3
 // offer (SupportedVersions set) key shares for X25519, P-256, P-384 and
-// P-521, which become its only groups.
+// P-521, which become its only groups (the process's current set, see
+// keyShareLifetime).
 func NewCertificateHello(h ClientHello) (*CertificateHello, error) {
 	c := &CertificateHello{hello: h}
 	if len(h.SupportedVersions) > 0 {
-		c.shares = map[uint16]*ecdh.PrivateKey{}
-		c.hello.Groups = nil
+		shares, err := sharesNow()
+		if err != nil {
+			return nil, err
+		}
+		c.shares = shares
+		c.hello.Groups = make([]uint16, 0, len(keyShareCurves))
 		for _, k := range keyShareCurves {
-			priv, err := k.curve.GenerateKey(rand.Reader)
-			if err != nil {
-				return nil, fmt.Errorf("certificate hello: key share: %w", err)
-			}
-			c.shares[k.group] = priv
 			c.hello.Groups = append(c.hello.Groups, k.group)
 		}
 	}
@@ -127,7 +195,7 @@ func (c *CertificateHello) extensions() []extension {
 	exts := c.hello.extensions()
 	for i := range exts {
 		if exts[i].typ == extKeyShare && c.shares != nil {
-			exts[i].data = c.keyShareData()
+			exts[i].data = c.shares.data
 		}
 	}
 	exts = append(exts,
@@ -137,19 +205,6 @@ func (c *CertificateHello) extensions() []extension {
 	all := cryptobyte.NewBuilder(nil)
 	uint16List(defaultSignatureSchemes)(all)
 	return append(exts, extension{typ: extSignatureAlgsCert, data: all.BytesOrPanic()})
-}
-
-// keyShareData is the body of the key_share extension: one share per
-// group, in keyShareCurves order.
-func (c *CertificateHello) keyShareData() []byte {
-	b := cryptobyte.NewBuilder(nil)
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-		for _, k := range keyShareCurves {
-			b.AddUint16(k.group)
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(c.shares[k.group].PublicKey().Bytes()) })
-		}
-	})
-	return b.BytesOrPanic()
 }
 
 // ReadCertificate reads the server's reply to the hello from r, at most

@@ -3,6 +3,7 @@ package hello
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -76,7 +77,10 @@ func (c *CertificateHello) readTLS13(rd *recordReader, f *CertificateFlight, shB
 // serverHandshakeKey runs the TLS 1.3 key schedule up to the server's
 // handshake traffic secret (RFC 8446 7.1) and returns its AEAD and IV.
 func (c *CertificateHello) serverHandshakeKey(s tls13Suite, sh *ServerHello, shBody []byte) (cipher.AEAD, []byte, error) {
-	priv := c.shares[sh.KeyShareGroup]
+	var priv *ecdh.PrivateKey
+	if c.shares != nil {
+		priv = c.shares.priv[sh.KeyShareGroup]
+	}
 	data, ok := serverHelloExtension(shBody, extKeyShare)
 	in := cryptobyte.String(data)
 	var group uint16

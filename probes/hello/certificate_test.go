@@ -141,3 +141,46 @@ func FuzzParseTLS13Certificate(f *testing.F) {
 		}
 	})
 }
+
+// TestKeySharesReused checks that TLS 1.3 certificate hellos send one set
+// of key shares while it is younger than keyShareLifetime and a new set
+// after, and that a TLS 1.2 hello carries none.
+func TestKeySharesReused(t *testing.T) {
+	tls13 := ClientHello{Version: 0x0303, CipherSuites: TLS13CertificateSuites(), ServerName: "localhost", SupportedVersions: []uint16{0x0304}}
+	shareOf := func() []byte {
+		ch, err := NewCertificateHello(tls13)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := ch.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := parseClientHello(t, msg)
+		if len(p.Ext[extKeyShare]) < 4*32 {
+			t.Fatalf("key_share of %d bytes, want four shares", len(p.Ext[extKeyShare]))
+		}
+		return p.Ext[extKeyShare]
+	}
+	first := shareOf()
+	if again := shareOf(); !bytes.Equal(first, again) {
+		t.Errorf("a second hello within the lifetime sent other key shares")
+	}
+	currentShares.Lock()
+	currentShares.set.made = time.Now().Add(-keyShareLifetime)
+	currentShares.Unlock()
+	if renewed := shareOf(); bytes.Equal(first, renewed) {
+		t.Errorf("a hello after the lifetime sent the old key shares")
+	}
+	ch, err := NewCertificateHello(ClientHello{Version: 0x0303, CipherSuites: []uint16{0xC02F}, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := ch.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := parseClientHello(t, msg).Ext[extKeyShare]; ok || ch.shares != nil {
+		t.Errorf("a TLS 1.2 certificate hello carries key shares")
+	}
+}
