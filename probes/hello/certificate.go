@@ -174,19 +174,12 @@ func (c *CertificateHello) Marshal() ([]byte, error) {
 		h.SessionID = make([]byte, 32)
 		rand.Read(h.SessionID)
 	}
-	exts := c.extensions()
-	msg, err := h.message(exts)
+	out, msg, err := h.marshal(c.extensions())
 	if err != nil {
 		return nil, err
 	}
-	if n := paddingFor(len(msg)); n >= 0 {
-		exts = append(exts, extension{typ: extPadding, data: make([]byte, n)})
-		if msg, err = h.message(exts); err != nil {
-			return nil, err
-		}
-	}
 	c.msg = msg
-	return records(recordHandshake, h.recordVersion(), msg), nil
+	return out, nil
 }
 
 // extensions are the ClientHello's usual ones with the key shares filled
@@ -198,14 +191,19 @@ func (c *CertificateHello) extensions() []extension {
 			exts[i].data = c.shares.data
 		}
 	}
-	exts = append(exts,
+	return append(exts,
 		extension{typ: extStatusRequest, data: []byte{1, 0, 0, 0, 0}}, // ocsp, no responder ids, no extensions
 		extension{typ: extSCT},
+		extension{typ: extSignatureAlgsCert, data: allSchemesList()},
 	)
-	all := cryptobyte.NewBuilder(nil)
-	uint16List(defaultSignatureSchemes)(all)
-	return append(exts, extension{typ: extSignatureAlgsCert, data: all.BytesOrPanic()})
 }
+
+// allSchemesList is signature_algorithms_cert's body: every scheme of
+// defaultSignatureSchemes.
+var allSchemesList = sync.OnceValue(func() []byte {
+	w := writer{}
+	return appendUint16List(&w, defaultSignatureSchemes)
+})
 
 // ReadCertificate reads the server's reply to the hello from r, at most
 // maxBytes (DefaultMaxBytes when not positive), up to and including its

@@ -11,13 +11,12 @@
 package hello
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // Record content types (RFC 5246, section 6.2.1).
@@ -146,17 +145,8 @@ func (h *ClientHello) Marshal() ([]byte, error) {
 	if !h.NoExtensions {
 		exts = h.extensions()
 	}
-	msg, err := h.message(exts)
-	if err != nil {
-		return nil, err
-	}
-	if n := paddingFor(len(msg)); n >= 0 && !h.NoExtensions {
-		exts = append(exts, extension{typ: extPadding, data: make([]byte, n)})
-		if msg, err = h.message(exts); err != nil {
-			return nil, err
-		}
-	}
-	return records(recordHandshake, h.recordVersion(), msg), nil
+	out, _, err := h.marshal(exts)
+	return out, err
 }
 
 func (h *ClientHello) recordVersion() uint16 {
@@ -181,86 +171,161 @@ func paddingFor(n int) int {
 	return max(0, target-n-4)
 }
 
-// message returns the handshake message (header included) with the given
-// extensions.
-func (h *ClientHello) message(exts []extension) ([]byte, error) {
-	b := cryptobyte.NewBuilder(nil)
-	b.AddUint8(typeClientHello)
-	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddUint16(h.Version)
-		b.AddBytes(h.Random[:])
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(h.SessionID) })
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			for _, s := range h.CipherSuites {
-				b.AddUint16(s)
-			}
-		})
-		if len(h.CompressionMethods) > 0 {
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(h.CompressionMethods) })
-		} else {
-			b.AddUint8(1) // one compression method,
-			b.AddUint8(0) // null
-		}
-		if h.NoExtensions {
-			return
-		}
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			for _, e := range exts {
-				b.AddUint16(e.typ)
-				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(e.data) })
-			}
-		})
-	})
-	msg, err := b.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("client hello: %w", err)
+// marshal writes the hello with the given extensions, and a padding
+// extension after them when the length asks for one (never with
+// NoExtensions), and returns the records to send and the handshake
+// message in them (header included). It runs once per connection the
+// probes open, so it writes into one buffer, a record header's room
+// first, without a builder per length prefix.
+func (h *ClientHello) marshal(exts []extension) (out, msg []byte, err error) {
+	size := 5 + 4 + 2 + 32 + 1 + len(h.SessionID) + 2 + 2*len(h.CipherSuites) + 1 + max(1, len(h.CompressionMethods)) + 2
+	for _, e := range exts {
+		size += 4 + len(e.data)
 	}
-	return msg, nil
+	w := writer{b: make([]byte, 5, size+512)}
+	w.b = append(w.b, typeClientHello)
+	body := w.begin(3)
+	w.b = binary.BigEndian.AppendUint16(w.b, h.Version)
+	w.b = append(w.b, h.Random[:]...)
+	sid := w.begin(1)
+	w.b = append(w.b, h.SessionID...)
+	w.end(sid, 1)
+	w.b = appendUint16List(&w, h.CipherSuites)
+	if len(h.CompressionMethods) > 0 {
+		l := w.begin(1)
+		w.b = append(w.b, h.CompressionMethods...)
+		w.end(l, 1)
+	} else {
+		w.b = append(w.b, 1, 0) // one compression method, null
+	}
+	if !h.NoExtensions {
+		list := w.begin(2)
+		for _, e := range exts {
+			w.b = binary.BigEndian.AppendUint16(w.b, e.typ)
+			l := w.begin(2)
+			w.b = append(w.b, e.data...)
+			w.end(l, 2)
+		}
+		if n := paddingFor(len(w.b) - 5); n >= 0 {
+			w.b = binary.BigEndian.AppendUint16(w.b, extPadding)
+			w.b = binary.BigEndian.AppendUint16(w.b, uint16(n))
+			w.b = append(w.b, make([]byte, n)...)
+		}
+		w.end(list, 2)
+	}
+	w.end(body, 3)
+	if w.err != nil {
+		return nil, nil, fmt.Errorf("client hello: %w", w.err)
+	}
+	msg = w.b[5:]
+	if len(msg) > MaxRecordPayload {
+		return records(recordHandshake, h.recordVersion(), msg), msg, nil
+	}
+	v := h.recordVersion()
+	w.b[0], w.b[1], w.b[2], w.b[3], w.b[4] = recordHandshake, byte(v>>8), byte(v), byte(len(msg)>>8), byte(len(msg))
+	return w.b, msg, nil
+}
+
+// writer appends to b, with length prefixes filled in when what they
+// count has been written; err is the first prefix too short for its
+// length.
+type writer struct {
+	b   []byte
+	err error
+}
+
+// begin makes room for an n-byte length prefix and returns where what it
+// counts starts.
+func (w *writer) begin(n int) int {
+	w.b = append(w.b, make([]byte, n)...)
+	return len(w.b)
+}
+
+// end fills in the n-byte length prefix of what was written since begin
+// returned start.
+func (w *writer) end(start, n int) {
+	l := len(w.b) - start
+	if l >= 1<<(8*n) {
+		if w.err == nil {
+			w.err = fmt.Errorf("%d bytes do not fit a %d-byte length prefix", l, n)
+		}
+		return
+	}
+	for i := range n {
+		w.b[start-1-i] = byte(l >> (8 * i))
+	}
+}
+
+// appendUint16List appends a list of 16-bit values with a 16-bit length
+// prefix.
+func appendUint16List(w *writer, vs []uint16) []byte {
+	l := w.begin(2)
+	for _, v := range vs {
+		w.b = binary.BigEndian.AppendUint16(w.b, v)
+	}
+	w.end(l, 2)
+	return w.b
 }
 
 // extensions returns the extensions a modern client sends, in the order
-// browsers send them, without padding.
+// browsers send them, without padding, then h.Extra. Their bodies share
+// one buffer.
 func (h *ClientHello) extensions() []extension {
-	var exts []extension
-	add := func(typ uint16, f func(b *cryptobyte.Builder)) {
-		b := cryptobyte.NewBuilder(nil)
-		f(b)
-		exts = append(exts, extension{typ: typ, data: b.BytesOrPanic()})
+	exts := make([]extension, 0, 13+len(h.Extra))
+	w := writer{b: make([]byte, 0, 128+2*len(h.Groups)+2*len(h.SignatureSchemes))}
+	type span struct {
+		typ   uint16
+		start int
 	}
+	var spans [10]span
+	n := 0
+	add := func(typ uint16) { spans[n] = span{typ, len(w.b)}; n++ }
 	if name := sniName(h.ServerName); name != "" {
-		add(extServerName, func(b *cryptobyte.Builder) {
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddUint8(0) // host_name
-				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(name)) })
-			})
-		})
+		add(extServerName)
+		list := w.begin(2)
+		w.b = append(w.b, 0) // host_name
+		l := w.begin(2)
+		w.b = append(w.b, name...)
+		w.end(l, 2)
+		w.end(list, 2)
 	}
-	add(extExtendedMasterSecret, func(*cryptobyte.Builder) {})
-	add(extRenegotiationInfo, func(b *cryptobyte.Builder) { b.AddUint8(0) }) // empty renegotiated_connection
+	add(extExtendedMasterSecret)
+	add(extRenegotiationInfo)
+	w.b = append(w.b, 0) // empty renegotiated_connection
 	if len(h.Groups) > 0 {
-		add(extSupportedGroups, uint16List(h.Groups))
+		add(extSupportedGroups)
+		appendUint16List(&w, h.Groups)
 	}
-	add(extECPointFormats, func(b *cryptobyte.Builder) {
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) }) // uncompressed
-	})
-	add(extSessionTicket, func(*cryptobyte.Builder) {})
+	add(extECPointFormats)
+	w.b = append(w.b, 1, 0) // uncompressed
+	add(extSessionTicket)
 	schemes := h.SignatureSchemes
 	if schemes == nil {
 		schemes = defaultSignatureSchemes
 	}
-	add(extSignatureAlgorithms, uint16List(schemes))
+	add(extSignatureAlgorithms)
+	appendUint16List(&w, schemes)
 	if len(h.SupportedVersions) > 0 {
-		add(extSupportedVersions, func(b *cryptobyte.Builder) {
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-				for _, v := range h.SupportedVersions {
-					b.AddUint16(v)
-				}
-			})
-		})
-		add(extPSKKeyExchangeModes, func(b *cryptobyte.Builder) {
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(1) }) // psk_dhe_ke
-		})
-		add(extKeyShare, func(b *cryptobyte.Builder) { b.AddUint16(0) }) // no client shares
+		add(extSupportedVersions)
+		l := w.begin(1)
+		for _, v := range h.SupportedVersions {
+			w.b = binary.BigEndian.AppendUint16(w.b, v)
+		}
+		w.end(l, 1)
+		add(extPSKKeyExchangeModes)
+		w.b = append(w.b, 1, 1) // psk_dhe_ke
+		add(extKeyShare)
+		w.b = append(w.b, 0, 0) // no client shares
+	}
+	if w.err != nil {
+		panic(fmt.Sprintf("client hello: extension: %v", w.err))
+	}
+	for i := range n {
+		stop := len(w.b)
+		if i+1 < n {
+			stop = spans[i+1].start
+		}
+		exts = append(exts, extension{typ: spans[i].typ, data: w.b[spans[i].start:stop:stop]})
 	}
 	for _, e := range h.Extra {
 		if i := slices.IndexFunc(exts, func(x extension) bool { return x.typ == e.Type }); i >= 0 {
@@ -270,17 +335,6 @@ func (h *ClientHello) extensions() []extension {
 		exts = append(exts, extension{typ: e.Type, data: e.Data})
 	}
 	return exts
-}
-
-// uint16List writes a list of 16-bit values with a 16-bit length prefix.
-func uint16List(vs []uint16) func(b *cryptobyte.Builder) {
-	return func(b *cryptobyte.Builder) {
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			for _, v := range vs {
-				b.AddUint16(v)
-			}
-		})
-	}
 }
 
 // sniName returns the name to send in server_name, or "" for none.
