@@ -182,7 +182,10 @@ func (h *ClientHello) marshal(exts []extension) (out, msg []byte, err error) {
 	for _, e := range exts {
 		size += 4 + len(e.data)
 	}
-	w := writer{b: make([]byte, 5, size+512)}
+	if n := paddingFor(size - 5); n >= 0 && !h.NoExtensions {
+		size += 4 + n
+	}
+	w := writer{b: make([]byte, 5, size)}
 	w.b = append(w.b, typeClientHello)
 	body := w.begin(3)
 	w.b = binary.BigEndian.AppendUint16(w.b, h.Version)

@@ -199,6 +199,10 @@ func (rd *recordReader) fill() error {
 	}
 	switch typ {
 	case recordHandshake:
+		if len(rd.hs) == 0 {
+			rd.hs = frag // the usual case: a record holds whole messages, so no copy
+			return nil
+		}
 		rd.hs = append(rd.hs, frag...)
 		return nil
 	case recordAlert:
