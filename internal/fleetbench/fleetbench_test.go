@@ -332,3 +332,35 @@ func TestParseInitTrace(t *testing.T) {
 		t.Error("no trace lines: no error")
 	}
 }
+
+func TestLatencyAddr(t *testing.T) {
+	for _, c := range []struct {
+		i    int
+		want string
+	}{
+		{0, "127.1.0.1"},
+		{254, "127.1.0.255"},
+		{255, "127.1.1.0"},
+		{65533, "127.1.255.254"},
+		{65534, "127.1.255.255"},
+		{65535, "127.2.0.0"},
+		{99999, "127.2.134.160"},
+		{maxLatencyEndpoints - 1, "127.4.255.255"},
+	} {
+		if got := latencyAddr(c.i).String(); got != c.want {
+			t.Errorf("latencyAddr(%d) = %s, want %s", c.i, got, c.want)
+		}
+	}
+	seen := make(map[netip.Addr]int, maxLatencyEndpoints)
+	loopback := netip.MustParsePrefix("127.0.0.0/8")
+	for i := range maxLatencyEndpoints {
+		a := latencyAddr(i)
+		if j, ok := seen[a]; ok {
+			t.Fatalf("latencyAddr(%d) = latencyAddr(%d) = %s", i, j, a)
+		}
+		if !loopback.Contains(a) || a == netip.MustParseAddr("127.0.0.1") {
+			t.Fatalf("latencyAddr(%d) = %s: outside 127.0.0.0/8 or the servers' own address", i, a)
+		}
+		seen[a] = i
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -56,12 +57,22 @@ type proxyRoute struct {
 // proxyReply is its answer on stdout, once every route listens.
 type proxyReply struct{ Error string }
 
-// latencyAddr returns the i-th endpoint's own address, 127.1.0.1 onwards:
-// Linux routes all of 127.0.0.0/8 to lo, so any of it can be bound.
+// latencyAddr returns the i-th endpoint's own address, 127.1.0.1 onwards,
+// continuing into 127.2.0.0/16 and beyond after 127.1.255.255: Linux
+// routes all of 127.0.0.0/8 to lo, so any of it can be bound.
 func latencyAddr(i int) netip.Addr {
 	i++ // skip 127.1.0.0
-	return netip.AddrFrom4([4]byte{127, 1, byte(i >> 8), byte(i)})
+	return netip.AddrFrom4([4]byte{127, byte(1 + i>>16), byte(i >> 8), byte(i)})
 }
+
+// maxLatencyEndpoints is how many endpoints the proxy fronts at most: one
+// address each, 127.1.0.1 to 127.4.255.255, and a listening socket each.
+const maxLatencyEndpoints = 4<<16 - 1
+
+// proxyReservedFiles are the proxy's open files besides its listeners:
+// two a relayed connection, for a scanner's budget of 4,096 in flight, and
+// the rest.
+const proxyReservedFiles = 2*4096 + 1024
 
 // latencyPort is the port every proxied endpoint listens on: a fleet on
 // distinct addresses, as an estate is, with one port, as nmap scans one.
@@ -75,6 +86,10 @@ func startLatencyProxy(tb testing.TB, dir string, rtt time.Duration, synLoss flo
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if len(eps) > maxLatencyEndpoints {
+		tb.Fatalf("%d endpoints: the latency proxy fronts at most %d (127.1.0.1 onwards, one address each)", len(eps), maxLatencyEndpoints)
+	}
+	raiseOpenFilesTo(tb, uint64(len(eps)+proxyReservedFiles))
 	req := proxyRequest{RTT: rtt, SYNLoss: synLoss}
 	front := make([]endpoint, len(eps))
 	for i, e := range eps {
@@ -286,4 +301,25 @@ func resetClose(c net.Conn) {
 		_ = tc.SetLinger(0)
 	}
 	c.Close()
+}
+
+// raiseOpenFilesTo makes sure this process, and so the proxy it starts,
+// may open at least n files: one listening socket an endpoint outgrows
+// the usual hard limit (20,000 here) beyond a few thousand endpoints.
+// Raising the hard limit needs root (CAP_SYS_RESOURCE), as the private
+// network namespace does.
+func raiseOpenFilesTo(tb testing.TB, n uint64) {
+	tb.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		tb.Fatal(err)
+	}
+	if lim.Cur >= n {
+		return
+	}
+	lim.Cur = n
+	lim.Max = max(lim.Max, n)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		tb.Fatalf("the latency proxy needs %d open files: %v", n, err)
+	}
 }

@@ -28,8 +28,8 @@ import (
 func BenchmarkScanCommand(b *testing.B) {
 	n := envInt(b, "TLSWARDEN_BENCH_SCAN_ENDPOINTS", 2000)
 	rtt := time.Duration(envInt(b, "TLSWARDEN_BENCH_SCAN_RTT", 50)) * time.Millisecond
-	if n > 60000 {
-		b.Fatalf("TLSWARDEN_BENCH_SCAN_ENDPOINTS=%d: at most 60,000 (127.1.0.1 onwards, one address each)", n)
+	if n > maxLatencyEndpoints {
+		b.Fatalf("TLSWARDEN_BENCH_SCAN_ENDPOINTS=%d: at most %d (127.1.0.1 onwards, one address each)", n, maxLatencyEndpoints)
 	}
 	raiseOpenFiles(b)
 	dir := b.TempDir()

@@ -41,8 +41,8 @@ import (
 func BenchmarkService(b *testing.B) {
 	n := envInt(b, "TLSWARDEN_BENCH_SERVICE_TARGETS", 1000)
 	rtt := time.Duration(envInt(b, "TLSWARDEN_BENCH_SERVICE_RTT", 50)) * time.Millisecond
-	if n > 60000 {
-		b.Fatalf("TLSWARDEN_BENCH_SERVICE_TARGETS=%d: at most 60,000 (127.1.0.1 onwards, one address each)", n)
+	if n > maxLatencyEndpoints {
+		b.Fatalf("TLSWARDEN_BENCH_SERVICE_TARGETS=%d: at most %d (127.1.0.1 onwards, one address each)", n, maxLatencyEndpoints)
 	}
 	raiseOpenFiles(b)
 	dir := b.TempDir()
