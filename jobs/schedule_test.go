@@ -1,8 +1,11 @@
 package jobs_test
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,5 +182,62 @@ func TestPrune(t *testing.T) {
 	scans, err := b.Store.ListScans(ctx, store.ScanFilter{TargetID: tg.ID})
 	if err != nil || len(scans) != 1 {
 		t.Errorf("scans left: %+v, %v", scans, err)
+	}
+}
+
+// statesCounter is a store that counts the reads of every target's scan
+// states.
+type statesCounter struct {
+	postureStore
+	calls atomic.Int64
+}
+
+type postureStore interface {
+	store.Store
+	store.PostureStore
+}
+
+func (s *statesCounter) ListScanStates(ctx context.Context) ([]store.ScanState, error) {
+	s.calls.Add(1)
+	return s.postureStore.ListScanStates(ctx)
+}
+
+// TestOwnSchedulesSkipEstateStates: the minutely job reads the latest
+// scans of the targets with schedules of their own, not the scan states of
+// the whole estate (a join over every scan, every minute), until so many
+// have schedules that one query is cheaper.
+func TestOwnSchedulesSkipEstateStates(t *testing.T) {
+	ctx := t.Context()
+	b := testdb.Open(t, "sqlite")
+	counter := &statesCounter{postureStore: b.Store.(postureStore)}
+	b.Store = counter
+	now := time.Date(2026, 3, 2, 3, 30, 0, 0, time.UTC) // a Monday
+	q := b.Queue(t, jobs.Config{Scanner: newScanner(t), Schedule: "off", Now: func() time.Time { return now }})
+	plain := addTarget(t, b.Store, "plain.example", 443, true)
+	weekly, err := b.Store.CreateTarget(ctx, store.Target{Target: tlswarden.Target{Host: "weekly.example", Port: 443}, Enabled: true, Schedule: "30 3 * * 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.RunSchedule(ctx, true, now); err != nil {
+		t.Fatal(err)
+	}
+	got := scheduled(t, q, plain, weekly)
+	if _, ok := got[weekly.ID]; !ok || len(got) != 1 {
+		t.Errorf("scheduled %v; want only the weekly target %d", got, weekly.ID)
+	}
+	if n := counter.calls.Load(); n != 0 {
+		t.Errorf("the estate's scan states read %d times for one target with a schedule; want 0", n)
+	}
+
+	for i := range 256 {
+		if _, err := b.Store.CreateTarget(ctx, store.Target{Target: tlswarden.Target{Host: fmt.Sprintf("h%d.example", i), Port: 443}, Enabled: true, Schedule: "@every 1h"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.RunSchedule(ctx, true, now); err != nil {
+		t.Fatal(err)
+	}
+	if n := counter.calls.Load(); n != 1 {
+		t.Errorf("the estate's scan states read %d times for 257 targets with schedules; want once", n)
 	}
 }
