@@ -17,6 +17,7 @@ import (
 // connections they accepted and the SYNs their listen queues dropped.
 type counters struct {
 	serverCPU   time.Duration
+	proxyCPU    time.Duration // the latency proxy's, when one runs
 	accepted    uint64 // Tcp PassiveOpens
 	synDrops    uint64 // TcpExt ListenDrops
 	haveNetstat bool
@@ -26,7 +27,8 @@ type counters struct {
 // what happened in between.
 func readCounters(tb testing.TB) counters {
 	tb.Helper()
-	c := counters{serverCPU: serversCPU()}
+	servers, proxy := groupsCPU()
+	c := counters{serverCPU: servers, proxyCPU: proxy}
 	if !privateNetns() {
 		return c
 	}
@@ -49,17 +51,20 @@ func readCounters(tb testing.TB) counters {
 }
 
 func (c counters) add(d counters) counters {
-	return counters{serverCPU: c.serverCPU + d.serverCPU, accepted: c.accepted + d.accepted, synDrops: c.synDrops + d.synDrops, haveNetstat: d.haveNetstat}
+	return counters{serverCPU: c.serverCPU + d.serverCPU, proxyCPU: c.proxyCPU + d.proxyCPU, accepted: c.accepted + d.accepted, synDrops: c.synDrops + d.synDrops, haveNetstat: d.haveNetstat}
 }
 
 func (c counters) sub(d counters) counters {
-	return counters{serverCPU: c.serverCPU - d.serverCPU, accepted: c.accepted - d.accepted, synDrops: c.synDrops - d.synDrops, haveNetstat: c.haveNetstat}
+	return counters{serverCPU: c.serverCPU - d.serverCPU, proxyCPU: c.proxyCPU - d.proxyCPU, accepted: c.accepted - d.accepted, synDrops: c.synDrops - d.synDrops, haveNetstat: c.haveNetstat}
 }
 
 // report adds the counters as metrics named with prefix, per run of n
 // endpoints repeated runs times.
 func (c counters) report(b *testing.B, prefix string, endpoints, runs int) {
 	b.ReportMetric(c.serverCPU.Seconds()/float64(runs), prefix+"servers-cpu-s/op")
+	if c.proxyCPU > 0 {
+		b.ReportMetric(c.proxyCPU.Seconds()/float64(runs), prefix+"proxy-cpu-s/op")
+	}
 	if c.haveNetstat {
 		b.ReportMetric(float64(c.accepted)/float64(runs*endpoints), prefix+"accepted-conns/endpoint")
 		b.ReportMetric(float64(c.synDrops)/float64(runs), prefix+"syn-drops/op")
@@ -86,10 +91,21 @@ func netCounter(file []byte, group, name string) (uint64, error) {
 	return 0, fmt.Errorf("no %s %s counter", group, name)
 }
 
-// serverGroups holds the process groups of the running servers.
+// serverGroups holds the process groups of the running servers, and of
+// the latency proxy, whose CPU is counted apart.
 var serverGroups struct {
 	sync.Mutex
-	ids map[int]bool
+	ids, proxies map[int]bool
+}
+
+// addProxyGroup counts a process group as the latency proxy's.
+func addProxyGroup(pgid int) {
+	serverGroups.Lock()
+	defer serverGroups.Unlock()
+	if serverGroups.proxies == nil {
+		serverGroups.proxies = map[int]bool{}
+	}
+	serverGroups.proxies[pgid] = true
 }
 
 func addServerGroup(pgid int) {
@@ -107,26 +123,31 @@ func removeServerGroup(pgid int) {
 	delete(serverGroups.ids, pgid)
 }
 
-// serversCPU sums the CPU time of every process in the servers' process
-// groups (nginx's workers included). Processes that exited are not
-// counted, and none exits during a run.
-func serversCPU() time.Duration {
+// groupsCPU sums the CPU time of every process in the servers' process
+// groups (nginx's workers included), and in the proxy's. Processes that
+// exited are not counted, and none exits during a run.
+func groupsCPU() (servers, proxy time.Duration) {
 	serverGroups.Lock()
 	defer serverGroups.Unlock()
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var ticks uint64
+	var ticks, proxyTicks uint64
 	for _, f := range stats {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue // exited meanwhile
 		}
 		pgrp, cpu, ok := procStat(b)
-		if ok && serverGroups.ids[pgrp] {
+		switch {
+		case !ok:
+		case serverGroups.ids[pgrp]:
 			ticks += cpu
+		case serverGroups.proxies[pgrp]:
+			proxyTicks += cpu
 		}
 	}
 	// /proc counts in USER_HZ, which is 100 on every Linux architecture.
-	return time.Duration(ticks) * (time.Second / 100)
+	const tick = time.Second / 100
+	return time.Duration(ticks) * tick, time.Duration(proxyTicks) * tick
 }
 
 // procStat reads the process group and user+system CPU ticks from a

@@ -35,7 +35,8 @@
 // Wall times depend on what else the machine does; each benchmark logs the
 // load average. Beside them it reports what does not: connections per
 // endpoint, CPU time (cpu-s/op: the scanning process's own;
-// servers-cpu-s/op: the servers') and, in the private network namespace,
+// servers-cpu-s/op: the servers'; proxy-cpu-s/op: the latency proxy's,
+// which shares the machine with both) and, in the private network namespace,
 // the connections the servers accepted and the SYNs their listen queues
 // dropped. Unprefixed metrics are tlswarden's; nmap-, sslscan- and cli-
 // ones belong to the peers and to the tlswarden command run as a process.

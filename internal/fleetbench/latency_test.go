@@ -110,6 +110,7 @@ func startLatencyProxy(tb testing.TB, dir string, rtt time.Duration, synLoss flo
 	p := startProcess(tb, dir, fmt.Sprintf("latency-proxy-%dms", rtt.Milliseconds()), cmd)
 	// Its CPU is neither the scanner's nor the servers'.
 	removeServerGroup(cmd.Process.Pid)
+	addProxyGroup(cmd.Process.Pid)
 	tb.Cleanup(func() { stdin.Close() })
 	if err := json.NewEncoder(stdin).Encode(req); err != nil {
 		tb.Fatalf("latency proxy: %v\n%s", err, p.output())
