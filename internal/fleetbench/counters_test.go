@@ -18,8 +18,8 @@ import (
 type counters struct {
 	serverCPU   time.Duration
 	proxyCPU    time.Duration // the latency proxy's, when one runs
-	accepted    uint64 // Tcp PassiveOpens
-	synDrops    uint64 // TcpExt ListenDrops
+	accepted    uint64        // Tcp PassiveOpens
+	synDrops    uint64        // TcpExt ListenDrops
 	haveNetstat bool
 }
 
