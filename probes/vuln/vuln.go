@@ -75,7 +75,7 @@ func Probe(cfg Config) tlswarden.Probe {
 		Name:    "vuln",
 		Timeout: 43 * cfg.Timeout,
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
-			r := &run{cfg: cfg, ep: ep, dial: dial}
+			r := &run{cfg: cfg, ep: ep, dial: dial, start: time.Now()}
 			r.cfg.NoIntrusive = cfg.NoIntrusive || tlswarden.IntrusiveChecksOff(ctx) // the target's own switch
 			res, err := r.all(ctx)
 			return tlswarden.Observation{Vuln: res}, err
@@ -89,6 +89,7 @@ type run struct {
 	ep    tlswarden.Endpoint
 	dial  tlswarden.DialFunc
 	conns int
+	start time.Time // when the run began, for the checks' debug logs
 }
 
 // all runs the checks in turn. Only a feature hello that could not reach
@@ -96,7 +97,9 @@ type run struct {
 func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	res := &tlswarden.VulnResult{}
 	defer func() { res.Connections = r.conns }()
-	f, hb := r.features(ctx)
+	var f *tlswarden.TLSFeatures
+	var hb *tlswarden.HeartbleedResult
+	r.timed("features", func() { f, hb = r.features(ctx) })
 	res.Features = f
 	if r.cfg.NoIntrusive {
 		res.Skipped = []string{CheckHeartbleed, CheckCCSInjection, CheckROBOT, CheckRenegotiation}
@@ -107,28 +110,36 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 		if f.Version == 0 && !answered(f) {
 			return res, errors.New(f.Error)
 		}
-		res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx) // a TLS 1.3-only server refuses the feature hello
-		res.TLS13Resumption = r.maybeResumption13(ctx, res.SignatureSchemesTLS13)
+		r.timed("signature_schemes_tls13", func() { res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx) }) // a TLS 1.3-only server refuses the feature hello
+		r.timed("tls13_resumption", func() { res.TLS13Resumption = r.maybeResumption13(ctx, res.SignatureSchemesTLS13) })
 		return res, nil
 	}
 	if !r.cfg.NoIntrusive {
-		res.CCSInjection = r.ccsInjection(ctx, f.Version)
-		res.ROBOT = r.robot(ctx, f.Version)
+		r.timed("ccs_injection", func() { res.CCSInjection = r.ccsInjection(ctx, f.Version) })
+		r.timed("robot", func() { res.ROBOT = r.robot(ctx, f.Version) })
 		res.ClientRenegotiation = &tlswarden.RenegotiationResult{Status: tlswarden.StatusOK}
 		if f.Version == tlswarden.TLS12 {
-			res.ClientRenegotiation = r.clientRenegotiation(ctx)
+			r.timed("client_renegotiation", func() { res.ClientRenegotiation = r.clientRenegotiation(ctx) })
 		}
 	}
-	res.FallbackSCSV = r.fallback(ctx, f.Version)
+	r.timed("fallback_scsv", func() { res.FallbackSCSV = r.fallback(ctx, f.Version) })
 	var tk *ticket
-	res.Resumption, tk = r.resumption(ctx, f.ClientCertificate != nil)
-	res.Ticketbleed = r.ticketbleed(ctx, tk)
+	r.timed("resumption", func() { res.Resumption, tk = r.resumption(ctx, f.ClientCertificate != nil) })
+	r.timed("ticketbleed", func() { res.Ticketbleed = r.ticketbleed(ctx, tk) })
 	if f.Version == tlswarden.TLS12 {
-		res.SignatureSchemes = r.signatureSchemes(ctx)
+		r.timed("signature_schemes", func() { res.SignatureSchemes = r.signatureSchemes(ctx) })
 	}
-	res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx)
-	res.TLS13Resumption = r.maybeResumption13(ctx, res.SignatureSchemesTLS13)
+	r.timed("signature_schemes_tls13", func() { res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx) })
+	r.timed("tls13_resumption", func() { res.TLS13Resumption = r.maybeResumption13(ctx, res.SignatureSchemesTLS13) })
 	return res, nil
+}
+
+// timed runs one check and logs how long it took and when it started.
+func (r *run) timed(check string, f func()) {
+	start := time.Now()
+	f()
+	r.cfg.Logger.Debug("weakness check done", "endpoint", r.ep.Addr, "check", check,
+		"started_ms", start.Sub(r.start).Milliseconds(), "took_ms", time.Since(start).Milliseconds())
 }
 
 // maybeResumption13 tests TLS 1.3 resumption when the signature scheme

@@ -1,0 +1,144 @@
+package vuln
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/tlstest"
+)
+
+// rttDialer is a tlstest.Dialer (loopback only, capped like the scanner's
+// per-endpoint default) with a network in front, as probes' own latency
+// harness has it: the connect costs one round trip (the dial returns after
+// it, holding its slot, as a real connect does), and a read that follows
+// a write returns no earlier than one round trip after the write. Reads
+// on within the same flight cost nothing more; writes do not block.
+type rttDialer struct {
+	*tlstest.Dialer
+	rtt time.Duration
+}
+
+func newRTTDialer(addr netip.AddrPort, rtt time.Duration, maxConns int) *rttDialer {
+	d := tlstest.NewDialer(addr)
+	d.MaxConns = maxConns
+	return &rttDialer{Dialer: d, rtt: rtt}
+}
+
+func (d *rttDialer) Dial(ctx context.Context) (net.Conn, error) {
+	c, err := d.Dialer.Dial(ctx)
+	if err != nil || d.rtt == 0 {
+		return c, err
+	}
+	select {
+	case <-time.After(d.rtt):
+	case <-ctx.Done():
+		c.Close()
+		return nil, ctx.Err()
+	}
+	return &rttConn{Conn: c, rtt: d.rtt}, nil
+}
+
+// rttConn delays the answers of one connection by its round trip.
+type rttConn struct {
+	net.Conn
+	rtt time.Duration
+
+	mu  sync.Mutex
+	due time.Time // when the answer to the last write arrives; zero: none pending
+}
+
+func (c *rttConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.due.IsZero() {
+		c.due = time.Now().Add(c.rtt)
+	}
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+func (c *rttConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	due := c.due
+	c.due = time.Time{}
+	c.mu.Unlock()
+	if wait := time.Until(due); wait > 0 {
+		time.Sleep(wait)
+	}
+	return n, err
+}
+
+// latencyServers are the servers of the weakness checks' latency
+// benchmark: nginx with TLS 1.2 and 1.3 and an RSA certificate, as
+// installed (RSA key exchange, tickets, a session cache), and the same
+// nginx issuing no TLS 1.3 ticket (OpenSSL's NumTickets 0): a server that
+// keeps the connection open and sends no ticket is the one the ticket
+// wait costs most.
+func latencyServers(tb testing.TB) []struct {
+	name string
+	addr netip.AddrPort
+} {
+	tls12and13 := []tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13}
+	return []struct {
+		name string
+		addr netip.AddrPort
+	}{
+		{"nginx", tlstest.NginxServer(tb, tlstest.NginxConfig{Versions: tls12and13,
+			Directives: []string{"ssl_session_cache shared:SSL:1m;"}})},
+		{"nginx-no-tls13-ticket", tlstest.NginxServer(tb, tlstest.NginxConfig{Versions: tls12and13,
+			Directives: []string{"ssl_session_cache shared:SSL:1m;", "ssl_conf_command NumTickets 0;"}})},
+	}
+}
+
+// runThrough runs the weakness probe once, every check on, through d and
+// returns the result and the wall time.
+func runThrough(tb testing.TB, cfg Config, d *rttDialer, addr netip.AddrPort) (*tlswarden.VulnResult, time.Duration) {
+	tb.Helper()
+	start := time.Now()
+	obs, err := Probe(cfg).Run(tb.Context(), tlswarden.Endpoint{Host: "localhost", Addr: addr}, d.Dial)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return obs.Vuln, time.Since(start)
+}
+
+// BenchmarkVulnLatency runs the weakness probe (every check, the
+// intrusive ones too) against one endpoint through a 50 ms round trip
+// under a per-endpoint cap of 4 connections, the scanner's default, and
+// reports the median wall time (median-s, with min-s and max-s), the
+// critical path in round trips (rtts/op: median wall time over the round
+// trip) and the connections. With -v it logs each check's start and
+// duration in the last run.
+func BenchmarkVulnLatency(b *testing.B) {
+	const rtt = 50 * time.Millisecond
+	for _, tt := range latencyServers(b) {
+		b.Run(tt.name, func(b *testing.B) {
+			var walls []time.Duration
+			conns := 0
+			var log strings.Builder
+			for b.Loop() {
+				log.Reset()
+				cfg := Config{Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+				d := newRTTDialer(tt.addr, rtt, 4)
+				_, wall := runThrough(b, cfg, d, tt.addr)
+				walls = append(walls, wall)
+				conns = d.Count()
+			}
+			slices.Sort(walls)
+			b.ReportMetric(float64(conns), "conns/op")
+			b.ReportMetric(walls[len(walls)/2].Seconds(), "median-s")
+			b.ReportMetric(walls[0].Seconds(), "min-s")
+			b.ReportMetric(walls[len(walls)-1].Seconds(), "max-s")
+			b.ReportMetric(walls[len(walls)/2].Seconds()/rtt.Seconds(), "rtts/op")
+			b.Logf("checks of the last run:\n%s", log.String())
+		})
+	}
+}
