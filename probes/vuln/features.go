@@ -70,40 +70,55 @@ func featureExtensions() []hello.Extension {
 }
 
 // features sends the feature hello, offering deflate compression too, and
-// reads the first flight; when the server answers the heartbeat
-// extension, the Heartbleed check follows on the same connection.
-func (r *run) features(ctx context.Context) (*tlswarden.TLSFeatures, *tlswarden.HeartbleedResult) {
-	f := &tlswarden.TLSFeatures{}
-	var hb *tlswarden.HeartbleedResult
-	err := r.session(ctx, func(conn net.Conn) error {
-		ch := &hello.ClientHello{
-			Version: 0x0303, CipherSuites: featureSuites, ServerName: r.ep.Host, Groups: featureGroups,
-			CompressionMethods: []uint8{1, 0}, Extra: featureExtensions(),
-		}
-		rand.Read(ch.Random[:])
-		msg, err := ch.Marshal()
-		if err != nil {
-			return err
-		}
-		if _, err := conn.Write(msg); err != nil {
-			return fmt.Errorf("send hello: %w", err)
-		}
-		hs, err := hello.ReadHandshake(conn, 0)
-		if hs.ServerHello != nil {
-			if perr := readFeatures(f, hs); perr != nil {
-				return perr
+// reads the first flight. When the server answers the heartbeat
+// extension, the Heartbleed check follows on the same connection: then
+// heartbleed is that check, which the caller runs (its wait for silence
+// need hold up no other check) and which closes the connection.
+func (r *run) features(ctx context.Context) (f *tlswarden.TLSFeatures, heartbleed func() *tlswarden.HeartbleedResult) {
+	f = &tlswarden.TLSFeatures{}
+	conn, done, err := r.open(ctx)
+	if err == nil {
+		var version uint16
+		version, err = r.featureHello(conn, f)
+		err = r.ended(ctx, err)
+		if err == nil && f.Heartbeat && !r.cfg.NoIntrusive {
+			heartbleed = func() *tlswarden.HeartbleedResult {
+				defer done()
+				return r.heartbleed(conn, version)
 			}
+		} else {
+			done()
 		}
-		if err != nil {
-			return err
-		}
-		if f.Heartbeat && !r.cfg.NoIntrusive {
-			hb = r.heartbleed(conn, hs.ServerHello.Version)
-		}
-		return nil
-	})
+	}
 	f.Status, f.Error = statusOf(err)
-	return f, hb
+	return f, heartbleed
+}
+
+// featureHello sends the feature hello on conn, reads the first flight
+// into f and returns the version the server chose.
+func (r *run) featureHello(conn net.Conn, f *tlswarden.TLSFeatures) (uint16, error) {
+	ch := &hello.ClientHello{
+		Version: 0x0303, CipherSuites: featureSuites, ServerName: r.ep.Host, Groups: featureGroups,
+		CompressionMethods: []uint8{1, 0}, Extra: featureExtensions(),
+	}
+	rand.Read(ch.Random[:])
+	msg, err := ch.Marshal()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := conn.Write(msg); err != nil {
+		return 0, fmt.Errorf("send hello: %w", err)
+	}
+	hs, err := hello.ReadHandshake(conn, 0)
+	if hs.ServerHello != nil {
+		if perr := readFeatures(f, hs); perr != nil {
+			return 0, perr
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	return hs.ServerHello.Version, nil
 }
 
 // readFeatures fills f from a first flight: the pure half of the feature

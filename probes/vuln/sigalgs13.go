@@ -24,13 +24,20 @@ const maxSigConns13 = 10
 // refuses (handshake_failure): one connection per scheme found and one
 // more, not one per scheme offered. A server that does not negotiate
 // TLS 1.3 costs one connection and gives Tested false.
-func (r *run) signatureSchemes13(ctx context.Context) *tlswarden.SignatureSchemesResult {
+//
+// first is called once, when the first hello has said whether the server
+// negotiates TLS 1.3 (what Tested will be), so that TLS 1.3 resumption
+// need not wait for the rest of the enumeration.
+func (r *run) signatureSchemes13(ctx context.Context, first func(tested bool)) *tlswarden.SignatureSchemesResult {
 	res := &tlswarden.SignatureSchemesResult{Version: tlswarden.TLS13, Schemes: []string{}}
 	offered := hello.DefaultSignatureSchemes()
 	var err error
 	for i := 0; i < maxSigConns13 && len(offered) > 0; i++ {
 		var scheme uint16
 		scheme, err = r.verifiedWith(ctx, offered)
+		if i == 0 {
+			first(err == nil && scheme != 0)
+		}
 		if err != nil || scheme == 0 {
 			break
 		}

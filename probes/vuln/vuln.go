@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tlswarden/tlswarden"
@@ -88,50 +90,90 @@ type run struct {
 	cfg   Config
 	ep    tlswarden.Endpoint
 	dial  tlswarden.DialFunc
-	conns int
+	conns atomic.Int64
 	start time.Time // when the run began, for the checks' debug logs
+	// serial runs the checks one after the other, as they ran before
+	// they ran at once: the tests compare the two.
+	serial bool
 }
 
-// all runs the checks in turn. Only a feature hello that could not reach
-// the server fails the probe: the other checks record their own errors.
+// all runs the checks. Only a feature hello that could not reach the
+// server fails the probe: the other checks record their own errors.
+//
+// The feature hello comes first: its flight says whether the server can
+// be reached and which checks apply (the version, a client certificate
+// request). Then every check runs at once, each its own chain of
+// connections, under the endpoint's connection cap (the DialFunc's): over
+// a real network a check costs round trips, not CPU, and one after the
+// other they took 70 round trips for an nginx (BenchmarkVulnLatency).
+// Only what needs another check's answer waits for it: Ticketbleed for
+// resumption's ticket (inside resumption's chain, as before), TLS 1.3
+// resumption for the signature scheme check's first TLS 1.3 hello, and
+// Heartbleed's wait for silence holds the feature connection beside the
+// others. No check holds a connection while it dials another, so a cap
+// (even of one connection) cannot deadlock them; each check writes its
+// own field of the result.
 func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	res := &tlswarden.VulnResult{}
-	defer func() { res.Connections = r.conns }()
+	defer func() { res.Connections = int(r.conns.Load()) }()
 	var f *tlswarden.TLSFeatures
-	var hb *tlswarden.HeartbleedResult
-	r.timed("features", func() { f, hb = r.features(ctx) })
+	var heartbleed func() *tlswarden.HeartbleedResult
+	r.timed("features", func() { f, heartbleed = r.features(ctx) })
 	res.Features = f
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	if r.cfg.NoIntrusive {
 		res.Skipped = []string{CheckHeartbleed, CheckCCSInjection, CheckROBOT, CheckRenegotiation}
-	} else if hb != nil {
-		res.Heartbleed = hb
+	} else if heartbleed != nil {
+		r.spawn(&wg, "heartbleed", func() { res.Heartbleed = heartbleed() })
 	}
 	if f.Status != tlswarden.StatusOK {
 		if f.Version == 0 && !answered(f) {
 			return res, errors.New(f.Error)
 		}
-		r.timed("signature_schemes_tls13", func() { res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx) }) // a TLS 1.3-only server refuses the feature hello
-		r.timed("tls13_resumption", func() { res.TLS13Resumption = r.maybeResumption13(ctx, res.SignatureSchemesTLS13) })
+		r.tls13Checks(ctx, &wg, res) // a TLS 1.3-only server refuses the feature hello
 		return res, nil
 	}
 	if !r.cfg.NoIntrusive {
-		r.timed("ccs_injection", func() { res.CCSInjection = r.ccsInjection(ctx, f.Version) })
-		r.timed("robot", func() { res.ROBOT = r.robot(ctx, f.Version) })
+		r.spawn(&wg, "ccs_injection", func() { res.CCSInjection = r.ccsInjection(ctx, f.Version) })
+		r.spawn(&wg, "robot", func() { res.ROBOT = r.robot(ctx, f.Version) })
 		res.ClientRenegotiation = &tlswarden.RenegotiationResult{Status: tlswarden.StatusOK}
 		if f.Version == tlswarden.TLS12 {
-			r.timed("client_renegotiation", func() { res.ClientRenegotiation = r.clientRenegotiation(ctx) })
+			r.spawn(&wg, "client_renegotiation", func() { res.ClientRenegotiation = r.clientRenegotiation(ctx) })
 		}
 	}
-	r.timed("fallback_scsv", func() { res.FallbackSCSV = r.fallback(ctx, f.Version) })
-	var tk *ticket
-	r.timed("resumption", func() { res.Resumption, tk = r.resumption(ctx, f.ClientCertificate != nil) })
-	r.timed("ticketbleed", func() { res.Ticketbleed = r.ticketbleed(ctx, tk) })
+	r.spawn(&wg, "fallback_scsv", func() { res.FallbackSCSV = r.fallback(ctx, f.Version) })
+	r.spawn(&wg, "resumption", func() {
+		var tk *ticket
+		res.Resumption, tk = r.resumption(ctx, f.ClientCertificate != nil)
+		res.Ticketbleed = r.ticketbleed(ctx, tk)
+	})
 	if f.Version == tlswarden.TLS12 {
-		r.timed("signature_schemes", func() { res.SignatureSchemes = r.signatureSchemes(ctx) })
+		r.spawn(&wg, "signature_schemes", func() { res.SignatureSchemes = r.signatureSchemes(ctx) })
 	}
-	r.timed("signature_schemes_tls13", func() { res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx) })
-	r.timed("tls13_resumption", func() { res.TLS13Resumption = r.maybeResumption13(ctx, res.SignatureSchemesTLS13) })
+	r.tls13Checks(ctx, &wg, res)
 	return res, nil
+}
+
+// tls13Checks starts the TLS 1.3 signature scheme enumeration and TLS 1.3
+// resumption, which starts as soon as the enumeration's first hello says
+// whether the server negotiates TLS 1.3.
+func (r *run) tls13Checks(ctx context.Context, wg *sync.WaitGroup, res *tlswarden.VulnResult) {
+	tested := make(chan bool, 1)
+	r.spawn(wg, "signature_schemes_tls13", func() {
+		res.SignatureSchemesTLS13 = r.signatureSchemes13(ctx, func(t bool) { tested <- t })
+	})
+	r.spawn(wg, "tls13_resumption", func() { res.TLS13Resumption = r.maybeResumption13(ctx, <-tested) })
+}
+
+// spawn runs one check beside the others (in turn, in the order spawned,
+// when serial is set).
+func (r *run) spawn(wg *sync.WaitGroup, check string, f func()) {
+	if r.serial {
+		r.timed(check, f)
+		return
+	}
+	wg.Go(func() { r.timed(check, f) })
 }
 
 // timed runs one check and logs how long it took and when it started.
@@ -144,8 +186,8 @@ func (r *run) timed(check string, f func()) {
 
 // maybeResumption13 tests TLS 1.3 resumption when the signature scheme
 // check saw the server negotiate TLS 1.3.
-func (r *run) maybeResumption13(ctx context.Context, ss *tlswarden.SignatureSchemesResult) *tlswarden.TLS13ResumptionResult {
-	if ss == nil || !ss.Tested {
+func (r *run) maybeResumption13(ctx context.Context, tls13 bool) *tlswarden.TLS13ResumptionResult {
+	if !tls13 {
 		return &tlswarden.TLS13ResumptionResult{Status: tlswarden.StatusOK}
 	}
 	return r.resumption13(ctx)
@@ -159,22 +201,37 @@ func answered(f *tlswarden.TLSFeatures) bool { return f.Status == tlswarden.Stat
 // session opens one connection, bounded by Timeout from the moment it is
 // open and by ctx, and hands it to f.
 func (r *run) session(ctx context.Context, f func(conn net.Conn) error) error {
-	r.conns++
-	conn, err := r.dial(ctx)
+	conn, done, err := r.open(ctx)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
-	defer conn.Close()
+	defer done()
+	return r.ended(ctx, f(conn))
+}
+
+// open opens one connection, bounded by Timeout from the moment it is
+// open and by ctx; done closes it.
+func (r *run) open(ctx context.Context) (conn net.Conn, done func(), err error) {
+	r.conns.Add(1)
+	conn, err = r.dial(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect: %w", err)
+	}
 	deadline := time.Now().Add(r.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	if err := conn.SetDeadline(deadline); err != nil {
-		return fmt.Errorf("set deadline: %w", err)
+		conn.Close()
+		return nil, nil, fmt.Errorf("set deadline: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	err = f(conn)
+	return conn, func() { stop(); conn.Close() }, nil
+}
+
+// ended is the error of an exchange that ended with err: the context's
+// too when it was canceled.
+func (r *run) ended(ctx context.Context, err error) error {
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %w", ctx.Err(), err)
 	}
