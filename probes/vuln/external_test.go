@@ -313,6 +313,10 @@ func TestResumption13(t *testing.T) {
 		{"go", func(t *testing.T) netip.AddrPort {
 			return tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{cert}})
 		}, true, true, false},
+		// Keeps the connection open without a ticket: the wait ends it.
+		{"nginx NumTickets 0", func(t *testing.T) netip.AddrPort {
+			return tlstest.NginxServer(t, tlstest.NginxConfig{Versions: tls12and13, Directives: []string{"ssl_conf_command NumTickets 0;"}})
+		}, false, false, false},
 		{"go without tickets", func(t *testing.T) netip.AddrPort {
 			return tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{cert}, SessionTicketsDisabled: true})
 		}, false, false, false},

@@ -87,8 +87,63 @@ func (c *notifyCache) Put(_ string, cs *tls.ClientSessionState) {
 	}
 }
 
-// ticket13 makes the full TLS 1.3 handshake and waits, at most
-// AnswerWait, for a NewSessionTicket. It returns nil, nil when none came.
+// ticketWait is how long ticket13 waits for a NewSessionTicket once its
+// handshake is done, given the round trip rtt measured on the connection
+// (its first exchange, which counts the server's handshake work too and
+// so errs on the long side; 0 when unknown) and the most it may wait.
+//
+// Servers send their TLS 1.3 tickets as soon as they have read the
+// client's Finished (OpenSSL, GnuTLS; Go's server sends them with its own
+// Finished when it asks for no certificate): a ticket arrives about one
+// round trip after the handshake ends. On top of that round trip, the wait
+// allows one lost segment either way, which TCP sends again after its
+// retransmission timeout (srtt + 4 rttvar, at least 200 ms on Linux: about
+// one round trip and 200 ms on a steady path), and one round trip and
+// 50 ms more for queueing and a busy server: 3 round trips and 250 ms,
+// never more than max (AnswerWait, 3 s by default). A server that issues
+// no ticket and keeps the connection open cost those 3 s at any round
+// trip; now 250 ms on loopback, 400 ms at 50 ms, 700 ms at 150 ms.
+func ticketWait(rtt, max time.Duration) time.Duration {
+	if rtt <= 0 {
+		return max
+	}
+	return min(3*rtt+250*time.Millisecond, max)
+}
+
+// clockConn times a connection's first exchange: from its first write
+// (the ClientHello) to the first bytes read back. Only the handshake's
+// goroutine uses it.
+type clockConn struct {
+	net.Conn
+	sent, answered time.Time
+}
+
+func (c *clockConn) Write(p []byte) (int, error) {
+	if c.sent.IsZero() {
+		c.sent = time.Now()
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *clockConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.answered.IsZero() && !c.sent.IsZero() {
+		c.answered = time.Now()
+	}
+	return n, err
+}
+
+// rtt is the round trip of the first exchange, 0 when there was none.
+func (c *clockConn) rtt() time.Duration {
+	if c.answered.IsZero() {
+		return 0
+	}
+	return c.answered.Sub(c.sent)
+}
+
+// ticket13 makes the full TLS 1.3 handshake and waits for a
+// NewSessionTicket, a few round trips of the connection at most
+// (ticketWait). It returns nil, nil when none came.
 func (r *run) ticket13(ctx context.Context) (*session13, error) {
 	cache := &notifyCache{stored: make(chan struct{})}
 	var keyLog bytes.Buffer
@@ -99,14 +154,17 @@ func (r *run) ticket13(ctx context.Context) (*session13, error) {
 		MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS13, ClientSessionCache: cache, KeyLogWriter: &keyLog,
 	}
 	err := r.session(ctx, func(conn net.Conn) error {
-		tc := tls.Client(&sniffConn{Conn: conn, into: &server}, cfg)
+		clock := &clockConn{Conn: &sniffConn{Conn: conn, into: &server}}
+		tc := tls.Client(clock, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return fmt.Errorf("full TLS 1.3 handshake: %w", err)
 		}
 		// Tickets come after the handshake: a Read processes them. It
-		// ends when a ticket is stored or AnswerWait has passed.
-		if err := r.waitAnswer(conn); err != nil {
-			return err
+		// ends when a ticket is stored or the wait has passed.
+		wait := ticketWait(clock.rtt(), r.cfg.AnswerWait)
+		r.cfg.Logger.Debug("waiting for a TLS 1.3 ticket", "endpoint", r.ep.Addr, "rtt", clock.rtt(), "wait", wait)
+		if err := conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
+			return fmt.Errorf("set deadline: %w", err)
 		}
 		stop := make(chan struct{})
 		defer close(stop)

@@ -34,7 +34,8 @@ type Config struct {
 	Timeout time.Duration
 	// AnswerWait is how long a check waits for an answer that a patched
 	// server never sends (a heartbeat response): default 3s, at most
-	// Timeout.
+	// Timeout. It also bounds the wait for a TLS 1.3 session ticket, which
+	// is otherwise a few round trips of the connection (ticketWait).
 	AnswerWait time.Duration
 	// NoIntrusive skips the Heartbleed, CCS injection, ROBOT and
 	// client-initiated renegotiation checks; a scan whose context is
