@@ -135,24 +135,30 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 		r.tls13Checks(ctx, &wg, res) // a TLS 1.3-only server refuses the feature hello
 		return res, nil
 	}
-	if !r.cfg.NoIntrusive {
-		r.spawn(&wg, "ccs_injection", func() { res.CCSInjection = r.ccsInjection(ctx, f.Version) })
-		r.spawn(&wg, "robot", func() { res.ROBOT = r.robot(ctx, f.Version) })
-		res.ClientRenegotiation = &tlswarden.RenegotiationResult{Status: tlswarden.StatusOK}
-		if f.Version == tlswarden.TLS12 {
-			r.spawn(&wg, "client_renegotiation", func() { res.ClientRenegotiation = r.clientRenegotiation(ctx) })
-		}
+	// The longest chains first, so that they are the first to get
+	// connections under the cap: the TLS 1.2 signature schemes (up to 12
+	// hellos one after the other), ROBOT (5 or 10 key exchanges),
+	// resumption and Ticketbleed (4 handshakes and a hello), TLS 1.3's.
+	if f.Version == tlswarden.TLS12 {
+		r.spawn(&wg, "signature_schemes", func() { res.SignatureSchemes = r.signatureSchemes(ctx) })
 	}
-	r.spawn(&wg, "fallback_scsv", func() { res.FallbackSCSV = r.fallback(ctx, f.Version) })
+	if !r.cfg.NoIntrusive {
+		r.spawn(&wg, "robot", func() { res.ROBOT = r.robot(ctx, f.Version) })
+	}
 	r.spawn(&wg, "resumption", func() {
 		var tk *ticket
 		res.Resumption, tk = r.resumption(ctx, f.ClientCertificate != nil)
 		res.Ticketbleed = r.ticketbleed(ctx, tk)
 	})
-	if f.Version == tlswarden.TLS12 {
-		r.spawn(&wg, "signature_schemes", func() { res.SignatureSchemes = r.signatureSchemes(ctx) })
-	}
 	r.tls13Checks(ctx, &wg, res)
+	if !r.cfg.NoIntrusive {
+		res.ClientRenegotiation = &tlswarden.RenegotiationResult{Status: tlswarden.StatusOK}
+		if f.Version == tlswarden.TLS12 {
+			r.spawn(&wg, "client_renegotiation", func() { res.ClientRenegotiation = r.clientRenegotiation(ctx) })
+		}
+		r.spawn(&wg, "ccs_injection", func() { res.CCSInjection = r.ccsInjection(ctx, f.Version) })
+	}
+	r.spawn(&wg, "fallback_scsv", func() { res.FallbackSCSV = r.fallback(ctx, f.Version) })
 	return res, nil
 }
 
