@@ -36,6 +36,11 @@ type ReadOptions struct {
 	// DHE or ECDHE suite, through Certificate and CertificateStatus, to the
 	// ServerKeyExchange, stopping at ServerHelloDone.
 	KeyExchange bool
+	// KeepCertificate, with KeyExchange, keeps what the flight shows of
+	// the server's certificate on the way to the ServerKeyExchange: the
+	// Certificate message, a CertificateStatus and the ServerHello's SCTs
+	// (Flight.Certificate). It reads nothing more than KeyExchange does.
+	KeepCertificate bool
 }
 
 // ServerHello is the server's answer to a ClientHello (RFC 5246 section
@@ -80,6 +85,10 @@ type Flight struct {
 	ServerHello *ServerHello
 	// KeyExchange is set when a ServerKeyExchange was read.
 	KeyExchange *KeyExchange
+	// Certificate is set, with ReadOptions.KeepCertificate, when a
+	// Certificate message was read: only its fields of the certificates,
+	// the staple and the SCTs are filled in.
+	Certificate *CertificateFlight
 	// Bytes counts the bytes read from the connection.
 	Bytes int
 }
@@ -129,6 +138,12 @@ func readFlight(rd *recordReader, f *Flight, opts ReadOptions) error {
 	if kx == kxNone {
 		return nil
 	}
+	if opts.KeepCertificate {
+		f.Certificate = &CertificateFlight{}
+		if sct, ok := serverHelloExtension(body, extSCT); ok {
+			f.Certificate.SCTs = parseSCTList(sct)
+		}
+	}
 	return readKeyExchange(rd, f, kx)
 }
 
@@ -144,7 +159,9 @@ func readKeyExchange(rd *recordReader, f *Flight, kx kxKind) error {
 			return fmt.Errorf("after the ServerHello: %w", err)
 		}
 		switch typ {
-		case typeCertificate, typeCertificateStatus, typeCertificateRequest, typeSupplementalData:
+		case typeCertificate, typeCertificateStatus:
+			f.keep(typ, body)
+		case typeCertificateRequest, typeSupplementalData:
 			continue
 		case typeServerHelloDone:
 			return nil
@@ -154,6 +171,26 @@ func readKeyExchange(rd *recordReader, f *Flight, kx kxKind) error {
 		default:
 			return protocolError("unexpected handshake message type %d before ServerHelloDone", typ)
 		}
+	}
+}
+
+// keep records a Certificate or CertificateStatus message when the flight
+// keeps them (Certificate set). A Certificate message that does not parse
+// drops what was kept: reading on to the key exchange is the flight's
+// job, and it goes on as if nothing had been kept.
+func (f *Flight) keep(typ uint8, body []byte) {
+	c := f.Certificate
+	switch {
+	case c == nil:
+	case typ == typeCertificateStatus:
+		c.OCSPResponse = parseCertificateStatus(body)
+	default:
+		certs, err := parseCertificateList(body)
+		if err != nil {
+			f.Certificate = nil
+			return
+		}
+		c.Certificates, c.MessageBytes = certs, len(body)
 	}
 }
 
