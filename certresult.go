@@ -19,8 +19,10 @@ type CertResult struct {
 	// Offered is the key type the client asked for when this chain came:
 	// "any" for the full handshake, or ECDSA, RSA, EdDSA, DSA.
 	Offered string `json:"offered,omitempty"`
-	// Source says how the chain was read: "handshake" (a full handshake
-	// through the handshake library) or "server_flight" (the Certificate
+	// Source says how the chain was read: "handshake" (what a full
+	// handshake through the handshake library reads; for a server without
+	// TLS 1.3, the TLS probe's flight for the suite that handshake would
+	// get, which carries the same bytes) or "server_flight" (the Certificate
 	// message read from the server's flight, without finishing the
 	// handshake). HandshakeError says why the full handshake gave no
 	// chain when this one came from the flight instead.

@@ -48,12 +48,17 @@ type CertConfig struct {
 	MaxChainBytes int64
 	// Shared, when set, is the TLS probe's Shared: a chain hello over TLS
 	// 1.2 and older for a key type the TLS probe found no suite of is not
-	// sent.
+	// sent, and the primary chain of a server without TLS 1.3 is read from
+	// the TLS probe's flights when they settle which it is.
 	Shared *Shared
 	// Now is the clock that expiry and trust are judged at (default
 	// time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+
+	// ownHandshake makes the primary handshake even when the TLS probe's
+	// flights hold its chain (tests compare the two).
+	ownHandshake bool
 }
 
 func (c *CertConfig) validate() error {
@@ -78,7 +83,10 @@ const (
 // Cert returns the certificate probe. Each run makes a full handshake
 // through zcrypto with SNI set to the endpoint's hostname, requesting a
 // stapled OCSP response and SCTs, and records the chain as served and what
-// follows from it (the primary chain); then it asks for a chain of each key
+// follows from it (the primary chain); when the TLS probe shares its
+// findings (Shared) and they show a server without TLS 1.3, the chain is
+// read from the TLS probe's flight for the suite that handshake would get
+// instead, without a connection of its own (cert_flight.go); then it asks for a chain of each key
 // type over TLS 1.3 and over TLS 1.2 and older (cert_chains.go) and records
 // every other chain served, taking the primary from them when the full
 // handshake gave none; then a handshake without SNI records which leaf the
@@ -119,8 +127,9 @@ type certProbe struct {
 	ocsp  ocspCache
 }
 
-// run is the probe's Run: the SNI handshake, the chains of every key
-// type, the facts, then the handshake without SNI. Its own Timeout applies
+// run is the probe's Run: the SNI handshake (or the TLS probe's flight
+// that stands for it), the chains of every key type, the facts, then the
+// handshake without SNI. Its own Timeout applies
 // even when the caller set none.
 func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 	if err := p.cfg.validate(); err != nil {
@@ -130,10 +139,16 @@ func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 	defer cancel()
 	known := p.cfg.Shared.open(ep, sideCert)
 	defer p.cfg.Shared.release(ep, known, sideCert)
-	hs, hsErr := p.handshake(ctx, dial, ep.Host)
-	var noSNI *withoutSNI
-	if ep.Host != "" && len(hs.chain) > 0 {
+	hs, noSNI, fromTLS := p.flightPrimary(ctx, dial, ep, known)
+	var hsErr error
+	if !fromTLS {
+		hs, hsErr = p.handshake(ctx, dial, ep.Host)
+	}
+	if noSNI == nil && ep.Host != "" && len(hs.chain) > 0 {
 		noSNI = p.startWithoutSNI(ctx, dial) // overlaps the chain hellos
+	}
+	if noSNI != nil {
+		defer func() { cancel(); <-noSNI.done }() // one started early and not needed
 	}
 	chains, chainsErr := p.elicitChains(ctx, dial, ep.Host, shownByHandshake(hs), known)
 	var libErr error
@@ -170,7 +185,7 @@ func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 		p.checkRevocations(ctx, res, servedDERs(hs, chains), roots)
 	}
 	switch {
-	case noSNI != nil:
+	case noSNI != nil && res.Source != "server_flight":
 		noSNI.compare(res)
 	case ep.Host != "" && ctx.Err() == nil:
 		p.compareWithoutSNI(ctx, dial, res)

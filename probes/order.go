@@ -84,15 +84,22 @@ func legacyGroupOrder(ffdhe bool) []uint16 {
 
 // legacyHello returns a builder of ClientHellos at version v (TLS 1.2 or
 // older) offering the given groups; SSLv3 hellos carry no extensions.
+// The others ask for a stapled OCSP response and SCTs, as the certificate
+// probe's handshake does, so that their flights hold what it reads
+// (cert_flight.go).
 func (r *tlsRun) legacyHello(v tlswarden.Version, groups []uint16) func(suites []uint16) *hello.ClientHello {
 	return func(suites []uint16) *hello.ClientHello {
-		return &hello.ClientHello{
+		h := &hello.ClientHello{
 			Version:      uint16(v),
 			CipherSuites: suites,
 			ServerName:   r.ep.Host,
 			Groups:       groups,
 			NoExtensions: v == tlswarden.SSLv3,
 		}
+		if v != tlswarden.SSLv3 {
+			h.Extra = certificateExtensions()
+		}
+		return h
 	}
 }
 

@@ -103,6 +103,7 @@ func TLS(cfg TLSConfig) tlswarden.Probe {
 			r.shared = cfg.Shared.open(ep, sideTLS)
 			defer cfg.Shared.release(ep, r.shared, sideTLS)
 			defer r.shared.publish(nil, false) // when the legacy versions did not
+			defer r.shared.decideTLS13(nil)    // when the TLS 1.3 scan did not
 			return r.run(ctx)
 		},
 	}
@@ -140,6 +141,9 @@ func (r *tlsRun) run(ctx context.Context) (tlswarden.Observation, error) {
 	for i, v := range r.cfg.Versions {
 		wg.Go(func() {
 			scans[i] = r.scanVersion(ctx, v)
+			if v == tlswarden.TLS13 {
+				r.shared.decideTLS13(scans[i])
+			}
 			legacy(scans[i])
 		})
 	}

@@ -117,9 +117,10 @@ func (r *tlsRun) send(ctx context.Context, ch *hello.ClientHello, keyExchange bo
 	var f *hello.Flight
 	err = r.exchange(ctx, msg, func(rd io.Reader) error {
 		var err error
-		f, err = hello.ReadServerFlight(rd, hello.ReadOptions{KeyExchange: keyExchange})
+		f, err = hello.ReadServerFlight(rd, hello.ReadOptions{KeyExchange: keyExchange, KeepCertificate: keyExchange && r.shared != nil})
 		return err
 	})
+	r.shared.keepFlight(ch, f) // for the certificate probe (cert_flight.go)
 	return f, err
 }
 

@@ -19,8 +19,11 @@ import (
 // hellos are then not sent: on a server with one RSA certificate, the
 // ECDSA, EdDSA and DSA hellos, three connections of an endpoint's forty.
 // The chains a server does have are still read by the certificate probe's
-// own hellos, which ask for the stapled OCSP response and SCTs the TLS
-// probe's do not.
+// own hellos, whose signature_algorithms ask for one key type. The TLS
+// probe also keeps, for the certificate probe's primary handshake, whether
+// the server speaks TLS 1.3 and the chain of each suite it found at TLS
+// 1.0 to 1.2 (cert_flight.go): for a server without TLS 1.3 that
+// handshake's connection is spared.
 //
 // Give the same Shared to TLSConfig and CertConfig, and only when the
 // scanner runs both probes on every endpoint it runs either on: an
@@ -51,6 +54,9 @@ type sharedEntry struct {
 	done     chan struct{}
 	kx       map[string]bool
 	complete bool
+	// kept is what the certificate probe's primary handshake may be
+	// read from instead (cert_flight.go).
+	kept *keptFlights
 }
 
 // The two probes sharing an entry.
@@ -69,7 +75,7 @@ func (sh *Shared) open(ep tlswarden.Endpoint, side int) *sharedEntry {
 	defer sh.mu.Unlock()
 	e := sh.m[keyOf(ep)]
 	if e == nil {
-		e = &sharedEntry{done: make(chan struct{})}
+		e = &sharedEntry{done: make(chan struct{}), kept: newKeptFlights()}
 		sh.m[keyOf(ep)] = e
 	}
 	e.open[side]++
@@ -156,6 +162,9 @@ func (r *tlsRun) publishLegacy(scans []*versionScan) {
 			cs, _ := iana.Suite(su.Code)
 			kx[cs.KeyExchange] = true
 		}
+	}
+	if complete {
+		r.shared.choosePrimary(scans)
 	}
 	r.shared.publish(kx, complete)
 }
