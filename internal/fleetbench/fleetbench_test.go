@@ -364,3 +364,11 @@ func TestLatencyAddr(t *testing.T) {
 		seen[a] = i
 	}
 }
+
+func TestSockstatTCP(t *testing.T) {
+	raw := []byte("sockets: used 1200\nTCP: inuse 812 orphan 3 tw 40123 alloc 900 mem 577\nUDP: inuse 2 mem 1\n")
+	inuse, tw, mem := sockstatTCP(raw)
+	if inuse != 812 || tw != 40123 || mem != 577 {
+		t.Errorf("sockstatTCP = %d, %d, %d; want 812, 40123, 577", inuse, tw, mem)
+	}
+}

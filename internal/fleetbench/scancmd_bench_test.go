@@ -1,17 +1,21 @@
 package fleetbench
 
 import (
-	"bytes"
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tlswarden/tlswarden"
 )
 
 // BenchmarkScanCommand runs the tlswarden command as people run it over
@@ -60,18 +64,26 @@ func BenchmarkScanCommand(b *testing.B) {
 		for b.Loop() {
 			out := filepath.Join(b.TempDir(), "reports.jsonl")
 			logLoad(b, "before the scan")
+			socks := watchSockets(b)
 			wall, ru := runScanCommand(b, cli, targets, out)
+			socks.done(b)
 			logLoad(b, "after the scan")
-			lines := countLines(b, out)
-			if lines != n {
-				b.Errorf("%d reports for %d endpoints", lines, n)
+			sum := summarise(b, out)
+			if sum.reports != n {
+				b.Errorf("%d reports for %d endpoints", sum.reports, n)
 			}
+			b.Logf("report statuses %v; endpoint statuses %v; %d connections", sum.statuses, sum.endpoints, sum.conns)
 			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			rss := float64(ru.Maxrss) / 1024 // Linux reports kilobytes
 			b.ReportMetric(wall.Seconds(), "wall-s")
 			b.ReportMetric(float64(n)/wall.Seconds(), "endpoints/s")
 			b.ReportMetric(cpu.Seconds(), "cpu-s")
-			b.ReportMetric(float64(ru.Maxrss)/1024, "peak-rss-MB") // Linux reports kilobytes
-			b.Logf("%d endpoints in %.1f s, %.1f s CPU, peak RSS %.0f MB", n, wall.Seconds(), cpu.Seconds(), float64(ru.Maxrss)/1024)
+			b.ReportMetric(cpu.Seconds()*1000/float64(n), "cpu-ms/endpoint")
+			b.ReportMetric(float64(sum.conns)/float64(n), "conns/endpoint")
+			b.ReportMetric(rss, "peak-rss-MB")
+			b.ReportMetric(float64(n-sum.statuses[string(tlswarden.StatusOK)]), "reports-not-ok")
+			b.Logf("%d endpoints in %.1f s, %.1f s CPU (%.1f ms an endpoint, %.0f µs a connection), peak RSS %.0f MB",
+				n, wall.Seconds(), cpu.Seconds(), cpu.Seconds()*1000/float64(n), cpu.Seconds()*1e6/float64(max(sum.conns, 1)), rss)
 		}
 	})
 }
@@ -101,22 +113,105 @@ func runScanCommand(b *testing.B, cli, targets, out string) (time.Duration, *sys
 	return wall, cmd.ProcessState.SysUsage().(*syscall.Rusage)
 }
 
-func countLines(b *testing.B, file string) int {
+// reportSummary counts what a JSON Lines file of reports holds.
+type reportSummary struct {
+	reports   int
+	statuses  map[string]int // of the reports
+	endpoints map[string]int // of their endpoints
+	conns     int            // connections the endpoints took
+}
+
+// summarise reads the reports one line at a time (a 100,000-endpoint run
+// writes gigabytes), keeping only the statuses and connection counts.
+func summarise(b *testing.B, file string) reportSummary {
 	b.Helper()
 	f, err := os.Open(file)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	n, buf := 0, make([]byte, 1<<20)
+	sum := reportSummary{statuses: map[string]int{}, endpoints: map[string]int{}}
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
 	for {
-		k, err := f.Read(buf)
-		n += bytes.Count(buf[:k], []byte{'\n'})
-		if errors.Is(err, io.EOF) {
-			return n
+		var r struct {
+			Status    string `json:"status"`
+			Endpoints []struct {
+				Status      string `json:"status"`
+				Connections int    `json:"connections"`
+			} `json:"endpoints"`
 		}
-		if err != nil {
-			b.Fatal(err)
+		if err := dec.Decode(&r); errors.Is(err, io.EOF) {
+			return sum
+		} else if err != nil {
+			b.Fatalf("report %d: %v", sum.reports+1, err)
+		}
+		sum.reports++
+		sum.statuses[r.Status]++
+		for _, e := range r.Endpoints {
+			sum.endpoints[e.Status]++
+			sum.conns += e.Connections
 		}
 	}
+}
+
+// socketWatch samples the kernel's TCP socket counts (/proc/net/sockstat,
+// of this network namespace) while a scan runs: connections in use and in
+// TIME_WAIT, whose peaks say whether the proxy or the scanner came near
+// running out of ports or sockets.
+type socketWatch struct {
+	stop           chan struct{}
+	stopped        chan struct{}
+	inuse, tw, mem int // peaks; mem in pages
+}
+
+func watchSockets(b *testing.B) *socketWatch {
+	w := &socketWatch{stop: make(chan struct{}), stopped: make(chan struct{})}
+	go func() {
+		defer close(w.stopped)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			if raw, err := os.ReadFile("/proc/net/sockstat"); err == nil {
+				inuse, tw, mem := sockstatTCP(raw)
+				w.inuse, w.tw, w.mem = max(w.inuse, inuse), max(w.tw, tw), max(w.mem, mem)
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+func (w *socketWatch) done(b *testing.B) {
+	close(w.stop)
+	<-w.stopped
+	b.ReportMetric(float64(w.tw), "peak-time-wait")
+	b.Logf("TCP sockets at their peaks: %d in use, %d in TIME_WAIT, %d pages of socket memory", w.inuse, w.tw, w.mem)
+}
+
+// sockstatTCP reads the TCP line of /proc/net/sockstat:
+// "TCP: inuse 5 orphan 0 tw 2 alloc 7 mem 1".
+func sockstatTCP(raw []byte) (inuse, tw, mem int) {
+	for line := range strings.Lines(string(raw)) {
+		rest, ok := strings.CutPrefix(line, "TCP:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		for i := 0; i+1 < len(f); i += 2 {
+			v, _ := strconv.Atoi(f[i+1])
+			switch f[i] {
+			case "inuse":
+				inuse = v
+			case "tw":
+				tw = v
+			case "mem":
+				mem = v
+			}
+		}
+	}
+	return inuse, tw, mem
 }
