@@ -1,6 +1,7 @@
 package fleetbench
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -232,8 +233,12 @@ func readDelayed(src net.Conn, delay time.Duration, notBefore time.Time) <-chan 
 	q := make(chan chunk, 256)
 	go func() {
 		defer close(q)
+		// One read buffer, and each chunk copied out at its size: a hello
+		// or an alert is a few hundred bytes, and a fresh 16 KiB for every
+		// read made garbage the proxy's CPU, which is not the scanner's but
+		// shares its two cores, had to collect.
+		buf := make([]byte, 16<<10)
 		for {
-			buf := make([]byte, 16<<10)
 			n, err := src.Read(buf)
 			at := time.Now()
 			if at.Before(notBefore) {
@@ -241,7 +246,7 @@ func readDelayed(src net.Conn, delay time.Duration, notBefore time.Time) <-chan 
 			}
 			due := at.Add(delay)
 			if n > 0 {
-				q <- chunk{data: buf[:n], due: due}
+				q <- chunk{data: bytes.Clone(buf[:n]), due: due}
 			}
 			if err != nil {
 				q <- chunk{err: err, due: due}
