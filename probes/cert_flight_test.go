@@ -20,15 +20,15 @@ import (
 // a Shared, with the certificate probe's primary chain read from the TLS
 // probe's flights where it can be (own false) or from a handshake of its
 // own (own true), and returns the certificate facts and each probe's
-// connections.
-func runFlights(t *testing.T, addr netip.AddrPort, roots []*x509.Certificate, now time.Time, own bool) (cert *tlswarden.CertResult, tlsConns, certConns int) {
+// connections. versions are the TLS probe's (nil: all).
+func runFlights(t *testing.T, addr netip.AddrPort, roots []*x509.Certificate, now time.Time, own bool, versions []tlswarden.Version) (cert *tlswarden.CertResult, tlsConns, certConns int) {
 	t.Helper()
 	ep := tlswarden.Endpoint{Host: "localhost", Addr: addr}
 	td, cd := tlstest.NewDialer(addr), tlstest.NewDialer(addr)
 	shared := NewShared()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if _, err := TLS(TLSConfig{Shared: shared}).Run(t.Context(), ep, td.Dial); err != nil {
+		if _, err := TLS(TLSConfig{Shared: shared, Versions: versions}).Run(t.Context(), ep, td.Dial); err != nil {
 			t.Errorf("tls probe: %v", err)
 		}
 	})
@@ -83,34 +83,40 @@ func TestCertFromTLSFlight(t *testing.T) {
 		saved int
 		// stapled: the server staples an OCSP response and sends SCTs.
 		stapled bool
+		// versions are the TLS probe's (nil: all).
+		versions []tlswarden.Version
 	}{
 		{"Go TLS 1.2, one suite, stapled", func(t *testing.T) netip.AddrPort {
 			return tlstest.GoServer(t, &tls.Config{Certificates: goCerts(), MaxVersion: tls.VersionTLS12,
 				CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
-		}, ecLeaf, 1, true},
+		}, ecLeaf, 1, true, nil},
 		// Go's order gives way to a client that lists ChaCha20 first:
 		// the TLS probe finds it indeterminate, and the handshake is made.
 		{"Go TLS 1.2, order indeterminate", func(t *testing.T) netip.AddrPort {
 			return tlstest.GoServer(t, &tls.Config{Certificates: goCerts(), MaxVersion: tls.VersionTLS12})
-		}, nil, 0, false},
-		{"OpenSSL TLS 1.2, client order", openssl([]tlswarden.Version{tlswarden.TLS12}, false), rsaLeaf, 1, false},
-		{"OpenSSL TLS 1.2, server order", openssl([]tlswarden.Version{tlswarden.TLS12}, true), nil, 1, false},
-		{"OpenSSL TLS 1.0", openssl([]tlswarden.Version{tlswarden.TLS10}, true), nil, 1, false},
-		{"OpenSSL TLS 1.0 to 1.2", openssl([]tlswarden.Version{tlswarden.TLS10, tlswarden.TLS11, tlswarden.TLS12}, false), rsaLeaf, 1, false},
+		}, nil, 0, false, nil},
+		{"OpenSSL TLS 1.2, client order", openssl([]tlswarden.Version{tlswarden.TLS12}, false), rsaLeaf, 1, false, nil},
+		{"OpenSSL TLS 1.2, server order", openssl([]tlswarden.Version{tlswarden.TLS12}, true), nil, 1, false, nil},
+		{"OpenSSL TLS 1.0", openssl([]tlswarden.Version{tlswarden.TLS10}, true), nil, 1, false, nil},
+		{"OpenSSL TLS 1.0 to 1.2", openssl([]tlswarden.Version{tlswarden.TLS10, tlswarden.TLS11, tlswarden.TLS12}, false), rsaLeaf, 1, false, nil},
 		{"Go TLS 1.3 only", func(t *testing.T) netip.AddrPort {
 			return tlstest.GoServer(t, &tls.Config{Certificates: goCerts(), MinVersion: tls.VersionTLS13})
-		}, nil, 0, false},
+		}, nil, 0, false, nil},
 		{"Go TLS 1.2 and 1.3", func(t *testing.T) netip.AddrPort {
 			return tlstest.GoServer(t, &tls.Config{Certificates: goCerts()})
-		}, nil, 0, false},
-		{"OpenSSL TLS 1.2 and 1.3", openssl([]tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13}, false), nil, 0, false},
+		}, nil, 0, false, nil},
+		{"OpenSSL TLS 1.2 and 1.3", openssl([]tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13}, false), nil, 0, false, nil},
+		// A TLS probe that does not test TLS 1.3 cannot say the server
+		// lacks it.
+		{"OpenSSL TLS 1.2, TLS 1.3 not tested", openssl([]tlswarden.Version{tlswarden.TLS12}, false), rsaLeaf, 0, false,
+			[]tlswarden.Version{tlswarden.TLS10, tlswarden.TLS11, tlswarden.TLS12}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			addr := tc.addr(t)
-			own, _, ownConns := runFlights(t, addr, roots, now, true)
-			got, _, conns := runFlights(t, addr, roots, now, false)
+			own, _, ownConns := runFlights(t, addr, roots, now, true, tc.versions)
+			got, _, conns := runFlights(t, addr, roots, now, false, tc.versions)
 			if diff := cmp.Diff(own, got); diff != "" {
 				t.Errorf("facts differ (-own handshake +from the TLS probe's flight):\n%s", diff)
 			}

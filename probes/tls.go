@@ -104,6 +104,9 @@ func TLS(cfg TLSConfig) tlswarden.Probe {
 			defer cfg.Shared.release(ep, r.shared, sideTLS)
 			defer r.shared.publish(nil, false) // when the legacy versions did not
 			defer r.shared.decideTLS13(nil)    // when the TLS 1.3 scan did not
+			if !slices.Contains(cfg.Versions, tlswarden.TLS13) {
+				r.shared.decideTLS13(nil) // at once: no TLS 1.3 scan will
+			}
 			return r.run(ctx)
 		},
 	}
