@@ -355,27 +355,13 @@ func interleave(runs []run) []run {
 	}
 }
 
-// borderPairs returns, for each two neighbouring runs of different
-// chains, the pair offered the wrong way round: the later run's first
-// suite, then the earlier run's last. A server whose order the runs
-// follow picks the second.
-func borderPairs(runs []run) [][]uint16 {
-	var pairs [][]uint16
-	for j := 1; j < len(runs); j++ {
-		if runs[j-1].chain != runs[j].chain {
-			prev := runs[j-1].codes
-			pairs = append(pairs, []uint16{runs[j].codes[0], prev[len(prev)-1]})
-		}
-	}
-	return pairs
-}
-
 // compareStrength orders two suites as OpenSSL's default sort does (its
 // ssl_create_cipher_list): suites only TLS 1.2 can negotiate first, then
 // by the bulk cipher's strength in bits, strongest first, authenticated
 // key exchange before anonymous, then by cipher (AES-GCM, ChaCha20,
-// AES-CCM-8, AES-CCM, ARIA-GCM, AES-CBC, Camellia, the rest), then by key
-// exchange (ECDHE, DHE, anonymous ECDH, anonymous DH).
+// AES-CCM, ARIA-GCM, AES-CBC, Camellia, the rest), then by key exchange
+// (ECDHE, DHE, anonymous ECDH, anonymous DH), then AES-CCM-8 before
+// AES-CCM.
 func compareStrength(a, b uint16) int {
 	sa, _ := iana.Suite(a)
 	sb, _ := iana.Suite(b)
@@ -385,6 +371,7 @@ func compareStrength(a, b uint16) int {
 		cmp.Compare(anonRank(sa), anonRank(sb)),
 		cmp.Compare(cipherRank(sa.Cipher), cipherRank(sb.Cipher)),
 		cmp.Compare(kxRank(sa.KeyExchange), kxRank(sb.KeyExchange)),
+		cmp.Compare(ccm8First(sa.Cipher), ccm8First(sb.Cipher)),
 	)
 }
 
@@ -431,32 +418,45 @@ func cipherRank(c string) int {
 		return 0
 	case family == "CHACHA20":
 		return 1
-	case family == "AES" && strings.HasSuffix(c, "_CCM_8"):
-		return 2
-	case family == "AES" && mode == "CCM":
-		return 3
+	case family == "AES" && (mode == "CCM" || strings.HasSuffix(c, "_CCM_8")):
+		return 2 // CCM-8 before CCM, but only after the key exchange (ccm8First)
 	case family == "ARIA" && mode == "GCM":
-		return 4
+		return 3
 	case family == "AES" && mode == "CBC":
-		return 5
+		return 4
 	case family == "CAMELLIA" && mode == "CBC":
-		return 6
+		return 5
 	case family == "ARIA" && mode == "CBC":
-		return 7
+		return 6
 	}
-	return 8
+	return 7
 }
 
-func kxRank(kx string) int {
-	switch {
-	case strings.HasPrefix(kx, "ECDHE_"):
+// ccm8First puts AES-CCM-8 before AES-CCM of the same key exchange.
+func ccm8First(c string) int {
+	if strings.HasSuffix(c, "_CCM_8") {
 		return 0
-	case strings.HasPrefix(kx, "DHE_"):
-		return 1
-	case kx == "ECDH_anon":
-		return 2
-	case kx == "DH_anon":
-		return 3
 	}
-	return 4
+	return 1
+}
+
+// kxRank is OpenSSL's order among key exchanges: ECDHE (ECDSA before
+// RSA), DHE, anonymous ECDH, anonymous DH. OpenSSL puts DHE_DSS before
+// DHE_RSA for some ciphers and after for others: a tie, left to the
+// border pairs (a server with both a DSA and an RSA certificate is
+// unheard of).
+func kxRank(kx string) int {
+	switch kx {
+	case "ECDHE_ECDSA":
+		return 0
+	case "ECDHE_RSA":
+		return 1
+	case "DHE_DSS", "DHE_RSA":
+		return 2
+	case "ECDH_anon":
+		return 3
+	case "DH_anon":
+		return 4
+	}
+	return 5
 }
