@@ -13,6 +13,7 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/internal/tlstest"
+	"github.com/tlswarden/tlswarden/probes"
 )
 
 // rttDialer is a tlstest.Dialer (loopback only, capped like the scanner's
@@ -141,4 +142,44 @@ func BenchmarkVulnLatency(b *testing.B) {
 			b.Logf("checks of the last run:\n%s", log.String())
 		})
 	}
+}
+
+// BenchmarkEndpointChecksLatency runs the TLS probe (versions, suites and
+// groups: the command's defaults) and the weakness probe at once against
+// one nginx through a 50 ms round trip, sharing a cap of 4 connections as
+// the scanner's probes of one endpoint do, and reports the medians of the
+// endpoint's wall time (median-s, with min-s and max-s) and of each
+// probe's (tls-s, vuln-s), and the connections.
+func BenchmarkEndpointChecksLatency(b *testing.B) {
+	const rtt = 50 * time.Millisecond
+	addr := latencyServers(b)[0].addr
+	ep := tlswarden.Endpoint{Host: "localhost", Addr: addr}
+	ps := []tlswarden.Probe{probes.TLS(probes.TLSConfig{}), Probe(Config{})}
+	var walls, tlsWalls, vulnWalls []time.Duration
+	conns := 0
+	for b.Loop() {
+		d := newRTTDialer(addr, rtt, 4)
+		start := time.Now()
+		var took [2]time.Duration
+		var wg sync.WaitGroup
+		for i, p := range ps {
+			wg.Go(func() {
+				if _, err := p.Run(b.Context(), ep, d.Dial); err != nil {
+					b.Errorf("%s: %v", p.Name, err)
+				}
+				took[i] = time.Since(start)
+			})
+		}
+		wg.Wait()
+		walls = append(walls, time.Since(start))
+		tlsWalls, vulnWalls = append(tlsWalls, took[0]), append(vulnWalls, took[1])
+		conns = d.Count()
+	}
+	median := func(ds []time.Duration) float64 { slices.Sort(ds); return ds[len(ds)/2].Seconds() }
+	b.ReportMetric(float64(conns), "conns/op")
+	b.ReportMetric(median(walls), "median-s")
+	b.ReportMetric(walls[0].Seconds(), "min-s")
+	b.ReportMetric(walls[len(walls)-1].Seconds(), "max-s")
+	b.ReportMetric(median(tlsWalls), "tls-s")
+	b.ReportMetric(median(vulnWalls), "vuln-s")
 }
