@@ -3,7 +3,9 @@ package hello
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"net"
+	"reflect"
 	"testing"
 	"time"
 
@@ -81,6 +83,28 @@ func TestKeepCertificate(t *testing.T) {
 		f, err := ReadServerFlight(bytes.NewReader(flight), ReadOptions{KeyExchange: true, KeepCertificate: true})
 		if err != nil || f.Certificate != nil || f.KeyExchange == nil || f.KeyExchange.Curve != 23 {
 			t.Errorf("err %v, kept %+v, key exchange %+v; want the key exchange alone", err, f.Certificate, f.KeyExchange)
+		}
+	})
+}
+
+// FuzzKeepCertificate checks that keeping the certificate changes nothing
+// else of a flight read to its key exchange: the same bytes read, the same
+// ServerHello, key exchange and error; and that what is kept comes after a
+// ServerHello.
+func FuzzKeepCertificate(f *testing.F) {
+	sh := hs(typeServerHello, serverHello(0x0303, 0xC02F, plainRandom, ext(extSCT, 0, 4, 0, 2, 7, 7)))
+	f.Add(rec(recordHandshake, bytes.Join([][]byte{sh, hs(typeCertificate, []byte{0, 0, 4, 0, 0, 1, 9}),
+		hs(typeCertificateStatus, []byte{1, 0, 0, 1, 5}), hs(typeServerKeyExchange, ecdheSKE(23))}, nil)))
+	f.Add(rec(recordHandshake, bytes.Join([][]byte{sh, hs(typeCertificate, []byte{0, 0, 9, 1})}, nil)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		plain, err := ReadServerFlight(bytes.NewReader(data), ReadOptions{MaxBytes: fuzzMax, KeyExchange: true})
+		kept, keptErr := ReadServerFlight(bytes.NewReader(data), ReadOptions{MaxBytes: fuzzMax, KeyExchange: true, KeepCertificate: true})
+		if kept.Bytes != plain.Bytes || fmt.Sprint(keptErr) != fmt.Sprint(err) ||
+			!reflect.DeepEqual(kept.ServerHello, plain.ServerHello) || !reflect.DeepEqual(kept.KeyExchange, plain.KeyExchange) {
+			t.Fatalf("keeping the certificate changed the read: %d bytes, %v; without: %d bytes, %v", kept.Bytes, keptErr, plain.Bytes, err)
+		}
+		if c := kept.Certificate; c != nil && (kept.ServerHello == nil || c.MessageBytes > kept.Bytes) {
+			t.Fatalf("kept %d certificates of a %d-byte message after %d bytes read", len(c.Certificates), c.MessageBytes, kept.Bytes)
 		}
 	})
 }
