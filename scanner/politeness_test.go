@@ -90,15 +90,17 @@ func TestScanConnectionRate(t *testing.T) {
 		t.Errorf("%d connections arrived within %v, want at least %v at %d/s", n, span, min, rate)
 	}
 	// Any 200ms window holds about 10; the server's accept loop, stalled by
-	// the scheduler on a busy machine, can bunch a few.
+	// the scheduler on a busy machine (load 20 on 2 cores stalls it for
+	// 100 ms and more), can bunch several. A burst the limiter let through
+	// fails the span above already.
 	const window = 200 * time.Millisecond
 	for i := range times {
 		j := i
 		for j < len(times) && times[j].Sub(times[i]) < window {
 			j++
 		}
-		if j-i > rate/5+3 {
-			t.Errorf("%d connections within %v of %v, want at most %d", j-i, window, times[i].Format(time.StampMicro), rate/5+3)
+		if j-i > rate/5+6 {
+			t.Errorf("%d connections within %v of %v, want at most %d", j-i, window, times[i].Format(time.StampMicro), rate/5+6)
 		}
 	}
 }
