@@ -3,6 +3,7 @@ package iana
 import (
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // KeyBits returns the effective key size of the suite's bulk cipher as
@@ -66,8 +67,11 @@ func (g NamedGroup) Bits() int {
 func (g NamedGroup) FiniteField() bool { return strings.HasPrefix(g.Name, "ffdhe") }
 
 // Group returns the registered group with the given name, as GroupName
-// spells it.
+// spells it (in any case).
 func Group(name string) (NamedGroup, bool) {
+	if i, ok := groupByName()[name]; ok {
+		return groups[i], true
+	}
 	for _, g := range groups {
 		if strings.EqualFold(g.Name, name) {
 			return g, true
@@ -75,6 +79,19 @@ func Group(name string) (NamedGroup, bool) {
 	}
 	return NamedGroup{}, false
 }
+
+// groupByName indexes the registry by name as spelt there: the client
+// simulation looks a group up for every suite it weighs, and the reports
+// it reads name groups as GroupName spells them. No two names differ in
+// case only (TestGroupNamesDifferBeyondCase), so the index finds what the
+// case-blind loop would.
+var groupByName = sync.OnceValue(func() map[string]int {
+	m := make(map[string]int, len(groups))
+	for i, g := range groups {
+		m[g.Name] = i
+	}
+	return m
+})
 
 func leadingNumber(s string) int {
 	end := 0

@@ -1,6 +1,9 @@
 package iana
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestKeyBitsAndBlock64(t *testing.T) {
 	tests := []struct {
@@ -47,5 +50,33 @@ func TestGroupBits(t *testing.T) {
 	}
 	if g, _ := Group("ffdhe3072"); !g.FiniteField() {
 		t.Errorf("ffdhe3072 not finite-field")
+	}
+}
+
+// TestGroupNamesDifferBeyondCase guards Group's index by name: a name that
+// differed from another in case only would make the index and the
+// case-blind lookup disagree.
+func TestGroupNamesDifferBeyondCase(t *testing.T) {
+	seen := map[string]string{}
+	for _, g := range Groups() {
+		if other, ok := seen[strings.ToLower(g.Name)]; ok {
+			t.Errorf("groups %q and %q differ in case only", other, g.Name)
+		}
+		seen[strings.ToLower(g.Name)] = g.Name
+		if got, ok := Group(strings.ToUpper(g.Name)); !ok || got.Code != g.Code {
+			t.Errorf("Group(%q) = %v, %v; want code %d", strings.ToUpper(g.Name), got.Code, ok, g.Code)
+		}
+	}
+}
+
+// BenchmarkGroup looks up groups by name as the client simulation does
+// for each suite it weighs: the common curves and a finite-field group.
+func BenchmarkGroup(b *testing.B) {
+	for b.Loop() {
+		for _, name := range []string{"x25519", "secp256r1", "secp384r1", "X25519MLKEM768", "ffdhe2048"} {
+			if _, ok := Group(name); !ok {
+				b.Fatal(name)
+			}
+		}
 	}
 }
