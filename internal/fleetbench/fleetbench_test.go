@@ -372,3 +372,13 @@ func TestSockstatTCP(t *testing.T) {
 		t.Errorf("sockstatTCP = %d, %d, %d; want 812, 40123, 577", inuse, tw, mem)
 	}
 }
+
+func TestStatusKB(t *testing.T) {
+	st := []byte("Name:\ttlswarden\nVmHWM:\t  319320 kB\nVmRSS:\t  118532 kB\n")
+	if got, err := statusKB(st, "VmRSS:"); err != nil || got != 118532 {
+		t.Errorf("statusKB(VmRSS) = %d, %v; want 118532", got, err)
+	}
+	if _, err := statusKB(st, "VmSwap:"); err == nil {
+		t.Error("statusKB(VmSwap) found a field the status does not have")
+	}
+}

@@ -104,13 +104,87 @@ func runScanCommand(b *testing.B, cli, targets, out string) (time.Duration, *sys
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("tlswarden scan: %v", err)
+	}
+	mem := watchProcess(cmd.Process.Pid, start)
+	err = cmd.Wait()
 	wall := time.Since(start)
+	mem.done(b)
 	var exit *exec.ExitError
 	if err != nil && !(errors.As(err, &exit) && (exit.ExitCode() == 1 || exit.ExitCode() == 2)) {
 		b.Fatalf("tlswarden scan: %v\n%s", err, stderr.String())
 	}
 	return wall, cmd.ProcessState.SysUsage().(*syscall.Rusage)
+}
+
+// processWatch samples a process's resident memory and open files every
+// quarter second: when its peak RSS came, and with how many connections
+// open (the work in flight, which the budget bounds) compared with the
+// peak of open files, say whether memory follows the work in flight or
+// the estate.
+type processWatch struct {
+	pid            int
+	start          time.Time
+	stop, stopped  chan struct{}
+	rss, fds       uint64        // peaks; rss in kB
+	rssAt          time.Duration // when the RSS peaked
+	fdsAtRSS, last uint64        // open files then; RSS at the last sample
+}
+
+func watchProcess(pid int, start time.Time) *processWatch {
+	w := &processWatch{pid: pid, start: start, stop: make(chan struct{}), stopped: make(chan struct{})}
+	go func() {
+		defer close(w.stopped)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			w.sample()
+			select {
+			case <-w.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+func (w *processWatch) sample() {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.pid))
+	if err != nil {
+		return
+	}
+	rss, err := statusKB(st, "VmRSS:")
+	if err != nil {
+		return
+	}
+	fds := uint64(0)
+	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", w.pid)); err == nil {
+		fds = uint64(len(ents))
+	}
+	w.fds, w.last = max(w.fds, fds), rss
+	if rss > w.rss {
+		w.rss, w.rssAt, w.fdsAtRSS = rss, time.Since(w.start), fds
+	}
+}
+
+func (w *processWatch) done(b *testing.B) {
+	close(w.stop)
+	<-w.stopped
+	b.ReportMetric(float64(w.fds), "peak-open-files")
+	b.Logf("sampled RSS peaked at %.0f MB %.0f s into the scan, with %d files open (their peak: %d); %.0f MB at the last sample",
+		float64(w.rss)/1024, w.rssAt.Seconds(), w.fdsAtRSS, w.fds, float64(w.last)/1024)
+}
+
+// statusKB reads one kB field of /proc/PID/status.
+func statusKB(status []byte, field string) (uint64, error) {
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			return strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in the process status", field)
 }
 
 // reportSummary counts what a JSON Lines file of reports holds.
