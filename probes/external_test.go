@@ -493,6 +493,12 @@ func TestTLSParallelEnumeration(t *testing.T) {
 			if serverPref && !tc.merged && obs.TLS.Connections*5 > n*8 {
 				t.Errorf("%d connections for %d suites", obs.TLS.Connections, n)
 			}
+			// Following the client: a hello per suite, a refusal per chain
+			// (three), the reversed offer and the one border pair that
+			// confirms the verdict; no other border pair.
+			if !serverPref && obs.TLS.Connections > n+5 {
+				t.Errorf("%d connections for %d suites in the client's order, want at most %d", obs.TLS.Connections, n, n+5)
+			}
 			t.Logf("%d suites, %d connections", n, obs.TLS.Connections)
 		})
 	}

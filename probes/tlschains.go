@@ -21,24 +21,38 @@ func (r *tlsRun) settleChains(ctx context.Context, s *versionScan, lists [][]tls
 	subs, classed := guessOrder(lists)
 	sortSuites(s.suites, joinRuns(first, subs))
 	rev := r.reversedFound(s)
-	offers := [][]uint16{rev}
+	var pairs [][]uint16
 	var borders []int // the index in subs of the run after each border pair
 	for j := 1; j < len(subs); j++ {
 		if subs[j-1].chain != subs[j].chain {
 			prev := subs[j-1].codes
-			offers = append(offers, []uint16{subs[j].codes[0], prev[len(prev)-1]})
+			pairs = append(pairs, []uint16{subs[j].codes[0], prev[len(prev)-1]})
 			borders = append(borders, j)
 		}
 	}
-	answers := r.pickAll(ctx, s.version, build, offers)
+	// Chains that all found their parts in our order suggest a server that
+	// follows it, for which the border pairs say nothing but the one that
+	// confirms it: the others wait for the preference test's answer.
+	sent := pairs
+	if inOrder(lists, candidates) {
+		sent = nil
+		if i := confirmingBorder(pairs, rev[0]); i >= 0 {
+			sent = pairs[i : i+1]
+		}
+	}
+	answers := r.pickAll(ctx, s.version, build, append([][]uint16{rev}, sent...))
+	rv, got := answers[0], answers[1:]
 	s.pref = tlswarden.PreferIndeterminate
-	switch rv := answers[0]; {
+	switch {
 	case !rv.ok:
 	case rv.code == rev[len(rev)-1]:
 		s.pref = tlswarden.PreferServer
+		if len(sent) < len(pairs) {
+			got = r.pickMissing(ctx, s.version, build, pairs, sent, got)
+		}
 		var failed []int
 		for i, j := range borders {
-			if a := answers[i+1]; !a.ok || a.code != offers[i+1][1] {
+			if a := got[i]; !a.ok || a.code != pairs[i][1] {
 				failed = append(failed, j)
 			}
 		}
@@ -48,10 +62,45 @@ func (r *tlsRun) settleChains(ctx context.Context, s *versionScan, lists [][]tls
 			return
 		}
 		sortSuites(s.suites, order)
-	case rv.code == rev[0] && r.confirmClient(ctx, s, build, offers[1:], answers[1:]):
+	case rv.code == rev[0] && r.confirmClient(ctx, s, build, sent, got):
 		s.pref = tlswarden.PreferClient
 		sortSuites(s.suites, candidates)
 	}
+}
+
+// inOrder reports whether every chain found its suites in the order of
+// candidates, as a server that follows the client's order answers.
+func inOrder(lists [][]tlswarden.Suite, candidates []uint16) bool {
+	for _, l := range lists {
+		if !slices.IsSortedFunc(l, func(a, b tlswarden.Suite) int {
+			return cmp.Compare(slices.Index(candidates, a.Code), slices.Index(candidates, b.Code))
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// pickMissing returns the answers to every pair: those of sent (a subset
+// of pairs, in their order) as got, the others asked now, at once.
+func (r *tlsRun) pickMissing(ctx context.Context, v tlswarden.Version, build helloBuilder, pairs, sent [][]uint16, got []picked) []picked {
+	out := make([]picked, len(pairs))
+	var ask [][]uint16
+	var at []int
+	k := 0
+	for i, p := range pairs {
+		if k < len(sent) && slices.Equal(sent[k], p) {
+			out[i] = got[k]
+			k++
+			continue
+		}
+		ask = append(ask, p)
+		at = append(at, i)
+	}
+	for i, a := range r.pickAll(ctx, v, build, ask) {
+		out[at[i]] = a
+	}
+	return out
 }
 
 // repairGuess returns a server's order from the guess and the border pairs
