@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/asn1"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -380,5 +381,61 @@ func TestStatusKB(t *testing.T) {
 	}
 	if _, err := statusKB(st, "VmSwap:"); err == nil {
 		t.Error("statusKB(VmSwap) found a field the status does not have")
+	}
+}
+
+// TestProxyRoutesByLocalAddress: the proxy's one listener for many
+// endpoints relays a connection to the backend of the address it was made
+// to, and resets one made to an address it does not front.
+func TestProxyRoutesByLocalAddress(t *testing.T) {
+	echo, _ := startEcho(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	other, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	routes := []proxyRoute{{Listen: netip.MustParseAddrPort(ln.Addr().String()), Backend: echo}}
+	table, _, ok := sharedPort(routes)
+	if !ok {
+		t.Fatal("one route: no shared port")
+	}
+	px := &latencyProxy{rtt: 10 * time.Millisecond}
+	go px.accept(ln, byLocalAddr(table))
+	go px.accept(other, byLocalAddr(table))
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	exchange(t, c) // fails the test unless the echo answers
+
+	u, err := net.Dial("tcp", other.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	_ = u.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = u.Write([]byte("ping\n"))
+	var timeout net.Error
+	if _, err := u.Read(make([]byte, 1)); err == nil || errors.As(err, &timeout) && timeout.Timeout() {
+		t.Errorf("a connection to an address the proxy does not front: read %v; want it closed", err)
+	}
+}
+
+func TestSharedPort(t *testing.T) {
+	a := netip.MustParseAddrPort("127.1.0.1:4433")
+	b := netip.MustParseAddrPort("127.2.0.0:4433")
+	be := netip.MustParseAddrPort("127.0.0.1:9000")
+	if table, port, ok := sharedPort([]proxyRoute{{a, be}, {b, be}}); !ok || port != 4433 || len(table) != 2 || table[b] != be {
+		t.Errorf("sharedPort(one port) = %v, %d, %v", table, port, ok)
+	}
+	if _, _, ok := sharedPort([]proxyRoute{{a, be}, {netip.MustParseAddrPort("127.1.0.2:4434"), be}}); ok {
+		t.Error("sharedPort(two ports) says they share one")
 	}
 }
