@@ -442,8 +442,8 @@ func code(t *testing.T, hi, lo []byte) uint16 {
 // its suites enumerated in parallel chains whichever order it follows; both
 // give the exact set and order. OpenSSL's "ALL" interleaves the classes the
 // chains are dealt by, as OpenSSL's default sort does: a server with its own
-// order has that guess checked in one round rather than its runs merged a
-// hello per suite (fewer than 1.6 connections a suite where the merge
+// order has that guessed first, from the chains' finds, and checked in one
+// round rather than its runs merged a hello per suite (fewer than 1.6 connections a suite where the merge
 // costs about two; only the version is offered and groups are not
 // enumerated, to count the suites' hellos alone), unless ChaCha20 jumps
 // the queue, which has them merged.
@@ -489,6 +489,9 @@ func TestTLSParallelEnumeration(t *testing.T) {
 			}
 			if merged := strings.Contains(logs.String(), "server order merged across chains"); merged != tc.merged {
 				t.Errorf("merged across chains: %v, want %v", merged, tc.merged)
+			}
+			if again := strings.Contains(logs.String(), "server order guessed again"); serverPref && !tc.merged && again {
+				t.Error("OpenSSL's interleaving was not the first guess")
 			}
 			if serverPref && !tc.merged && obs.TLS.Connections*5 > n*8 {
 				t.Errorf("%d connections for %d suites", obs.TLS.Connections, n)

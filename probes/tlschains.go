@@ -19,6 +19,14 @@ import (
 func (r *tlsRun) settleChains(ctx context.Context, s *versionScan, lists [][]tlswarden.Suite, candidates []uint16, build helloBuilder) {
 	first := s.suites[0].Code
 	subs, classed := guessOrder(lists)
+	again := interleave // the second guess for a group whose borders fail
+	if classed && looksOpenSSLSorted(lists) {
+		// Chains that found their parts as OpenSSL's default sort orders
+		// them: guess that sort's interleaving first, the classes apart
+		// second.
+		subs, again = interleaveGroups(subs), blockGuess
+	}
+
 	sortSuites(s.suites, joinRuns(first, subs))
 	rev := r.reversedFound(s)
 	var pairs [][]uint16
@@ -56,7 +64,7 @@ func (r *tlsRun) settleChains(ctx context.Context, s *versionScan, lists [][]tls
 				failed = append(failed, j)
 			}
 		}
-		order, ok := r.repairGuess(ctx, s.version, build, first, lists, subs, classed, failed)
+		order, ok := r.repairGuess(ctx, s.version, build, first, lists, subs, classed, failed, again)
 		if !ok {
 			s.pref = tlswarden.PreferIndeterminate
 			return
@@ -110,7 +118,7 @@ func (r *tlsRun) pickMissing(ctx context.Context, v tlswarden.Version, build hel
 // (the groups at once); a pair wrong between groups, or a chain that found
 // its suites out of group order, leaves no part of the guess to trust: all
 // chains are merged. It reports whether every hello was answered.
-func (r *tlsRun) repairGuess(ctx context.Context, v tlswarden.Version, build helloBuilder, first uint16, lists [][]tlswarden.Suite, subs []run, classed bool, failed []int) ([]uint16, bool) {
+func (r *tlsRun) repairGuess(ctx context.Context, v tlswarden.Version, build helloBuilder, first uint16, lists [][]tlswarden.Suite, subs []run, classed bool, failed []int, again func([]run) []run) ([]uint16, bool) {
 	if !classed || slices.ContainsFunc(failed, func(j int) bool { return subs[j-1].group != subs[j].group }) {
 		all := make([][]uint16, len(lists))
 		for i, l := range lists {
@@ -123,7 +131,7 @@ func (r *tlsRun) repairGuess(ctx context.Context, v tlswarden.Version, build hel
 	for _, j := range failed {
 		groups[subs[j].group] = true
 	}
-	subs = r.tryInterleaved(ctx, v, build, subs, groups)
+	subs = r.guessAgain(ctx, v, build, subs, groups, again)
 	merged := make([]run, len(subs))
 	copy(merged, subs)
 	var wg sync.WaitGroup
@@ -302,9 +310,10 @@ func chacha(code uint16) int {
 	return 0
 }
 
-// tryInterleaved guesses again, for each group in groups (their border
-// pairs failed), that the server interleaves the group's runs as
-// OpenSSL's default sort does (compareStrength), and checks every border
+// guessAgain guesses again, for each group in groups (their border pairs
+// failed), with guess: that the server interleaves the group's runs as
+// OpenSSL's default sort does (interleave), or keeps the classes apart
+// (blockGuess), whichever was not guessed first. It checks every border
 // the new guesses make, with the groups' neighbours too, in one round of
 // hellos sent together. A group whose borders all hold is taken out of
 // groups with its runs replaced by the new guess, which every neighbour
@@ -312,7 +321,10 @@ func chacha(code uint16) int {
 // suite. Over a real network this turns a merge of one hello after the
 // other into one round, at about the same number of connections (a hello
 // per border rather than per suite).
-func (r *tlsRun) tryInterleaved(ctx context.Context, v tlswarden.Version, build helloBuilder, subs []run, groups map[int]bool) []run {
+func (r *tlsRun) guessAgain(ctx context.Context, v tlswarden.Version, build helloBuilder, subs []run, groups map[int]bool, guess func([]run) []run) []run {
+	if len(groups) == 0 {
+		return subs
+	}
 	guesses := map[int][]run{}
 	for g := range groups {
 		var in []run
@@ -321,13 +333,13 @@ func (r *tlsRun) tryInterleaved(ctx context.Context, v tlswarden.Version, build 
 				in = append(in, sub)
 			}
 		}
-		guesses[g] = interleave(in)
+		guesses[g] = guess(in)
 	}
-	guess := replaceGroups(subs, guesses)
+	next := replaceGroups(subs, guesses)
 	var offers [][]uint16
 	var owners [][]int // the groups each offer checks
-	for j := 1; j < len(guess); j++ {
-		a, b := guess[j-1], guess[j]
+	for j := 1; j < len(next); j++ {
+		a, b := next[j-1], next[j]
 		if a.chain == b.chain {
 			continue // ordered by that chain
 		}
@@ -353,8 +365,67 @@ func (r *tlsRun) tryInterleaved(ctx context.Context, v tlswarden.Version, build 
 	for g := range guesses {
 		delete(groups, g)
 	}
-	r.log.Debug("interleaved order tried", "version", v.String(), "hellos", len(offers), "groups confirmed", len(guesses))
+	r.log.Debug("server order guessed again", "version", v.String(), "hellos", len(offers), "groups confirmed", len(guesses))
 	return replaceGroups(subs, guesses)
+}
+
+// interleaveGroups returns subs with every group's runs interleaved.
+func interleaveGroups(subs []run) []run {
+	byGroup := map[int][]run{}
+	for _, sub := range subs {
+		byGroup[sub.group] = append(byGroup[sub.group], sub)
+	}
+	guesses := map[int][]run{}
+	for g, in := range byGroup {
+		guesses[g] = interleave(in)
+	}
+	return replaceGroups(subs, guesses)
+}
+
+// blockGuess returns one group's runs with each chain's suites together,
+// the chains by their best class (suiteRank), as guessOrder guesses.
+func blockGuess(in []run) []run {
+	var out []run
+	for _, r := range in {
+		i := slices.IndexFunc(out, func(o run) bool { return o.chain == r.chain })
+		if i < 0 {
+			out = append(out, run{chain: r.chain, group: r.group})
+			i = len(out) - 1
+		}
+		out[i].codes = append(out[i].codes, r.codes...)
+	}
+	best := func(r run) int {
+		b := suiteRank(r.codes[0])
+		for _, c := range r.codes {
+			b = min(b, suiteRank(c))
+		}
+		return b
+	}
+	slices.SortStableFunc(out, func(a, b run) int { return cmp.Compare(best(a), best(b)) })
+	return out
+}
+
+// looksOpenSSLSorted reports whether every chain found its suites of each
+// class group in the order of compareStrength, and some chain found two
+// of a group strongest first (bits falling): the evidence of OpenSSL's
+// default sort, which a chain of one suite a group cannot give.
+func looksOpenSSLSorted(lists [][]tlswarden.Suite) bool {
+	falling := false
+	for _, l := range lists {
+		for i := 1; i < len(l); i++ {
+			a, b := l[i-1].Code, l[i].Code
+			if classGroup(a) != classGroup(b) {
+				continue
+			}
+			if compareStrength(a, b) > 0 {
+				return false
+			}
+			sa, _ := iana.Suite(a)
+			sb, _ := iana.Suite(b)
+			falling = falling || cipherBits(sa.Cipher) > cipherBits(sb.Cipher)
+		}
+	}
+	return falling
 }
 
 // replaceGroups returns subs with the runs of each group in guesses
