@@ -405,27 +405,38 @@ func blockGuess(in []run) []run {
 	return out
 }
 
-// looksOpenSSLSorted reports whether every chain found its suites of each
-// class group in the order of compareStrength, and some chain found two
-// of a group strongest first (bits falling): the evidence of OpenSSL's
-// default sort, which a chain of one suite a group cannot give.
+// looksOpenSSLSorted reports whether the chains found their suites as
+// OpenSSL's default sort orders them and not as an explicit list of
+// class blocks sorted inside would (ECDHE+AESGCM:DHE+AESGCM, say): every
+// chain found each class group's suites in the order of compareStrength,
+// and some chain found, in one group, two cipher families of one strength
+// and a weaker suite after them (AES-256-GCM, ChaCha20, then AES-128-GCM),
+// which only a sort by strength across families gives.
 func looksOpenSSLSorted(lists [][]tlswarden.Suite) bool {
-	falling := false
+	evidence := false
 	for _, l := range lists {
-		for i := 1; i < len(l); i++ {
-			a, b := l[i-1].Code, l[i].Code
-			if classGroup(a) != classGroup(b) {
-				continue
+		families := map[[2]int]map[string]bool{} // group and bits: the families seen
+		for i, su := range l {
+			sa, _ := iana.Suite(su.Code)
+			g, bits := classGroup(su.Code), cipherBits(sa.Cipher)
+			if i > 0 && classGroup(l[i-1].Code) == g {
+				if compareStrength(l[i-1].Code, su.Code) > 0 {
+					return false
+				}
+				prev, _ := iana.Suite(l[i-1].Code)
+				if pb := cipherBits(prev.Cipher); pb > bits && len(families[[2]int{g, pb}]) > 1 {
+					evidence = true
+				}
 			}
-			if compareStrength(a, b) > 0 {
-				return false
+			k := [2]int{g, bits}
+			if families[k] == nil {
+				families[k] = map[string]bool{}
 			}
-			sa, _ := iana.Suite(a)
-			sb, _ := iana.Suite(b)
-			falling = falling || cipherBits(sa.Cipher) > cipherBits(sb.Cipher)
+			family, _, _ := strings.Cut(sa.Cipher, "_")
+			families[k][family] = true
 		}
 	}
-	return falling
+	return evidence
 }
 
 // replaceGroups returns subs with the runs of each group in guesses

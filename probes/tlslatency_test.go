@@ -99,18 +99,33 @@ func latencyServers(tb testing.TB) []struct {
 		{"server-order-26", mozillaOld()},
 		{"client-order-26", func() *fakeServer { fs := mozillaOld(); fs.clientOrder = true; return fs }()},
 		{"server-order-interleaved-21", strengthSorted()},
-		{"server-order-strength-blocks-6", strengthBlocks()},
+		{"server-order-strength-blocks-4", strengthBlocks()},
+		{"server-order-strength-blocks-chacha-6", strengthBlocksChaCha()},
+	}
+}
+
+// strengthBlocksChaCha scripts a server like strengthBlocks whose blocks
+// also hold ChaCha20 between the AES-GCM suites, as OpenSSL's sort puts
+// it: its chains look like OpenSSL's default sort, whose interleaving is
+// guessed first and found wrong, and the classes apart are guessed second.
+func strengthBlocksChaCha() *fakeServer {
+	return &fakeServer{
+		suites: map[tlswarden.Version][]uint16{
+			tlswarden.TLS12: {0xC030, 0xCCA8, 0xC02F, 0x009F, 0xCCAA, 0x009E},
+			tlswarden.TLS13: {0x1302, 0x1303, 0x1301},
+		},
+		groups: []uint16{29, 23, 24}, dhBits: 2048,
 	}
 }
 
 // strengthBlocks scripts a server whose own order keeps ECDHE and DHE
-// apart but sorts each by strength, as OpenSSL's sort would: its chains
-// look like OpenSSL's default sort, whose interleaving is guessed first
-// and found wrong, and the classes apart are guessed second.
+// apart but sorts each by strength, as OpenSSL expands
+// "ECDHE+AESGCM:DHE+AESGCM": one cipher family, so not taken for
+// OpenSSL's default sort; the classes apart are the first guess.
 func strengthBlocks() *fakeServer {
 	return &fakeServer{
 		suites: map[tlswarden.Version][]uint16{
-			tlswarden.TLS12: {0xC030, 0xCCA8, 0xC02F, 0x009F, 0xCCAA, 0x009E},
+			tlswarden.TLS12: {0xC030, 0xC02F, 0x009F, 0x009E},
 			tlswarden.TLS13: {0x1302, 0x1303, 0x1301},
 		},
 		groups: []uint16{29, 23, 24}, dhBits: 2048,
