@@ -44,11 +44,31 @@ func OpenSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	// River's SQLite driver works through one connection; SQLite allows one
 	// writer at a time anyway.
 	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingBusy(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("jobs: open queue database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// pingBusy opens db's connection, trying again for up to the busy
+// timeout while SQLite answers SQLITE_BUSY: switching a new file to WAL
+// as another process opens it at the same moment can fail at once, without
+// the busy handler's wait (processes started together, a serve and its
+// workers on one machine).
+func pingBusy(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // MigrateSQLite brings River's tables in db up to date. BEGIN IMMEDIATE
