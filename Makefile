@@ -2,7 +2,7 @@
 # then each fuzz target for a few seconds.
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
-FUZZTIME    ?= 3s
+FUZZTIME    ?= 2s
 export CGO_ENABLED ?= 0
 
 .PHONY: test vet staticcheck unit race fuzz-smoke build demo bench
