@@ -172,7 +172,7 @@ func BenchmarkEndpointLatencyCertFlight(b *testing.B) {
 						Cert(CertConfig{Roots: []*x509.Certificate{ca.Cert.Cert}, Shared: shared, ownHandshake: own}),
 						HTTP(HTTPConfig{SkipPlainHTTP: true}),
 					}
-					d := newRTTDialer(addr, rtt, 4)
+					d := tlstest.NewRTTDialer(addr, rtt, 4)
 					start := time.Now()
 					var wg sync.WaitGroup
 					for _, p := range ps {

@@ -1,11 +1,9 @@
 package probes
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -17,72 +15,6 @@ import (
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/internal/tlstest"
 )
-
-// rttDialer is a tlstest.Dialer (loopback only, capped at four
-// connections like the scanner's default) with a network in front: every
-// exchange costs a chosen round trip, and the first one the connect's
-// round trip too. A read that follows a write returns no earlier than one
-// round trip after the write (two for a connection's first exchange, from
-// the dial), as on a real path; writes do not block. Read on after it,
-// within the same flight, costs nothing more. It measures an endpoint's
-// critical path in round trips: wall time over RTT.
-type rttDialer struct {
-	*tlstest.Dialer
-	rtt time.Duration
-}
-
-func newRTTDialer(addr netip.AddrPort, rtt time.Duration, maxConns int) *rttDialer {
-	d := tlstest.NewDialer(addr)
-	d.MaxConns = maxConns
-	return &rttDialer{Dialer: d, rtt: rtt}
-}
-
-func (d *rttDialer) Dial(ctx context.Context) (net.Conn, error) {
-	start := time.Now()
-	c, err := d.Dialer.Dial(ctx)
-	if err != nil || d.rtt == 0 {
-		return c, err
-	}
-	return &rttConn{Conn: c, rtt: d.rtt, open: start.Add(d.rtt)}, nil
-}
-
-// rttConn delays the answers of one connection.
-type rttConn struct {
-	net.Conn
-	rtt  time.Duration
-	open time.Time // when the connect's round trip is over
-
-	mu  sync.Mutex
-	due time.Time // when the answer to the last write arrives; zero: none pending
-}
-
-func (c *rttConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	if c.due.IsZero() {
-		c.due = later(time.Now(), c.open).Add(c.rtt)
-	}
-	c.mu.Unlock()
-	return c.Conn.Write(p)
-}
-
-func (c *rttConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.mu.Lock()
-	due := c.due
-	c.due = time.Time{}
-	c.mu.Unlock()
-	if wait := time.Until(due); wait > 0 {
-		time.Sleep(wait)
-	}
-	return n, err
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
 
 // latencyServers are the servers of the latency benchmark and test: a
 // client-order server and server-order ones, with few suites and many.
@@ -174,14 +106,14 @@ func mozillaOld() *fakeServer {
 
 // runLatency runs the TLS probe once through d and returns the result and
 // the critical path in round trips.
-func runLatency(tb testing.TB, d *rttDialer, addr netip.AddrPort) (*tlswarden.TLSResult, float64) {
+func runLatency(tb testing.TB, d *tlstest.RTTDialer, addr netip.AddrPort) (*tlswarden.TLSResult, float64) {
 	tb.Helper()
 	start := time.Now()
 	obs, err := TLS(TLSConfig{}).Run(tb.Context(), tlswarden.Endpoint{Host: "localhost", Addr: addr}, d.Dial)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return obs.TLS, time.Since(start).Seconds() / d.rtt.Seconds()
+	return obs.TLS, time.Since(start).Seconds() / d.RTT.Seconds()
 }
 
 // BenchmarkTLSLatency runs the TLS probe against scripted servers through
@@ -196,7 +128,7 @@ func BenchmarkTLSLatency(b *testing.B) {
 			var rtts []float64
 			conns := 0
 			for b.Loop() {
-				d := newRTTDialer(addr, 50*time.Millisecond, 4)
+				d := tlstest.NewRTTDialer(addr, 50*time.Millisecond, 4)
 				_, r := runLatency(b, d, addr)
 				rtts = append(rtts, r)
 				conns = d.Count()
@@ -223,8 +155,8 @@ func TestTLSLatencySameFacts(t *testing.T) {
 	for name, addr := range addrs {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			base, _ := runLatency(t, newRTTDialer(addr, 0, 4), addr)
-			got, rtts := runLatency(t, newRTTDialer(addr, 20*time.Millisecond, 4), addr)
+			base, _ := runLatency(t, tlstest.NewRTTDialer(addr, 0, 4), addr)
+			got, rtts := runLatency(t, tlstest.NewRTTDialer(addr, 20*time.Millisecond, 4), addr)
 			if diff := cmp.Diff(facts(base), facts(got)); diff != "" {
 				t.Errorf("facts through 20 ms differ from loopback's (-loopback +20ms):\n%s", diff)
 			}
@@ -270,7 +202,7 @@ func BenchmarkEndpointLatency(b *testing.B) {
 			var walls []time.Duration
 			conns := 0
 			for b.Loop() {
-				d := newRTTDialer(addr, rtt, maxConns)
+				d := tlstest.NewRTTDialer(addr, rtt, maxConns)
 				start := time.Now()
 				var wg sync.WaitGroup
 				for _, p := range ps {
@@ -303,7 +235,7 @@ func TestTLSChainsFindTheOrder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			addr := tlstest.RawServer(t, tt.fs.handle)
-			res, _ := runLatency(t, newRTTDialer(addr, 0, 4), addr)
+			res, _ := runLatency(t, tlstest.NewRTTDialer(addr, 0, 4), addr)
 			for _, v := range []tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13} {
 				want := slices.Clone(tt.fs.suites[v])
 				pref := tlswarden.PreferServer
@@ -347,13 +279,13 @@ func BenchmarkTLSLatencyOpenSSL(b *testing.B) {
 			var rtts []float64
 			conns := 0
 			for b.Loop() {
-				d := newRTTDialer(addr, 50*time.Millisecond, 4)
+				d := tlstest.NewRTTDialer(addr, 50*time.Millisecond, 4)
 				start := time.Now()
 				obs, err := TLS(TLSConfig{NoGroups: tc.noGroups}).Run(b.Context(), tlswarden.Endpoint{Host: "localhost", Addr: addr}, d.Dial)
 				if err != nil {
 					b.Fatal(err)
 				}
-				rtts = append(rtts, time.Since(start).Seconds()/d.rtt.Seconds())
+				rtts = append(rtts, time.Since(start).Seconds()/d.RTT.Seconds())
 				conns = obs.TLS.Connections
 			}
 			slices.Sort(rtts)

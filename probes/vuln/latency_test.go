@@ -1,9 +1,7 @@
 package vuln
 
 import (
-	"context"
 	"log/slog"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -15,67 +13,6 @@ import (
 	"github.com/tlswarden/tlswarden/internal/tlstest"
 	"github.com/tlswarden/tlswarden/probes"
 )
-
-// rttDialer is a tlstest.Dialer (loopback only, capped like the scanner's
-// per-endpoint default) with a network in front, as probes' own latency
-// harness has it: the connect costs one round trip (the dial returns after
-// it, holding its slot, as a real connect does), and a read that follows
-// a write returns no earlier than one round trip after the write. Reads
-// on within the same flight cost nothing more; writes do not block.
-type rttDialer struct {
-	*tlstest.Dialer
-	rtt time.Duration
-}
-
-func newRTTDialer(addr netip.AddrPort, rtt time.Duration, maxConns int) *rttDialer {
-	d := tlstest.NewDialer(addr)
-	d.MaxConns = maxConns
-	return &rttDialer{Dialer: d, rtt: rtt}
-}
-
-func (d *rttDialer) Dial(ctx context.Context) (net.Conn, error) {
-	c, err := d.Dialer.Dial(ctx)
-	if err != nil || d.rtt == 0 {
-		return c, err
-	}
-	select {
-	case <-time.After(d.rtt):
-	case <-ctx.Done():
-		c.Close()
-		return nil, ctx.Err()
-	}
-	return &rttConn{Conn: c, rtt: d.rtt}, nil
-}
-
-// rttConn delays the answers of one connection by its round trip.
-type rttConn struct {
-	net.Conn
-	rtt time.Duration
-
-	mu  sync.Mutex
-	due time.Time // when the answer to the last write arrives; zero: none pending
-}
-
-func (c *rttConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	if c.due.IsZero() {
-		c.due = time.Now().Add(c.rtt)
-	}
-	c.mu.Unlock()
-	return c.Conn.Write(p)
-}
-
-func (c *rttConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.mu.Lock()
-	due := c.due
-	c.due = time.Time{}
-	c.mu.Unlock()
-	if wait := time.Until(due); wait > 0 {
-		time.Sleep(wait)
-	}
-	return n, err
-}
 
 // latencyServers are the servers of the weakness checks' latency
 // benchmark: nginx with TLS 1.2 and 1.3 and an RSA certificate, as
@@ -101,7 +38,7 @@ func latencyServers(tb testing.TB) []struct {
 
 // runThrough runs the weakness probe once, every check on, through d and
 // returns the result and the wall time.
-func runThrough(tb testing.TB, cfg Config, d *rttDialer, addr netip.AddrPort) (*tlswarden.VulnResult, time.Duration) {
+func runThrough(tb testing.TB, cfg Config, d *tlstest.RTTDialer, addr netip.AddrPort) (*tlswarden.VulnResult, time.Duration) {
 	tb.Helper()
 	start := time.Now()
 	obs, err := Probe(cfg).Run(tb.Context(), tlswarden.Endpoint{Host: "localhost", Addr: addr}, d.Dial)
@@ -128,7 +65,7 @@ func BenchmarkVulnLatency(b *testing.B) {
 			for b.Loop() {
 				log.Reset()
 				cfg := Config{Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-				d := newRTTDialer(tt.addr, rtt, 4)
+				d := tlstest.NewRTTDialer(tt.addr, rtt, 4)
 				_, wall := runThrough(b, cfg, d, tt.addr)
 				walls = append(walls, wall)
 				conns = d.Count()
@@ -158,7 +95,7 @@ func BenchmarkEndpointChecksLatency(b *testing.B) {
 	var walls, tlsWalls, vulnWalls []time.Duration
 	conns := 0
 	for b.Loop() {
-		d := newRTTDialer(addr, rtt, 4)
+		d := tlstest.NewRTTDialer(addr, rtt, 4)
 		start := time.Now()
 		var took [2]time.Duration
 		var wg sync.WaitGroup

@@ -111,7 +111,7 @@ func TestDelayedTicket13(t *testing.T) {
 			t.Parallel()
 			addr, delayed := delayedTicketServer(t, tc.delay)
 			r := &run{cfg: Config{NoIntrusive: true}.withDefaults(), ep: tlswarden.Endpoint{Host: "localhost", Addr: addr},
-				dial: newRTTDialer(addr, tc.rtt, 4).Dial, start: time.Now()}
+				dial: tlstest.NewRTTDialer(addr, tc.rtt, 4).Dial, start: time.Now()}
 			rs := r.resumption13(t.Context())
 			if rs.Status != tlswarden.StatusOK || !rs.Tested || !rs.TicketIssued || !rs.Resumed {
 				t.Errorf("TLS 1.3 resumption %+v, want a ticket that resumes", rs)
