@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/tlswarden/tlswarden"
@@ -53,30 +54,47 @@ func (r *run) clientRenegotiation(ctx context.Context) *tlswarden.RenegotiationR
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return fmt.Errorf("full TLS 1.2 handshake: %w", err)
 		}
-		state := tc.ConnectionState()
-		res.Tested, res.CipherSuite = true, state.CipherSuite
-		rc, err := sessionCiphers(keyLog.Bytes(), server, state.CipherSuite)
-		if err != nil {
-			return err
-		}
-		sh, _ := serverHelloOf(server)
-		res.Secure = sh != nil && hasExtension(sh, extRenegotiation)
-		msg, err := r.renegotiationHello(state.TLSUnique)
-		if err != nil {
-			return err
-		}
-		// Go's client sent its Finished under these keys (sequence 0) and
-		// nothing since: the hello is record 1; the server's answer follows
-		// its Finished, record 1 too.
-		if err := r.send(conn, rc.client.seal(hello.RecordHandshake, msg)); err != nil {
-			return err
-		}
-		res.Accepted, res.Answer, err = readRenegotiationAnswer(conn, rc.server)
-		res.Answer, err = silence(res.Answer, err)
-		return err
+		return r.renegotiate(conn, tc.ConnectionState(), keyLog.Bytes(), server, res)
 	})
 	res.Status, res.Error = statusOf(err)
 	return res
+}
+
+// canRenegotiate reports whether the renegotiation hello can follow a
+// full handshake that ended in state: TLS 1.2 with a suite whose records
+// this package encrypts.
+func canRenegotiate(state tls.ConnectionState) bool {
+	return state.Version == tls.VersionTLS12 && !state.DidResume && slices.Contains(renegotiationSuites, state.CipherSuite)
+}
+
+// renegotiate sends the renegotiation hello on conn, right after the full
+// TLS 1.2 handshake by Go's client that ended in state (its key log and
+// the server's bytes given), and reads the answer into res: the check's
+// half after the handshake, which may follow resumption's first
+// handshake (see resumption). conn must not have carried a record since
+// the handshake.
+func (r *run) renegotiate(conn net.Conn, state tls.ConnectionState, keyLog, server []byte, res *tlswarden.RenegotiationResult) error {
+	res.Tested, res.CipherSuite = true, state.CipherSuite
+	rc, err := sessionCiphers(keyLog, server, state.CipherSuite)
+	if err != nil {
+		return err
+	}
+	sh, _ := serverHelloOf(server)
+	res.Secure = sh != nil && hasExtension(sh, extRenegotiation)
+	msg, err := r.renegotiationHello(state.TLSUnique)
+	if err != nil {
+		return err
+	}
+	// Go's client sent its Finished under these keys (sequence 0) and
+	// nothing since: the hello is record 1; the server's answer follows
+	// its Finished, record 1 too (a NewSessionTicket comes before its
+	// ChangeCipherSpec, in the clear).
+	if err := r.send(conn, rc.client.seal(hello.RecordHandshake, msg)); err != nil {
+		return err
+	}
+	res.Accepted, res.Answer, err = readRenegotiationAnswer(conn, rc.server)
+	res.Answer, err = silence(res.Answer, err)
+	return err
 }
 
 // renegotiationHello is the handshake message (no record header) of a

@@ -19,28 +19,59 @@ import (
 const sniffLimit = 64 << 10
 
 // resumption makes a full TLS 1.2-or-older handshake with Go's client and
-// then another offering the ticket it got, then tests resumption by
-// session ID (resumeByID): four connections, three full handshakes at
-// most. The NewSessionTicket a TLS 1.2 server sends in the
-// clear gives the ticket's lifetime hint; a handshake that completes
-// without a client certificate after a CertificateRequest shows the
-// certificate is optional. Go's client offers neither DHE suites nor
-// SSLv3: such servers give an error here.
+// then offers the ticket it got in a hello of its own, which is the
+// Ticketbleed check's too, then tests resumption by session ID
+// (resumeByID): four connections, two full handshakes at most (three
+// before the ticket's hello and Ticketbleed's were one, when Go's client
+// made a full handshake of the second whenever the server would not
+// resume). The NewSessionTicket a TLS 1.2 server sends in the clear gives
+// the ticket's lifetime hint; a handshake that completes without a client
+// certificate after a CertificateRequest shows the certificate is
+// optional. Go's client offers neither DHE suites nor SSLv3: such servers
+// give an error here.
 //
-// It returns the ticket too, for the Ticketbleed check: nil when none was
-// issued.
-func (r *run) resumption(ctx context.Context, certRequested bool) (*tlswarden.ResumptionResult, *ticket) {
+// When renegotiate is set, the client-initiated renegotiation check rides
+// on the first handshake when it can (TLS 1.2 with an AEAD suite: see
+// canRenegotiate), beside the rest of the chain, and runs on a connection
+// of its own otherwise. The ticket needs no close_notify (unlike the
+// session ID, which has a handshake of its own for that reason), and it
+// stays valid whatever the renegotiation does to the connection: the
+// server keeps no state for it. It writes out's Resumption, Ticketbleed
+// and, when renegotiate is set, ClientRenegotiation.
+func (r *run) resumption(ctx context.Context, wg *sync.WaitGroup, certRequested, renegotiate bool, out *tlswarden.VulnResult) {
 	res := &tlswarden.ResumptionResult{}
+	out.Resumption, out.Ticketbleed = res, &tlswarden.TicketbleedResult{Status: tlswarden.StatusOK}
 	cfg := &tls.Config{
 		ServerName: sniName(r.ep.Host), InsecureSkipVerify: true, // trust is the certificate probe's job
 		MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12, CipherSuites: goSuites(),
 		ClientSessionCache: tls.NewLRUClientSessionCache(1),
 	}
+	first := cfg.Clone() // the same session cache
+	var keyLog bytes.Buffer
+	if renegotiate {
+		first.KeyLogWriter = &keyLog
+	}
 	var server []byte
-	state, err := r.goHandshake(ctx, cfg, &server)
+	rode := false
+	state, err := r.firstHandshake(ctx, first, &server, func(conn net.Conn, state tls.ConnectionState, done func()) bool {
+		if !renegotiate || !canRenegotiate(state) {
+			return false
+		}
+		rn := &tlswarden.RenegotiationResult{}
+		out.ClientRenegotiation, rode = rn, true
+		keyLog, server := bytes.Clone(keyLog.Bytes()), bytes.Clone(server)
+		r.spawn(wg, "client_renegotiation", func() {
+			defer done()
+			rn.Status, rn.Error = statusOf(r.ended(ctx, r.renegotiate(conn, state, keyLog, server, rn)))
+		})
+		return true
+	})
+	if renegotiate && !rode { // the first handshake failed or cannot carry it
+		r.spawn(wg, "client_renegotiation", func() { out.ClientRenegotiation = r.clientRenegotiation(ctx) })
+	}
 	if err != nil {
 		res.Status, res.Error = statusOf(err)
-		return res, nil
+		return
 	}
 	res.Version = tlswarden.Version(state.Version)
 	res.ClientCertificateOptional = certRequested
@@ -49,13 +80,41 @@ func (r *run) resumption(ctx context.Context, certRequested bool) (*tlswarden.Re
 	if tk != nil {
 		tk.version, tk.suite = state.Version, state.CipherSuite
 	}
-	if res.TicketIssued {
+	switch {
+	case res.TicketIssued && tk != nil && !r.separate:
+		out.Ticketbleed, res.ResumedWithTicket, err = r.offerTicket(ctx, tk)
+	case res.TicketIssued:
 		state, err = r.goHandshake(ctx, cfg, nil)
 		res.ResumedWithTicket = err == nil && state.DidResume
 	}
 	res.Status, res.Error = statusOf(err)
 	r.resumeByID(ctx, cfg, res)
-	return res, tk
+	if r.separate {
+		out.Ticketbleed = r.ticketbleed(ctx, tk)
+	}
+}
+
+// firstHandshake makes resumption's first handshake, keeping the server's
+// bytes in *server. Once it completes, keep may take the connection for a
+// check that follows on it (then it calls done when finished with it and
+// returns true); else the connection ends with a close_notify.
+func (r *run) firstHandshake(ctx context.Context, cfg *tls.Config, server *[]byte,
+	keep func(conn net.Conn, state tls.ConnectionState, done func()) bool) (tls.ConnectionState, error) {
+	conn, done, err := r.open(ctx)
+	if err != nil {
+		return tls.ConnectionState{}, err
+	}
+	tc := tls.Client(&sniffConn{Conn: conn, into: server}, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		done()
+		return tls.ConnectionState{}, r.ended(ctx, err)
+	}
+	state := tc.ConnectionState()
+	if !keep(conn, state, done) {
+		_ = tc.Close() // a close_notify, as goHandshake sends
+		done()
+	}
+	return state, nil
 }
 
 // resumeByID makes a full handshake offering no ticket, so that a server

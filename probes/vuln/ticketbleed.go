@@ -23,14 +23,27 @@ const ticketbleedIDLen = 16
 // CVE-2016-9244, Filippo Valsorda's finding). Only the echoed ID's length
 // is kept, never its bytes. One connection, read to the ServerHello and
 // what follows up to the ChangeCipherSpec; none when no ticket was issued.
+// resumption sends this hello as its own second one (offerTicket): this
+// connection of its own is the check as it was before, for the tests.
 func (r *run) ticketbleed(ctx context.Context, tk *ticket) *tlswarden.TicketbleedResult {
-	res := &tlswarden.TicketbleedResult{Status: tlswarden.StatusOK}
 	if tk == nil {
-		return res
+		return &tlswarden.TicketbleedResult{Status: tlswarden.StatusOK}
 	}
-	res.Tested, res.SessionIDSent = true, ticketbleedIDLen
+	res, _, _ := r.offerTicket(ctx, tk)
+	return res
+}
+
+// offerTicket sends the Ticketbleed hello: the ticket with a session ID of
+// ticketbleedIDLen random bytes, read to the ServerHello and what follows
+// it up to the ChangeCipherSpec. It returns the Ticketbleed check's result
+// and whether the server resumed the session (an abbreviated handshake
+// that echoes the ID sent, RFC 5077 section 3.4, as Go's client requires
+// of its own ID), and the error that ended the exchange, if any.
+func (r *run) offerTicket(ctx context.Context, tk *ticket) (*tlswarden.TicketbleedResult, bool, error) {
+	res := &tlswarden.TicketbleedResult{Tested: true, SessionIDSent: ticketbleedIDLen}
 	id := make([]byte, ticketbleedIDLen)
 	rand.Read(id)
+	var resumed bool
 	err := r.session(ctx, func(conn net.Conn) error {
 		ch := &hello.ClientHello{
 			Version: tk.version, CipherSuites: goSuites(), ServerName: r.ep.Host, Groups: featureGroups, SessionID: id,
@@ -49,10 +62,11 @@ func (r *run) ticketbleed(ctx context.Context, tk *ticket) *tlswarden.Ticketblee
 			return fmt.Errorf("offering the ticket: %w", err)
 		}
 		judgeTicketbleed(res, hs, id)
+		resumed = res.Resumed && bytes.HasPrefix(hs.ServerHello.SessionID, id)
 		return nil
 	})
 	res.Status, res.Error = statusOf(err)
-	return res
+	return res, resumed, err
 }
 
 // judgeTicketbleed fills res from the server's answer to a hello offering

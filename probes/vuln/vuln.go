@@ -6,8 +6,10 @@
 //
 // The checks write their messages with probes/hello and read the answers
 // record by record, bounded in bytes and time, and never finish a key
-// exchange, except the handshakes by Go's own client of resumption (three),
-// client-initiated renegotiation (one) and TLS 1.3 resumption (one). The checks that send what a
+// exchange, except the handshakes by Go's own client of resumption (two,
+// the first of which carries the client-initiated renegotiation attempt
+// when it negotiated TLS 1.2 with an AEAD suite; else that check has one
+// of its own) and TLS 1.3 resumption (one). The checks that send what a
 // fragile appliance or an IDS may take badly (an over-long heartbeat, an
 // early ChangeCipherSpec, a renegotiation) can be turned off with
 // Config.NoIntrusive. Weaknesses that follow from the enumerated
@@ -65,18 +67,20 @@ const (
 	CheckCCSInjection = "ccs_injection"
 )
 
-// Probe returns the weakness probe. It opens at most 43 connections: the
+// Probe returns the weakness probe. It opens at most 42 connections: the
 // feature hello (which carries the Heartbleed check), CCS injection,
 // TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
-// the server has no RSA key exchange), client-initiated renegotiation's
-// 1, resumption's 4, Ticketbleed's 1, the TLS 1.2 signature schemes' 12
-// at most, the TLS 1.3 ones' 10 at most (1 without TLS 1.3), and TLS 1.3
-// resumption's 2 (none without TLS 1.3).
+// the server has no RSA key exchange), resumption's 4 (its first
+// handshake carries client-initiated renegotiation when it can, its
+// second hello is Ticketbleed's), client-initiated renegotiation's 1 when
+// it cannot, the TLS 1.2 signature schemes' 12 at most, the TLS 1.3 ones'
+// 10 at most (1 without TLS 1.3), and TLS 1.3 resumption's 2 (none
+// without TLS 1.3).
 func Probe(cfg Config) tlswarden.Probe {
 	cfg = cfg.withDefaults()
 	return tlswarden.Probe{
 		Name:    "vuln",
-		Timeout: 43 * cfg.Timeout,
+		Timeout: 42 * cfg.Timeout,
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 			r := &run{cfg: cfg, ep: ep, dial: dial, start: time.Now()}
 			r.cfg.NoIntrusive = cfg.NoIntrusive || tlswarden.IntrusiveChecksOff(ctx) // the target's own switch
@@ -96,6 +100,11 @@ type run struct {
 	// serial runs the checks one after the other, as they ran before
 	// they ran at once: the tests compare the two.
 	serial bool
+	// separate gives every check its own connections, as before
+	// client-initiated renegotiation rode on resumption's first handshake
+	// and Ticketbleed's hello was resumption's second: the tests compare
+	// the two.
+	separate bool
 }
 
 // all runs the checks. Only a feature hello that could not reach the
@@ -108,7 +117,9 @@ type run struct {
 // a real network a check costs round trips, not CPU, and one after the
 // other they took 70 round trips for an nginx (BenchmarkVulnLatency).
 // Only what needs another check's answer waits for it: Ticketbleed for
-// resumption's ticket (inside resumption's chain, as before), TLS 1.3
+// resumption's ticket (its hello is resumption's second), client-initiated
+// renegotiation for resumption's first handshake, on which it goes on
+// beside resumption's chain, TLS 1.3
 // resumption for the signature scheme check's first TLS 1.3 hello, and
 // Heartbleed's wait for silence holds the feature connection beside the
 // others. No check holds a connection while it dials another, so a cap
@@ -138,22 +149,24 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	// The longest chains first, so that they are the first to get
 	// connections under the cap: the TLS 1.2 signature schemes (up to 12
 	// hellos one after the other), ROBOT (5 or 10 key exchanges),
-	// resumption and Ticketbleed (4 handshakes and a hello), TLS 1.3's.
+	// resumption with Ticketbleed and renegotiation (2 handshakes and 2
+	// hellos), TLS 1.3's.
 	if f.Version == tlswarden.TLS12 {
 		r.spawn(&wg, "signature_schemes", func() { res.SignatureSchemes = r.signatureSchemes(ctx) })
 	}
 	if !r.cfg.NoIntrusive {
 		r.spawn(&wg, "robot", func() { res.ROBOT = r.robot(ctx, f.Version) })
 	}
+	renegotiate := !r.cfg.NoIntrusive && f.Version == tlswarden.TLS12
+	if !r.cfg.NoIntrusive {
+		res.ClientRenegotiation = &tlswarden.RenegotiationResult{Status: tlswarden.StatusOK}
+	}
 	r.spawn(&wg, "resumption", func() {
-		var tk *ticket
-		res.Resumption, tk = r.resumption(ctx, f.ClientCertificate != nil)
-		res.Ticketbleed = r.ticketbleed(ctx, tk)
+		r.resumption(ctx, &wg, f.ClientCertificate != nil, renegotiate && !r.separate, res)
 	})
 	r.tls13Checks(ctx, &wg, res)
 	if !r.cfg.NoIntrusive {
-		res.ClientRenegotiation = &tlswarden.RenegotiationResult{Status: tlswarden.StatusOK}
-		if f.Version == tlswarden.TLS12 {
+		if renegotiate && r.separate {
 			r.spawn(&wg, "client_renegotiation", func() { res.ClientRenegotiation = r.clientRenegotiation(ctx) })
 		}
 		r.spawn(&wg, "ccs_injection", func() { res.CCSInjection = r.ccsInjection(ctx, f.Version) })

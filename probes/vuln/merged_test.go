@@ -1,0 +1,77 @@
+package vuln
+
+import (
+	"context"
+	"crypto/tls"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/tlstest"
+)
+
+// runMerged runs every check against addr, client-initiated renegotiation
+// and Ticketbleed on connections of their own when separate is set.
+func runMerged(t *testing.T, addr netip.AddrPort, separate bool) *tlswarden.VulnResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	d := tlstest.NewDialer(addr)
+	d.MaxConns = 4
+	r := &run{cfg: Config{AnswerWait: time.Second}.withDefaults(), ep: tlswarden.Endpoint{Host: "localhost", Addr: addr},
+		dial: d.Dial, start: time.Now(), separate: separate}
+	res, err := r.all(ctx)
+	if err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	return res
+}
+
+// TestMergedHandshakesSameFacts checks that client-initiated renegotiation
+// on resumption's first handshake, and Ticketbleed's hello as
+// resumption's second, find what they found on connections of their own,
+// with fewer connections: two fewer where the server issues a ticket and
+// negotiates TLS 1.2 with an AEAD suite, one fewer where one of those
+// holds, none where neither does. The servers renegotiate and refuse to,
+// issue tickets and do not, leak the session ID (F5-like), require a
+// client certificate (the first handshake fails: the renegotiation has a
+// connection of its own, and fails as before) and have only CBC suites
+// (it cannot ride).
+func TestMergedHandshakesSameFacts(t *testing.T) {
+	cert := tlstest.SelfSigned(t, tlstest.CertSpec{})
+	tests := []struct {
+		name  string
+		addr  netip.AddrPort
+		saved int
+	}{
+		{"openssl -client_renegotiation", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-client_renegotiation"}}), 2},
+		{"openssl TLS 1.2 interactive", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12}, Interactive: true}), 2},
+		{"openssl -Verify 1", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-Verify", "1"}}), 0},
+		{"openssl CBC only", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12},
+			Cipher: "ECDHE-RSA-AES128-SHA:AES128-SHA"}), 1},
+		{"nginx", tlstest.NginxServer(t, tlstest.NginxConfig{Versions: []tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13},
+			Directives: []string{"ssl_session_cache shared:SSL:1m;"}}), 2},
+		{"nginx no tickets", tlstest.NginxServer(t, tlstest.NginxConfig{Directives: []string{"ssl_session_tickets off;"}}), 1},
+		{"gnutls", tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{Priority: "NORMAL:+VERS-TLS1.1:+RSA"}), 2},
+		{"go TLS 1.2 and 3", tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{cert.TLSCertificate()}}), 2},
+		{"F5-like", ticketbleedServer(t, true), 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			before, after := runMerged(t, tc.addr, true), runMerged(t, tc.addr, false)
+			if diff := cmp.Diff(before, after, cmpopts.IgnoreFields(tlswarden.VulnResult{}, "Connections")); diff != "" {
+				t.Errorf("facts (-separate +merged):\n%s", diff)
+			}
+			if saved := before.Connections - after.Connections; saved != tc.saved {
+				t.Errorf("%d connections merged, %d separate: %d saved, want %d", after.Connections, before.Connections, saved, tc.saved)
+			}
+			t.Logf("%d connections instead of %d; resumption %+v; ticketbleed %+v; renegotiation %+v",
+				after.Connections, before.Connections, after.Resumption, after.Ticketbleed, after.ClientRenegotiation)
+		})
+	}
+}
