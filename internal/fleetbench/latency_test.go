@@ -1,20 +1,20 @@
 package fleetbench
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
+	"runtime/pprof"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The latency proxy puts a network between the scanners and the fleet: each
@@ -133,23 +133,60 @@ func serveProxy(in io.Reader, out io.Writer) int {
 		_ = enc.Encode(proxyReply{Error: err.Error()})
 		return 1
 	}
-	px := &latencyProxy{rtt: req.RTT, synLoss: req.SYNLoss}
-	if err := px.listen(req.Routes); err != nil {
+	px, err := newLatencyProxy(req.RTT, req.SYNLoss)
+	if err == nil {
+		err = px.listen(req.Routes)
+	}
+	if err != nil {
 		_ = enc.Encode(proxyReply{Error: err.Error()})
 		return 1
 	}
+	px.start()
 	if err := enc.Encode(proxyReply{}); err != nil {
 		return 1
 	}
+	stop := profileCPU(os.Getenv(envProxyProfile))
+	defer stop()
 	_, _ = io.Copy(io.Discard, in)
 	return 0
 }
 
-// latencyProxy relays connections with a round trip added.
-type latencyProxy struct {
-	rtt     time.Duration
-	synLoss float64
-	n       atomic.Uint64 // connections accepted
+// envProxyProfile names the file the proxy writes its CPU profile to,
+// from when it listens until it is told to end.
+const envProxyProfile = "TLSWARDEN_PROXY_CPUPROFILE"
+
+// profileCPU profiles this process into path, when set, and returns what
+// stops and writes the profile. The benchmark ends the proxy with SIGTERM
+// right after closing its stdin, so that ends the profile too.
+func profileCPU(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "latency proxy: CPU profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "latency proxy: CPU profile:", err)
+		f.Close()
+		return func() {}
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
+	}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		stop()
+		os.Exit(0)
+	}()
+	return stop
 }
 
 // listen listens on every route's address: a socket each, or, when that
@@ -163,19 +200,13 @@ func (px *latencyProxy) listen(routes []proxyRoute) error {
 		return err
 	}
 	if shared && privateNetns() && uint64(len(routes)+proxyReservedFiles) > lim.Cur {
-		ln, err := net.Listen("tcp4", netip.AddrPortFrom(netip.IPv4Unspecified(), port).String())
-		if err != nil {
-			return err
-		}
-		go px.accept(ln, byLocalAddr(table))
-		return nil
+		_, err := px.listenTCP(netip.AddrPortFrom(netip.IPv4Unspecified(), port), byLocalAddr(table))
+		return err
 	}
 	for _, r := range routes {
-		ln, err := net.Listen("tcp", r.Listen.String())
-		if err != nil {
+		if _, err := px.listenTCP(r.Listen, to(r.Backend)); err != nil {
 			return err
 		}
-		go px.serve(ln, r.Backend)
 	}
 	return nil
 }
@@ -196,181 +227,20 @@ func sharedPort(routes []proxyRoute) (map[netip.AddrPort]netip.AddrPort, uint16,
 }
 
 // byLocalAddr routes a connection by the address it was made to.
-func byLocalAddr(table map[netip.AddrPort]netip.AddrPort) func(net.Conn) (netip.AddrPort, bool) {
-	return func(c net.Conn) (netip.AddrPort, bool) {
-		a, ok := c.LocalAddr().(*net.TCPAddr)
-		if !ok {
+func byLocalAddr(table map[netip.AddrPort]netip.AddrPort) func(fd int) (netip.AddrPort, bool) {
+	return func(fd int) (netip.AddrPort, bool) {
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
 			return netip.AddrPort{}, false
 		}
-		b, ok := table[netip.AddrPortFrom(a.AddrPort().Addr().Unmap(), a.AddrPort().Port())]
+		b, ok := table[addrPort(sa)]
 		return b, ok
 	}
 }
 
-// serve relays every connection accepted on ln to backend.
-func (px *latencyProxy) serve(ln net.Listener, backend netip.AddrPort) {
-	px.accept(ln, func(net.Conn) (netip.AddrPort, bool) { return backend, true })
-}
-
-// accept accepts connections on ln and relays each to the backend its
-// local address routes to; one routed nowhere is reset.
-func (px *latencyProxy) accept(ln net.Listener, backend func(net.Conn) (netip.AddrPort, bool)) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		b, ok := backend(c)
-		if !ok {
-			resetClose(c)
-			continue
-		}
-		go px.relay(c, b, time.Now().Add(px.connectDelay(px.n.Add(1))))
-	}
-}
-
-// connectDelay is how long after accept the n-th connection's first bytes
-// may leave for the server, less the one-way delay every byte gets: one
-// round trip for the SYN and SYN-ACK, and the retransmit timeout when the
-// SYN is lost. Lost SYNs are spread evenly over the connections (every
-// 1/synLoss-th), so that runs are alike.
-func (px *latencyProxy) connectDelay(n uint64) time.Duration {
-	d := px.rtt
-	if px.synLoss > 0 && lostSYN(n, px.synLoss) {
-		d += synRetransmit
-	}
-	return d
-}
-
-// lostSYN reports whether connection n (from 1) is one of the share lost.
-func lostSYN(n uint64, share float64) bool {
-	return uint64(float64(n)*share) != uint64(float64(n-1)*share)
-}
-
-// relay copies both ways, each byte held for half the round trip, the
-// client's not leaving before open. It connects to the backend only when
-// the client's first bytes are due there, as a real server accepts a
-// connection about when its first data arrives: a single-threaded server
-// (gnutls-serv) would otherwise sit blocked on a connection whose hello
-// is still on its way. So the proxy serves protocols whose client speaks
-// first, such as TLS.
-func (px *latencyProxy) relay(client net.Conn, backend netip.AddrPort, open time.Time) {
-	half := px.rtt / 2
-	q := readDelayed(client, half, open)
-	first, ok := <-q
-	if ok {
-		time.Sleep(time.Until(first.due))
-	}
-	if !ok || first.data == nil {
-		resetClose(client)
-		drain(q)
-		return
-	}
-	server, err := net.DialTimeout("tcp", backend.String(), 10*time.Second)
-	if err != nil {
-		resetClose(client)
-		drain(q)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { writeDelayed(server, client, first, q) })
-	wg.Go(func() { writeDelayed(client, server, chunk{}, readDelayed(server, half, time.Time{})) })
-	wg.Wait()
-	client.Close()
-	server.Close()
-}
-
-// chunk is what one read returned, and when it may be written on. A nil
-// data with err set carries the end of the stream: io.EOF is a FIN,
-// anything else a reset.
-type chunk struct {
-	data []byte
-	err  error
-	due  time.Time
-}
-
-// readDelayed reads src until its end, and sends each read on with the
-// time it may be written: delay after it was read, and not before
-// notBefore plus delay. It never waits for the writing side, as a network
-// keeps delivering while the receiver is busy.
-func readDelayed(src net.Conn, delay time.Duration, notBefore time.Time) <-chan chunk {
-	q := make(chan chunk, 256)
-	go func() {
-		defer close(q)
-		// One read buffer, and each chunk copied out at its size: a hello
-		// or an alert is a few hundred bytes, and a fresh 16 KiB for every
-		// read made garbage the proxy's CPU, which is not the scanner's but
-		// shares its two cores, had to collect.
-		buf := make([]byte, 16<<10)
-		for {
-			n, err := src.Read(buf)
-			at := time.Now()
-			if at.Before(notBefore) {
-				at = notBefore
-			}
-			due := at.Add(delay)
-			if n > 0 {
-				q <- chunk{data: bytes.Clone(buf[:n]), due: due}
-			}
-			if err != nil {
-				q <- chunk{err: err, due: due}
-				return
-			}
-		}
-	}()
-	return q
-}
-
-// writeDelayed writes first, when it holds anything, then each chunk of q
-// to dst at its due time; src is closed when dst fails, so that its reader
-// ends too.
-func writeDelayed(dst, src net.Conn, first chunk, q <-chan chunk) {
-	failed := false
-	write := func(c chunk) {
-		time.Sleep(time.Until(c.due))
-		switch {
-		case failed:
-		case c.data != nil:
-			if _, err := dst.Write(c.data); err != nil {
-				failed = true
-				resetClose(src)
-			}
-		case c.err != nil:
-			endStream(dst, c.err)
-		}
-	}
-	if first.data != nil || first.err != nil {
-		write(first)
-	}
-	for c := range q {
-		write(c)
-	}
-}
-
-// drain empties q until its reader ends.
-func drain(q <-chan chunk) {
-	for range q {
-	}
-}
-
-// endStream passes an end of stream on: a FIN as a FIN (the other way may
-// still carry an alert), anything else as a reset.
-func endStream(dst net.Conn, err error) {
-	if errors.Is(err, io.EOF) {
-		if tc, ok := dst.(*net.TCPConn); ok {
-			_ = tc.CloseWrite()
-			return
-		}
-	}
-	resetClose(dst)
-}
-
-// resetClose closes c with a reset rather than a FIN.
-func resetClose(c net.Conn) {
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	c.Close()
+// to routes every connection to backend.
+func to(backend netip.AddrPort) func(int) (netip.AddrPort, bool) {
+	return func(int) (netip.AddrPort, bool) { return backend, true }
 }
 
 // raiseOpenFilesTo lets this process, and so the proxy it starts, open at
