@@ -18,6 +18,7 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/iana"
+	"github.com/tlswarden/tlswarden/internal/activetime"
 )
 
 // CertConfig configures the certificate probe. Its zero value works: it
@@ -135,7 +136,7 @@ func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 	if err := p.cfg.validate(); err != nil {
 		return tlswarden.Observation{}, fmt.Errorf("certificate probe config: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	ctx, cancel := activetime.WithTimeout(ctx, p.cfg.Timeout) // not the time queued in the scanner
 	defer cancel()
 	known := p.cfg.Shared.open(ep, sideCert)
 	defer p.cfg.Shared.release(ep, known, sideCert)

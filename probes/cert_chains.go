@@ -13,6 +13,7 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/iana"
+	"github.com/tlswarden/tlswarden/internal/activetime"
 	"github.com/tlswarden/tlswarden/probes/hello"
 )
 
@@ -206,7 +207,7 @@ const maxChainHellos = 2
 func (p *certProbe) elicitChains(ctx context.Context, dial tlswarden.DialFunc, sni string, s shownBy, known *sharedEntry) ([]servedChain, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*3/4))
+		ctx, cancel = activetime.WithTimeout(ctx, time.Until(dl)*3/4)
 		defer cancel()
 	}
 	chains, err := p.sendChainHellos(ctx, dial, sni, firstHellos(s), known)

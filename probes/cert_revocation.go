@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/activetime"
 )
 
 // RevocationConfig turns on online revocation checks: the certificate
@@ -188,7 +189,7 @@ func (p *certProbe) postOCSP(ctx context.Context, rawURL string, leaf, issuer *s
 	if err != nil {
 		return nil, fmt.Errorf("OCSP request: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.revocationTimeout())
+	ctx, cancel := activetime.WithTimeout(ctx, p.revocationTimeout())
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(req))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/activetime"
 )
 
 // fetched is one response: its header and the start of its body.
@@ -103,7 +104,7 @@ const acceptHTML = "text/html,application/xhtml+xml,*/*;q=0.8"
 // Timeout. When the body cannot be read to its end or the cap, the
 // response is returned with the error, so its header still counts.
 func (r *httpRun) get(ctx context.Context, rt http.RoundTripper, u *url.URL) (*fetched, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	ctx, cancel := activetime.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/activetime"
 )
 
 // DefaultCORSOrigin is the Origin the CORS preflight sends by default: an
@@ -28,7 +29,7 @@ func (r *httpRun) preflight(ctx context.Context, rt http.RoundTripper, final *fe
 		URL: final.url.String(), Origin: r.cfg.CORSOrigin, Status: tlswarden.StatusOK,
 		GETAllowOrigin: len(final.header.Values("Access-Control-Allow-Origin")) > 0,
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	ctx, cancel := activetime.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	resp, err := r.sendPreflight(ctx, rt, res.URL)
 	if err != nil {

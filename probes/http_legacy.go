@@ -11,6 +11,7 @@ import (
 	zx509 "github.com/zmap/zcrypto/x509"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/activetime"
 )
 
 // A server whose only certificate is signed with MD5 (or that accepts only
@@ -26,7 +27,7 @@ import (
 // transport dials with a context detached from the request's, so the
 // connection is bounded here: by the run and by the per-request timeout.
 func (r *httpRun) dialTLS(dial tlswarden.DialFunc, cfg *tls.Config) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
+	ctx, cancel := activetime.WithTimeout(r.ctx, r.cfg.Timeout)
 	defer cancel()
 	if r.modernErr.Load() != nil {
 		return r.handshakeLegacy(ctx, dial)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/activetime"
 )
 
 // checkPlain asks plain HTTP on PlainPort of the endpoint's address for
@@ -70,7 +71,7 @@ func plainRedirectFacts(res *tlswarden.PlainHTTPResult, host string) {
 func (r *httpRun) plainTransport(addr netip.AddrPort, listening *atomic.Bool) *http.Transport {
 	tr := r.transport()
 	tr.DialContext = func(context.Context, string, string) (net.Conn, error) {
-		ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
+		ctx, cancel := activetime.WithTimeout(r.ctx, r.cfg.Timeout)
 		defer cancel()
 		conn, err := r.connect(ctx, func(ctx context.Context) (net.Conn, error) { return r.cfg.DialPlain(ctx, addr) })
 		if err == nil {

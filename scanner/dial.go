@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/activetime"
 )
 
 // limits returns the semaphores bounding connections to one endpoint and
@@ -38,7 +39,10 @@ func (s *Scanner) limits(ap netip.AddrPort) (endpoint *endpointSlots, addr *sema
 // then for its address, then in the process's budget, then for the global
 // pace, connects, and counts the connection. The slots are released when
 // the connection is closed. Slots are always taken in that order, so two
-// dials cannot each hold what the other waits for.
+// dials cannot each hold what the other waits for. The waits for the
+// budget and the pace are the process's own queue, not the endpoint's
+// slowness: the endpoint's probes' timeouts (activetime) stop while a dial
+// of it waits there.
 func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.DialFunc {
 	endpointSlots, addrSem := s.limits(addr)
 	alive := new(atomic.Bool)
@@ -54,7 +58,9 @@ func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.D
 			endpointSlots.sem.Release(weight)
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot of the address: %w", addr, err)
 		}
+		resume := activetime.Queued(ctx) // the process's queue: not the probe's time
 		epoch, err := s.budget.acquire(ctx)
+		resume()
 		if err != nil {
 			addrSem.Release(1)
 			endpointSlots.sem.Release(weight)
@@ -73,7 +79,10 @@ func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.D
 // connect waits for the pace and connects, holding the dial's slots, and
 // gives them back when it fails.
 func (s *Scanner) connect(ctx context.Context, addr netip.AddrPort, count *atomic.Int64, f *flight, slots *endpointSlots, release func()) (net.Conn, error) {
-	if err := s.pace.Wait(ctx); err != nil {
+	resume := activetime.Queued(ctx)
+	err := s.pace.Wait(ctx)
+	resume()
+	if err != nil {
 		release()
 		return nil, fmt.Errorf("dial %s: waiting for the connection rate: %w", addr, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/activetime"
 	"github.com/tlswarden/tlswarden/internal/pace"
 )
 
@@ -333,8 +334,9 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint, kind 
 		s.log.Info("endpoint out of scope", "endpoint", ep.String(), "status", er.Status, "err", err)
 		return er
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.EndpointTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.EndpointTimeout) // wall time: the hard bound
 	defer cancel()
+	ctx = activetime.WithMeter(ctx, new(activetime.Meter))
 	var conns atomic.Int64
 	kd := s.kindDialer(s.dialFunc(ep.Addr, &conns), ep, kind)
 	dial := kd.dial
@@ -399,12 +401,16 @@ func failed(st tlswarden.Status) bool {
 
 // runProbe runs one probe under its own timeout, if it has one, and
 // returns what it observed and how it ended. facts are the endpoint's
-// facts so far, for a Derive probe.
+// facts so far, for a Derive probe. The timeout counts active time only:
+// not the time the endpoint's dials wait in the process's own queue (its
+// budget, its pace), which under load can outlast the timeout while
+// the server has not been asked anything yet. The endpoint's timeout
+// stays a bound in wall time.
 func (s *Scanner) runProbe(ctx context.Context, p tlswarden.Probe, ep tlswarden.Endpoint, dial tlswarden.DialFunc, facts *tlswarden.EndpointReport) (tlswarden.Observation, tlswarden.ProbeStatus) {
 	start := time.Now()
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		ctx, cancel = activetime.WithTimeout(ctx, p.Timeout)
 		defer cancel()
 	}
 	obs, err := safeRun(ctx, p, ep, dial, facts)
