@@ -102,7 +102,8 @@ const (
 // ccsInjection sends a ChangeCipherSpec right after the server's first
 // flight, then another: a patched server refuses the first with
 // unexpected_message, a vulnerable one takes it and fails to decrypt the
-// second (testssl.sh run_ccs_injection's test). One connection.
+// second (testssl.sh run_ccs_injection's test). One connection of its
+// own, when the feature connection cannot carry it (see features).
 func (r *run) ccsInjection(ctx context.Context, v tlswarden.Version) *tlswarden.CCSResult {
 	res := &tlswarden.CCSResult{}
 	err := r.session(ctx, func(conn net.Conn) error {
@@ -113,23 +114,29 @@ func (r *run) ccsInjection(ctx context.Context, v tlswarden.Version) *tlswarden.
 		if err != nil {
 			return err
 		}
-		if hs.Message(hello.MsgServerHelloDone) == nil {
-			return &tlswarden.ProtocolError{Msg: "the server's flight did not end with ServerHelloDone"}
-		}
-		ccs := hello.Record(hello.RecordChangeCipherSpec, uint16(v), []byte{1})
-		if err := r.send(conn, append(ccs, ccs...)); err != nil {
-			return err
-		}
-		err = hello.ReadAlert(conn, 4096)
-		var alert *hello.AlertError
-		if errors.As(err, &alert) {
-			res.EarlyCCSAccepted = alert.Description == alertBadRecordMAC || alert.Description == alertDecryptionFailed
-		}
-		res.Answer, err = silence("", err)
-		return err
+		return r.injectCCS(conn, hs, v, res)
 	})
 	res.Status, res.Error = statusOf(err)
 	return res
+}
+
+// injectCCS is the CCS injection check's half after the hello: hs is the
+// server's first flight on conn, at version v.
+func (r *run) injectCCS(conn net.Conn, hs *hello.Handshake, v tlswarden.Version, res *tlswarden.CCSResult) error {
+	if hs.Message(hello.MsgServerHelloDone) == nil {
+		return &tlswarden.ProtocolError{Msg: "the server's flight did not end with ServerHelloDone"}
+	}
+	ccs := hello.Record(hello.RecordChangeCipherSpec, uint16(v), []byte{1})
+	if err := r.send(conn, append(ccs, ccs...)); err != nil {
+		return err
+	}
+	err := hello.ReadAlert(conn, 4096)
+	var alert *hello.AlertError
+	if errors.As(err, &alert) {
+		res.EarlyCCSAccepted = alert.Description == alertBadRecordMAC || alert.Description == alertDecryptionFailed
+	}
+	res.Answer, err = silence("", err)
+	return err
 }
 
 // hello writes a ClientHello offering versions up to max.

@@ -73,30 +73,41 @@ func featureExtensions() []hello.Extension {
 // reads the first flight. When the server answers the heartbeat
 // extension, the Heartbleed check follows on the same connection: then
 // heartbleed is that check, which the caller runs (its wait for silence
-// need hold up no other check) and which closes the connection.
-func (r *run) features(ctx context.Context) (f *tlswarden.TLSFeatures, heartbleed func() *tlswarden.HeartbleedResult) {
+// need hold up no other check) and which closes the connection. Otherwise,
+// unless the intrusive checks are off, the CCS injection check follows on
+// it, as ccs, which the caller runs likewise (nil when it cannot: the
+// check then needs a connection of its own).
+func (r *run) features(ctx context.Context) (f *tlswarden.TLSFeatures, heartbleed func() *tlswarden.HeartbleedResult, ccs func() *tlswarden.CCSResult) {
 	f = &tlswarden.TLSFeatures{}
 	conn, done, err := r.open(ctx)
 	if err == nil {
-		var version uint16
-		version, err = r.featureHello(conn, f)
+		var hs *hello.Handshake
+		hs, err = r.featureHello(conn, f)
 		err = r.ended(ctx, err)
-		if err == nil && f.Heartbeat && !r.cfg.NoIntrusive {
+		switch {
+		case err == nil && f.Heartbeat && !r.cfg.NoIntrusive:
 			heartbleed = func() *tlswarden.HeartbleedResult {
 				defer done()
-				return r.heartbleed(conn, version)
+				return r.heartbleed(conn, hs.ServerHello.Version)
 			}
-		} else {
+		case err == nil && !r.cfg.NoIntrusive && !r.separate:
+			ccs = func() *tlswarden.CCSResult {
+				defer done()
+				res := &tlswarden.CCSResult{}
+				res.Status, res.Error = statusOf(r.ended(ctx, r.injectCCS(conn, hs, f.Version, res)))
+				return res
+			}
+		default:
 			done()
 		}
 	}
 	f.Status, f.Error = statusOf(err)
-	return f, heartbleed
+	return f, heartbleed, ccs
 }
 
 // featureHello sends the feature hello on conn, reads the first flight
-// into f and returns the version the server chose.
-func (r *run) featureHello(conn net.Conn, f *tlswarden.TLSFeatures) (uint16, error) {
+// into f and returns it.
+func (r *run) featureHello(conn net.Conn, f *tlswarden.TLSFeatures) (*hello.Handshake, error) {
 	ch := &hello.ClientHello{
 		Version: 0x0303, CipherSuites: featureSuites, ServerName: r.ep.Host, Groups: featureGroups,
 		CompressionMethods: []uint8{1, 0}, Extra: featureExtensions(),
@@ -104,21 +115,21 @@ func (r *run) featureHello(conn net.Conn, f *tlswarden.TLSFeatures) (uint16, err
 	rand.Read(ch.Random[:])
 	msg, err := ch.Marshal()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if _, err := conn.Write(msg); err != nil {
-		return 0, fmt.Errorf("send hello: %w", err)
+		return nil, fmt.Errorf("send hello: %w", err)
 	}
 	hs, err := hello.ReadHandshake(conn, 0)
 	if hs.ServerHello != nil {
 		if perr := readFeatures(f, hs); perr != nil {
-			return 0, perr
+			return nil, perr
 		}
 	}
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return hs.ServerHello.Version, nil
+	return hs, nil
 }
 
 // readFeatures fills f from a first flight: the pure half of the feature

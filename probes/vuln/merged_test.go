@@ -14,8 +14,9 @@ import (
 	"github.com/tlswarden/tlswarden/internal/tlstest"
 )
 
-// runMerged runs every check against addr, client-initiated renegotiation
-// and Ticketbleed on connections of their own when separate is set.
+// runMerged runs every check against addr, CCS injection,
+// client-initiated renegotiation and Ticketbleed on connections of their
+// own when separate is set.
 func runMerged(t *testing.T, addr netip.AddrPort, separate bool) *tlswarden.VulnResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -31,16 +32,19 @@ func runMerged(t *testing.T, addr netip.AddrPort, separate bool) *tlswarden.Vuln
 	return res
 }
 
-// TestMergedHandshakesSameFacts checks that client-initiated renegotiation
-// on resumption's first handshake, and Ticketbleed's hello as
-// resumption's second, find what they found on connections of their own,
-// with fewer connections: two fewer where the server issues a ticket and
-// negotiates TLS 1.2 with an AEAD suite, one fewer where one of those
-// holds, none where neither does. The servers renegotiate and refuse to,
+// TestMergedHandshakesSameFacts checks that the checks that follow on
+// another check's connection find what they found on connections of their
+// own, with fewer connections: CCS injection on the feature connection
+// (one fewer unless the heartbeat extension is answered, when Heartbleed
+// holds it), client-initiated renegotiation on resumption's first
+// handshake (one fewer where the server negotiates TLS 1.2 with an AEAD
+// suite), and Ticketbleed's hello as resumption's second (one fewer where
+// the server issues a ticket). The servers renegotiate and refuse to,
 // issue tickets and do not, leak the session ID (F5-like), require a
 // client certificate (the first handshake fails: the renegotiation has a
-// connection of its own, and fails as before) and have only CBC suites
-// (it cannot ride).
+// connection of its own, and fails as before), have only CBC suites (it
+// cannot ride), take the early ChangeCipherSpec, choose deflate, and
+// answer the heartbeat extension.
 func TestMergedHandshakesSameFacts(t *testing.T) {
 	cert := tlstest.SelfSigned(t, tlstest.CertSpec{})
 	tests := []struct {
@@ -48,17 +52,22 @@ func TestMergedHandshakesSameFacts(t *testing.T) {
 		addr  netip.AddrPort
 		saved int
 	}{
-		{"openssl -client_renegotiation", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-client_renegotiation"}}), 2},
-		{"openssl TLS 1.2 interactive", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12}, Interactive: true}), 2},
-		{"openssl -Verify 1", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-Verify", "1"}}), 0},
+		{"openssl -client_renegotiation", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-client_renegotiation"}}), 3},
+		{"openssl TLS 1.2 interactive", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12}, Interactive: true}), 3},
+		{"openssl -Verify 1", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-Verify", "1"}}), 1},
 		{"openssl CBC only", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12},
-			Cipher: "ECDHE-RSA-AES128-SHA:AES128-SHA"}), 1},
+			Cipher: "ECDHE-RSA-AES128-SHA:AES128-SHA"}), 2},
+		{"openssl TLS 1.0", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS10},
+			Cipher: "DEFAULT:@SECLEVEL=0"}), 2},
 		{"nginx", tlstest.NginxServer(t, tlstest.NginxConfig{Versions: []tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13},
-			Directives: []string{"ssl_session_cache shared:SSL:1m;"}}), 2},
-		{"nginx no tickets", tlstest.NginxServer(t, tlstest.NginxConfig{Directives: []string{"ssl_session_tickets off;"}}), 1},
-		{"gnutls", tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{Priority: "NORMAL:+VERS-TLS1.1:+RSA"}), 2},
-		{"go TLS 1.2 and 3", tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{cert.TLSCertificate()}}), 2},
-		{"F5-like", ticketbleedServer(t, true), 2},
+			Directives: []string{"ssl_session_cache shared:SSL:1m;"}}), 3},
+		{"nginx no tickets", tlstest.NginxServer(t, tlstest.NginxConfig{Directives: []string{"ssl_session_tickets off;"}}), 2},
+		{"gnutls", tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{Priority: "NORMAL:+VERS-TLS1.1:+RSA"}), 3},
+		{"go TLS 1.2 and 3", tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{cert.TLSCertificate()}}), 3},
+		{"F5-like", ticketbleedServer(t, true), 3},
+		{"fake CCS injection", fakeServer{ccs: true, fallback: true}.start(t), 1},
+		{"fake deflate", fakeServer{deflate: true, fallback: true}.start(t), 1},
+		{"fake heartbleed", fakeServer{heartbleed: true, fallback: true}.start(t), 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,8 +79,8 @@ func TestMergedHandshakesSameFacts(t *testing.T) {
 			if saved := before.Connections - after.Connections; saved != tc.saved {
 				t.Errorf("%d connections merged, %d separate: %d saved, want %d", after.Connections, before.Connections, saved, tc.saved)
 			}
-			t.Logf("%d connections instead of %d; resumption %+v; ticketbleed %+v; renegotiation %+v",
-				after.Connections, before.Connections, after.Resumption, after.Ticketbleed, after.ClientRenegotiation)
+			t.Logf("%d connections instead of %d; resumption %+v; ticketbleed %+v; renegotiation %+v; CCS %+v",
+				after.Connections, before.Connections, after.Resumption, after.Ticketbleed, after.ClientRenegotiation, after.CCSInjection)
 		})
 	}
 }

@@ -68,8 +68,9 @@ const (
 )
 
 // Probe returns the weakness probe. It opens at most 42 connections: the
-// feature hello (which carries the Heartbleed check), CCS injection,
-// TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
+// feature hello (which carries the Heartbleed check when the server
+// answers the heartbeat extension, else CCS injection), CCS injection's 1
+// when Heartbleed holds the feature connection, TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
 // the server has no RSA key exchange), resumption's 4 (its first
 // handshake carries client-initiated renegotiation when it can, its
 // second hello is Ticketbleed's), client-initiated renegotiation's 1 when
@@ -119,7 +120,8 @@ type run struct {
 // Only what needs another check's answer waits for it: Ticketbleed for
 // resumption's ticket (its hello is resumption's second), client-initiated
 // renegotiation for resumption's first handshake, on which it goes on
-// beside resumption's chain, TLS 1.3
+// beside resumption's chain, CCS injection for the feature hello's flight
+// (on its connection, beside the others, unless Heartbleed holds it), TLS 1.3
 // resumption for the signature scheme check's first TLS 1.3 hello, and
 // Heartbleed's wait for silence holds the feature connection beside the
 // others. No check holds a connection while it dials another, so a cap
@@ -130,14 +132,18 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	defer func() { res.Connections = int(r.conns.Load()) }()
 	var f *tlswarden.TLSFeatures
 	var heartbleed func() *tlswarden.HeartbleedResult
-	r.timed("features", func() { f, heartbleed = r.features(ctx) })
+	var ccs func() *tlswarden.CCSResult
+	r.timed("features", func() { f, heartbleed, ccs = r.features(ctx) })
 	res.Features = f
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if r.cfg.NoIntrusive {
+	switch {
+	case r.cfg.NoIntrusive:
 		res.Skipped = []string{CheckHeartbleed, CheckCCSInjection, CheckROBOT, CheckRenegotiation}
-	} else if heartbleed != nil {
+	case heartbleed != nil:
 		r.spawn(&wg, "heartbleed", func() { res.Heartbleed = heartbleed() })
+	case ccs != nil:
+		r.spawn(&wg, "ccs_injection", func() { res.CCSInjection = ccs() })
 	}
 	if f.Status != tlswarden.StatusOK {
 		if f.Version == 0 && !answered(f) {
@@ -169,7 +175,9 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 		if renegotiate && r.separate {
 			r.spawn(&wg, "client_renegotiation", func() { res.ClientRenegotiation = r.clientRenegotiation(ctx) })
 		}
-		r.spawn(&wg, "ccs_injection", func() { res.CCSInjection = r.ccsInjection(ctx, f.Version) })
+		if ccs == nil {
+			r.spawn(&wg, "ccs_injection", func() { res.CCSInjection = r.ccsInjection(ctx, f.Version) })
+		}
 	}
 	r.spawn(&wg, "fallback_scsv", func() { res.FallbackSCSV = r.fallback(ctx, f.Version) })
 	return res, nil
