@@ -40,7 +40,10 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startCPUProfile(os.Getenv("TLSWARDEN_CPUPROFILE"), os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopProfile()
+	writeAllocsProfile(os.Getenv("TLSWARDEN_ALLOCSPROFILE"), os.Stderr)
 	stop()
 	os.Exit(code)
 }

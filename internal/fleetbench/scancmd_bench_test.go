@@ -27,6 +27,12 @@ import (
 // file. It reports the wall time, endpoints per second, the command's CPU
 // time and its peak RSS (the kernel's ru_maxrss of the child), and checks
 // that the output holds one report per endpoint.
+// TLSWARDEN_BENCH_SCAN_ARGS adds flags (such as --no-vulns), and
+// TLSWARDEN_BENCH_SCAN_CLI names prebuilt commands to run instead of one
+// built from this tree, each as a sub-benchmark, TLSWARDEN_BENCH_SCAN_ROUNDS
+// times in turn over the same servers and proxy: two commits' binaries
+// alternately in one call. TLSWARDEN_CPUPROFILE reaches the command (its
+// CPU profile).
 //
 //	TLSWARDEN_BENCH_SCAN_ENDPOINTS=20000 go test -v -run '^$' -bench ScanCommand -benchtime 1x -timeout 60m ./internal/fleetbench
 func BenchmarkScanCommand(b *testing.B) {
@@ -37,10 +43,8 @@ func BenchmarkScanCommand(b *testing.B) {
 	}
 	raiseOpenFiles(b)
 	dir := b.TempDir()
-	cli, err := buildCLI(dir)
-	if err != nil {
-		b.Skipf("needs the tlswarden command: %v", err)
-	}
+	clis := scanCLIs(b, dir)
+	extra := strings.Fields(os.Getenv("TLSWARDEN_BENCH_SCAN_ARGS"))
 	pki := writePKI(b, dir)
 	var listen []goListen
 	for _, s := range goServers {
@@ -60,46 +64,78 @@ func BenchmarkScanCommand(b *testing.B) {
 	if err := os.WriteFile(targets, []byte(list.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	b.Run(fmt.Sprintf("endpoints=%d/rtt=%dms", n, rtt.Milliseconds()), func(b *testing.B) {
-		for b.Loop() {
-			out := filepath.Join(b.TempDir(), "reports.jsonl")
-			logLoad(b, "before the scan")
-			socks := watchSockets(b)
-			wall, ru := runScanCommand(b, cli, targets, out)
-			socks.done(b)
-			logLoad(b, "after the scan")
-			sum := summarise(b, out)
-			if sum.reports != n {
-				b.Errorf("%d reports for %d endpoints", sum.reports, n)
+	rounds := envInt(b, "TLSWARDEN_BENCH_SCAN_ROUNDS", 1)
+	for range rounds {
+		for i, cli := range clis {
+			name := fmt.Sprintf("endpoints=%d/rtt=%dms", n, rtt.Milliseconds())
+			if len(clis) > 1 {
+				name += fmt.Sprintf("/cli=%d", i)
 			}
-			b.Logf("report statuses %v; endpoint statuses %v; %d connections", sum.statuses, sum.endpoints, sum.conns)
-			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-			rss := float64(ru.Maxrss) / 1024 // Linux reports kilobytes
-			b.ReportMetric(wall.Seconds(), "wall-s")
-			b.ReportMetric(float64(n)/wall.Seconds(), "endpoints/s")
-			b.ReportMetric(cpu.Seconds(), "cpu-s")
-			b.ReportMetric(cpu.Seconds()*1000/float64(n), "cpu-ms/endpoint")
-			b.ReportMetric(float64(sum.conns)/float64(n), "conns/endpoint")
-			b.ReportMetric(rss, "peak-rss-MB")
-			b.ReportMetric(float64(n-sum.statuses[string(tlswarden.StatusOK)]), "reports-not-ok")
-			b.Logf("%d endpoints in %.1f s, %.1f s CPU (%.1f ms an endpoint, %.0f µs a connection), peak RSS %.0f MB",
-				n, wall.Seconds(), cpu.Seconds(), cpu.Seconds()*1000/float64(n), cpu.Seconds()*1e6/float64(max(sum.conns, 1)), rss)
+			b.Run(name, func(b *testing.B) { benchScanCommand(b, cli, targets, extra, n) })
 		}
-	})
+	}
+}
+
+// scanCLIs returns the tlswarden commands to run: the prebuilt binaries
+// TLSWARDEN_BENCH_SCAN_CLI names (comma-separated, each its own
+// sub-benchmark, so that binaries of two commits run alternately in one
+// call with -count), or one built from this module.
+func scanCLIs(b *testing.B, dir string) []string {
+	b.Helper()
+	if list := os.Getenv("TLSWARDEN_BENCH_SCAN_CLI"); list != "" {
+		return strings.Split(list, ",")
+	}
+	cli, err := buildCLI(dir)
+	if err != nil {
+		b.Skipf("needs the tlswarden command: %v", err)
+	}
+	return []string{cli}
+}
+
+// benchScanCommand runs one scan command over the n targets per
+// iteration, with the extra flags (TLSWARDEN_BENCH_SCAN_ARGS, such as
+// --no-vulns), and reports what it cost.
+func benchScanCommand(b *testing.B, cli, targets string, extra []string, n int) {
+	for b.Loop() {
+		out := filepath.Join(b.TempDir(), "reports.jsonl")
+		logLoad(b, "before the scan")
+		socks := watchSockets(b)
+		wall, ru := runScanCommand(b, cli, targets, out, extra)
+		socks.done(b)
+		logLoad(b, "after the scan")
+		sum := summarise(b, out)
+		if sum.reports != n {
+			b.Errorf("%d reports for %d endpoints", sum.reports, n)
+		}
+		b.Logf("report statuses %v; endpoint statuses %v; %d connections", sum.statuses, sum.endpoints, sum.conns)
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		rss := float64(ru.Maxrss) / 1024 // Linux reports kilobytes
+		b.ReportMetric(wall.Seconds(), "wall-s")
+		b.ReportMetric(float64(n)/wall.Seconds(), "endpoints/s")
+		b.ReportMetric(cpu.Seconds(), "cpu-s")
+		b.ReportMetric(cpu.Seconds()*1000/float64(n), "cpu-ms/endpoint")
+		b.ReportMetric(float64(sum.conns)/float64(n), "conns/endpoint")
+		b.ReportMetric(rss, "peak-rss-MB")
+		b.ReportMetric(float64(n-sum.statuses[string(tlswarden.StatusOK)]), "reports-not-ok")
+		b.ReportMetric(float64(ru.Stime.Nano())/1e6/float64(n), "sys-ms/endpoint")
+		b.Logf("%d endpoints in %.1f s, %.1f s CPU (%.1f ms an endpoint, %.0f µs a connection; %.1f s of it in the kernel), peak RSS %.0f MB",
+			n, wall.Seconds(), cpu.Seconds(), cpu.Seconds()*1000/float64(n), cpu.Seconds()*1e6/float64(max(sum.conns, 1)), float64(ru.Stime.Nano())/1e9, rss)
+	}
 }
 
 // runScanCommand runs tlswarden scan over the targets file, its JSON Lines
 // into out, and returns its wall time and resource usage. Exit statuses 1
 // (non-compliant: the fleet's CA is not trusted) and 2 (some endpoint not
 // fully judged) are scans done.
-func runScanCommand(b *testing.B, cli, targets, out string) (time.Duration, *syscall.Rusage) {
+func runScanCommand(b *testing.B, cli, targets, out string, extra []string) (time.Duration, *syscall.Rusage) {
 	b.Helper()
 	f, err := os.Create(out)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	cmd := exec.Command(cli, "scan", "--json", "--allow-cidr", "127.0.0.0/8", "-f", targets)
+	args := append([]string{"scan", "--json", "--allow-cidr", "127.0.0.0/8", "-f", targets}, extra...)
+	cmd := exec.Command(cli, args...)
 	cmd.Stdout = f
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
