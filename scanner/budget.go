@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"sync"
+	"time"
 )
 
 // budget is a process's budget of connections in flight, shared by every
@@ -23,6 +24,17 @@ import (
 // can cut it again, so one burst of losses halves it once, as TCP reduces
 // once per window.
 //
+// Losses come late: a window grown faster than the servers (or this
+// host's CPU) answer fills their queues first, and the connections time
+// out only once queued for seconds. So slow start also ends on delay, as
+// HyStart does (RFC 9406): answers are counted in rounds of delayRound,
+// each against its endpoint's quickest answer so far, and when more than
+// half of a round came markedly later than that (by lateBy), the window
+// stops doubling (ssthresh = window) and grows by one a window from
+// there. Each endpoint is its own baseline, so a far endpoint is not
+// taken for a slow one; the floor keeps a busy host's scheduling jitter
+// on loopback from ending slow start.
+//
 // Targets are admitted while the window has room beyond what the running
 // targets use and are about to use: a target admitted but not yet dialing
 // is counted as wanting pendingWeight connections. No target is admitted
@@ -32,22 +44,30 @@ type budget struct {
 	maxTargets    int
 	pendingWeight int
 
-	mu       sync.Mutex
-	window   float64 // connections allowed in flight
-	ssthresh float64 // slow start below it
-	inFlight int
-	peak     int       // the most in flight at once
-	epoch    uint64    // counts the cuts
-	dials    list.List // of *slotWaiter, in arrival order
-	running  int       // targets admitted and not finished
-	pending  int       // of which not yet dialing
-	targets  list.List // of *slotWaiter waiting for admission
+	mu        sync.Mutex
+	window    float64 // connections allowed in flight
+	ssthresh  float64 // slow start below it
+	inFlight  int
+	roundN    int       // answers with a baseline in this delay round
+	roundLate int       // of which late
+	delayExit float64   // the window when a late round ended slow start, 0 before
+	peak      int       // the most in flight at once
+	epoch     uint64    // counts the cuts
+	dials     list.List // of *slotWaiter, in arrival order
+	running   int       // targets admitted and not finished
+	pending   int       // of which not yet dialing
+	targets   list.List // of *slotWaiter waiting for admission
 }
 
 // Defaults of the budget.
 const (
 	initialWindow = 64
 	minWindow     = 8
+	// delayRound is the answers (with a baseline) in one delay round.
+	delayRound = 64
+	// lateFloor is the least delay beyond an endpoint's quickest answer
+	// that counts as late.
+	lateFloor = 50 * time.Millisecond
 )
 
 func newBudget(maxInFlight, maxTargets, pendingWeight int) *budget {
@@ -109,10 +129,15 @@ func (b *budget) release() {
 	b.grant()
 }
 
-// answered grows the window: a connection got its answer in time.
-func (b *budget) answered() {
+// answered grows the window: a connection got its answer in time, delay
+// after its connect began, where the endpoint's quickest answer before it
+// took quickest (0: none before).
+func (b *budget) answered(delay, quickest time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.window < b.ssthresh {
+		b.delaySample(delay, quickest)
+	}
 	if b.window < b.ssthresh {
 		b.window++
 	} else {
@@ -120,6 +145,31 @@ func (b *budget) answered() {
 	}
 	b.window = min(b.window, b.max)
 	b.grant()
+}
+
+// lateBy is how much later than an endpoint's quickest answer an answer
+// must come to count as late: half the quickest, at least lateFloor.
+func lateBy(quickest time.Duration) time.Duration { return max(lateFloor, quickest/2) }
+
+// delaySample counts one answer of slow start in the current round, and
+// ends slow start when more than half of a full round came late. The
+// caller holds mu.
+func (b *budget) delaySample(delay, quickest time.Duration) {
+	if quickest <= 0 {
+		return // the endpoint's first answer: no baseline yet
+	}
+	b.roundN++
+	if delay-quickest > lateBy(quickest) {
+		b.roundLate++
+	}
+	if b.roundN < delayRound {
+		return
+	}
+	if 2*b.roundLate > b.roundN {
+		b.ssthresh = b.window
+		b.delayExit = b.window
+	}
+	b.roundN, b.roundLate = 0, 0
 }
 
 // congested halves the window, unless the connection began before the
@@ -242,6 +292,9 @@ type BudgetStats struct {
 	Peak     int     // the most connections in flight at once so far
 	InFlight int     // connections in flight now
 	Cuts     uint64  // times the window was halved
+	// DelayExit is the window when late answers ended slow start (0:
+	// they did not).
+	DelayExit float64
 }
 
 // Budget returns the state of the Scanner's connection budget.
@@ -249,7 +302,7 @@ func (s *Scanner) Budget() BudgetStats {
 	b := s.budget
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return BudgetStats{Window: b.window, Peak: b.peak, InFlight: b.inFlight, Cuts: b.epoch}
+	return BudgetStats{Window: b.window, Peak: b.peak, InFlight: b.inFlight, Cuts: b.epoch, DelayExit: b.delayExit}
 }
 
 type ticketKey struct{}

@@ -131,3 +131,105 @@ func closedPort(t *testing.T) netip.AddrPort {
 	ln.Close()
 	return a
 }
+
+// TestScannerBudgetStopsAtABottleneck: 48 endpoints that together answer
+// 400 connections a second, from one queue, in front of 768 connections
+// the scan would open at once. Answers keep coming, so no loss would stop
+// slow start before the window reached every connection wanted; the
+// answers' delay, growing with the queue, stops it far below that, and
+// every endpoint is answered.
+func TestScannerBudgetStopsAtABottleneck(t *testing.T) {
+	const endpoints, perEndpoint = 48, 16
+	addrs := serveAtRate(t, 400, endpoints)
+	s, err := New(Config{
+		MaxInFlight: 4000, MaxConnsPerEndpoint: perEndpoint, MaxConnsPerAddr: 100000,
+		Probes: []tlswarden.Probe{parallelPokes(perEndpoint, 3)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []tlswarden.Target
+	for _, a := range addrs {
+		ts = append(ts, tlswarden.Target{Host: a.Addr().String(), Port: int(a.Port())})
+	}
+	for _, r := range scanAll(t, s, ts) {
+		if e := r.Endpoints[0]; e.Status != tlswarden.StatusOK {
+			t.Errorf("%s: %s (%s)", e.Endpoint, e.Status, e.Error)
+		}
+	}
+	st := s.Budget()
+	t.Logf("budget after the scan: %+v", st)
+	if st.Peak > endpoints*perEndpoint/2 || st.DelayExit == 0 {
+		t.Errorf("peak %d connections in flight of the %d wanted, delay exit at %v: want slow start ended by the delay well below",
+			st.Peak, endpoints*perEndpoint, st.DelayExit)
+	}
+}
+
+// parallelPokes runs n pokes at once, each k times one after the other.
+func parallelPokes(n, k int) tlswarden.Probe {
+	one := pokeProbe(k)
+	return tlswarden.Probe{Name: "pokes", Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				_, err := one.Run(ctx, ep, dial)
+				errs <- err
+			}()
+		}
+		var first error
+		for range n {
+			if err := <-errs; err != nil && first == nil {
+				first = err
+			}
+		}
+		return tlswarden.Observation{}, first
+	}}
+}
+
+// serveAtRate listens on n loopback ports and answers the connections
+// they accept, from one queue in the order accepted, at perSecond a
+// second: a bottleneck (a server's CPU, a link) that queues what it
+// cannot serve at once.
+func serveAtRate(t *testing.T, perSecond float64, n int) []netip.AddrPort {
+	t.Helper()
+	queue := make(chan net.Conn, 100000)
+	done := make(chan struct{})
+	var addrs []netip.AddrPort
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		addrs = append(addrs, ln.Addr().(*net.TCPAddr).AddrPort())
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				queue <- c
+			}
+		}()
+	}
+	t.Cleanup(func() { close(done) })
+	go func() {
+		every := time.Duration(float64(time.Second) / perSecond)
+		next := time.Now()
+		for {
+			select {
+			case c := <-queue:
+				next = next.Add(every)
+				if late := time.Now().Add(-every); next.Before(late) {
+					next = late // behind (a busy host): no burst to catch up
+				}
+				time.Sleep(time.Until(next))
+				_, _ = c.Write([]byte("x"))
+				go func() { _, _ = c.Read(make([]byte, 1)); c.Close() }()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return addrs
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -17,13 +16,13 @@ func TestBudgetSlowStartThenAdditive(t *testing.T) {
 		t.Fatalf("initial window %v, want %d", w, initialWindow)
 	}
 	for range 10 {
-		b.answered()
+		b.answered(0, 0)
 	}
 	if w, _, _ := b.snapshot(); w != initialWindow+10 {
 		t.Errorf("after 10 answers in slow start: window %v, want %d", w, initialWindow+10)
 	}
 	for range 1000 {
-		b.answered()
+		b.answered(0, 0)
 	}
 	if w, _, _ := b.snapshot(); w != 100 {
 		t.Errorf("after many answers: window %v, want the cap 100", w)
@@ -33,7 +32,7 @@ func TestBudgetSlowStartThenAdditive(t *testing.T) {
 		t.Fatalf("after a loss: window %v, want 50", w)
 	}
 	for range 50 {
-		b.answered() // one window of answers past ssthresh: about +1
+		b.answered(0, 0) // one window of answers past ssthresh: about +1
 	}
 	if w, _, _ := b.snapshot(); w <= 50 || w >= 52 {
 		t.Errorf("after a window of answers in congestion avoidance: window %v, want between 50 and 52", w)
@@ -174,15 +173,51 @@ func TestFlightSignals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBudget(1000, 10, 4)
-			alive := new(atomic.Bool)
-			alive.Store(tc.alive)
-			f := &flight{b: b, alive: alive}
+			seen := new(answers)
+			seen.alive.Store(tc.alive)
+			f := &flight{b: b, seen: seen, start: time.Now()}
 			f.observe(tc.n, tc.err)
 			f.observe(0, timeout) // told once: later reads change nothing
 			if w, _, _ := b.snapshot(); w != tc.want {
 				t.Errorf("window %v, want %v", w, tc.want)
 			}
 		})
+	}
+}
+
+// TestBudgetDelayEndsSlowStart: answers as quick as their endpoints'
+// quickest, or late by less than the floor (loopback jitter on a busy
+// host), keep slow start going; a round mostly later than its endpoints'
+// quickest by more than the threshold ends it, the window then growing by
+// about one per window; a loss still halves it.
+func TestBudgetDelayEndsSlowStart(t *testing.T) {
+	const ms = time.Millisecond
+	b := newBudget(4096, 10, 4)
+	for range 3 * delayRound {
+		b.answered(40*ms, 0)             // first answers: no baseline
+		b.answered(2*ms+lateFloor, 2*ms) // jitter just under the floor
+		b.answered(300*ms, 100*ms)       // a far endpoint, late by 200 ms: late
+	}
+	w, _, _ := b.snapshot()
+	if w != initialWindow+9*delayRound || b.ssthresh != 4096 {
+		t.Fatalf("rounds half late or less: window %v, ssthresh %v; want slow start to go on (window %v)", w, b.ssthresh, initialWindow+9*delayRound)
+	}
+	for range delayRound {
+		b.answered(100*ms+lateBy(100*ms)+ms, 100*ms)
+	}
+	w, _, _ = b.snapshot()
+	if w < b.ssthresh || b.delayExit == 0 {
+		t.Fatalf("a late round: window %v, ssthresh %v, delay exit %v; want slow start ended", w, b.ssthresh, b.delayExit)
+	}
+	for range int(w) {
+		b.answered(time.Second, 100*ms)
+	}
+	if w2, _, _ := b.snapshot(); w2 < w || w2 > w+1.01 {
+		t.Errorf("a window of answers after the delay exit: window %v -> %v, want about +1", w, w2)
+	}
+	b.congested(b.epoch)
+	if w3, _, _ := b.snapshot(); w3 > w/2+1 {
+		t.Errorf("a loss after the delay exit: window %v, want about %v", w3, w/2)
 	}
 }
 

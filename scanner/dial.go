@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 
@@ -45,7 +46,7 @@ func (s *Scanner) limits(ap netip.AddrPort) (endpoint *endpointSlots, addr *sema
 // of it waits there.
 func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.DialFunc {
 	endpointSlots, addrSem := s.limits(addr)
-	alive := new(atomic.Bool)
+	seen := new(answers)
 	return func(ctx context.Context) (net.Conn, error) {
 		if err := s.checkScope(addr.Addr()); err != nil {
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
@@ -71,7 +72,7 @@ func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.D
 			addrSem.Release(1)
 			endpointSlots.sem.Release(weight)
 		}
-		f := &flight{b: s.budget, epoch: epoch, alive: alive}
+		f := &flight{b: s.budget, epoch: epoch, seen: seen}
 		return s.connect(ctx, addr, count, f, endpointSlots, release)
 	}
 }
@@ -88,6 +89,7 @@ func (s *Scanner) connect(ctx context.Context, addr netip.AddrPort, count *atomi
 	}
 	count.Add(1)
 	s.conns.Add(1)
+	f.start = time.Now()
 	c, err := s.dialer.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		f.observe(0, err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // flight tells the budget how one connection went, once: answered (its
@@ -15,8 +16,27 @@ import (
 type flight struct {
 	b     *budget
 	epoch uint64
-	alive *atomic.Bool // the endpoint has answered a connection of this scan
+	seen  *answers  // the endpoint's answers so far
+	start time.Time // when the connect began: an answer's delay is from it
 	told  atomic.Bool
+}
+
+// answers is what one endpoint's connections have shown in a scan.
+type answers struct {
+	alive    atomic.Bool  // it has answered a connection
+	quickest atomic.Int64 // its quickest answer in nanoseconds, 0 before any
+}
+
+// answer records one answer's delay and returns the quickest before it
+// (0 for the first).
+func (a *answers) answer(d time.Duration) time.Duration {
+	a.alive.Store(true)
+	for {
+		q := a.quickest.Load()
+		if q != 0 && q <= int64(d) || a.quickest.CompareAndSwap(q, max(int64(d), 1)) {
+			return time.Duration(q)
+		}
+	}
 }
 
 // observe looks at one read's or dial's result.
@@ -27,11 +47,11 @@ func (f *flight) observe(n int, err error) {
 	switch {
 	case n > 0:
 		if f.told.CompareAndSwap(false, true) {
-			f.alive.Store(true)
-			f.b.answered()
+			d := time.Since(f.start)
+			f.b.answered(d, f.seen.answer(d))
 		}
 	case err == nil:
-	case congestion(err) && f.alive.Load():
+	case congestion(err) && f.seen.alive.Load():
 		if f.told.CompareAndSwap(false, true) {
 			f.b.congested(f.epoch)
 		}
