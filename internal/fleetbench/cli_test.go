@@ -17,12 +17,8 @@ import (
 // buildCLI builds cmd/tlswarden as the Makefile does (static,
 // CGO_ENABLED=0, which also starts a few milliseconds sooner) into dir, or
 // returns an error when the module's source is not at hand (the test binary
-// run from elsewhere). TLSWARDEN_BENCH_CLI names a command built before
-// instead, so that one harness can measure two commits in turn.
+// run from elsewhere).
 func buildCLI(dir string) (string, error) {
-	if cli := os.Getenv("TLSWARDEN_BENCH_CLI"); cli != "" {
-		return cli, nil
-	}
 	root, err := moduleRoot()
 	if err != nil {
 		return "", err
