@@ -84,6 +84,9 @@ func (r *run) features(ctx context.Context) (f *tlswarden.TLSFeatures, heartblee
 		var hs *hello.Handshake
 		hs, err = r.featureHello(conn, f)
 		err = r.ended(ctx, err)
+		if err == nil {
+			r.featureFlight = hs
+		}
 		switch {
 		case err == nil && f.Heartbeat && !r.cfg.NoIntrusive:
 			heartbleed = func() *tlswarden.HeartbleedResult {

@@ -39,32 +39,45 @@ func runMerged(t *testing.T, addr netip.AddrPort, separate bool) *tlswarden.Vuln
 // holds it), client-initiated renegotiation on resumption's first
 // handshake (one fewer where the server negotiates TLS 1.2 with an AEAD
 // suite), and Ticketbleed's hello as resumption's second (one fewer where
-// the server issues a ticket). The servers renegotiate and refuse to,
+// the server issues a ticket), and the TLS 1.2 signature schemes' first
+// answer read from the feature hello's flight (one fewer where the server
+// chose a suite with a signed key exchange there). The servers
+// renegotiate and refuse to,
 // issue tickets and do not, leak the session ID (F5-like), require a
 // client certificate (the first handshake fails: the renegotiation has a
 // connection of its own, and fails as before), have only CBC suites (it
 // cannot ride), take the early ChangeCipherSpec, choose deflate, and
-// answer the heartbeat extension.
+// answer the heartbeat extension, sign with two schemes only, hold an
+// ECDSA and an RSA certificate, and choose by their own order RSA key
+// exchange first (the chain asks for its first answer) or ECDHE.
 func TestMergedHandshakesSameFacts(t *testing.T) {
 	cert := tlstest.SelfSigned(t, tlstest.CertSpec{})
+	ecCert := tlstest.SelfSigned(t, tlstest.CertSpec{Key: tlstest.ECDSA384})
 	tests := []struct {
 		name  string
 		addr  netip.AddrPort
 		saved int
 	}{
-		{"openssl -client_renegotiation", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-client_renegotiation"}}), 3},
-		{"openssl TLS 1.2 interactive", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12}, Interactive: true}), 3},
-		{"openssl -Verify 1", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-Verify", "1"}}), 1},
+		{"openssl -client_renegotiation", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-client_renegotiation"}}), 4},
+		{"openssl TLS 1.2 interactive", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12}, Interactive: true}), 4},
+		{"openssl -Verify 1", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-Verify", "1"}}), 2},
 		{"openssl CBC only", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12},
-			Cipher: "ECDHE-RSA-AES128-SHA:AES128-SHA"}), 2},
+			Cipher: "ECDHE-RSA-AES128-SHA:AES128-SHA"}), 3},
 		{"openssl TLS 1.0", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS10},
 			Cipher: "DEFAULT:@SECLEVEL=0"}), 2},
 		{"nginx", tlstest.NginxServer(t, tlstest.NginxConfig{Versions: []tlswarden.Version{tlswarden.TLS12, tlswarden.TLS13},
-			Directives: []string{"ssl_session_cache shared:SSL:1m;"}}), 3},
-		{"nginx no tickets", tlstest.NginxServer(t, tlstest.NginxConfig{Directives: []string{"ssl_session_tickets off;"}}), 2},
-		{"gnutls", tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{Priority: "NORMAL:+VERS-TLS1.1:+RSA"}), 3},
-		{"go TLS 1.2 and 3", tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{cert.TLSCertificate()}}), 3},
-		{"F5-like", ticketbleedServer(t, true), 3},
+			Directives: []string{"ssl_session_cache shared:SSL:1m;"}}), 4},
+		{"nginx no tickets", tlstest.NginxServer(t, tlstest.NginxConfig{Directives: []string{"ssl_session_tickets off;"}}), 3},
+		{"gnutls", tlstest.GnuTLSServer(t, tlstest.GnuTLSConfig{Priority: "NORMAL:+VERS-TLS1.1:+RSA"}), 4},
+		{"go TLS 1.2 and 3", tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{cert.TLSCertificate()}}), 4},
+		{"go ECDSA and RSA", tlstest.GoServer(t, &tls.Config{Certificates: []tls.Certificate{ecCert.TLSCertificate(), cert.TLSCertificate()},
+			MaxVersion: tls.VersionTLS12}), 4},
+		{"openssl -sigalgs", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Args: []string{"-sigalgs", "RSA-PSS+SHA256:RSA+SHA384"}}), 4},
+		{"openssl -serverpref RSA key exchange first", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12},
+			ServerPref: true, Cipher: "AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"}), 3},
+		{"openssl -serverpref ECDHE", tlstest.OpenSSLServer(t, tlstest.OpenSSLConfig{Versions: []tlswarden.Version{tlswarden.TLS12},
+			ServerPref: true, Cipher: "ECDHE-RSA-AES256-SHA384:AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"}), 4},
+		{"F5-like", ticketbleedServer(t, true), 4},
 		{"fake CCS injection", fakeServer{ccs: true, fallback: true}.start(t), 1},
 		{"fake deflate", fakeServer{deflate: true, fallback: true}.start(t), 1},
 		{"fake heartbleed", fakeServer{heartbleed: true, fallback: true}.start(t), 0},

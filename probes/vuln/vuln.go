@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/probes/hello"
 )
 
 // Config configures the weakness probe. Its zero value works.
@@ -106,6 +107,10 @@ type run struct {
 	// and Ticketbleed's hello was resumption's second: the tests compare
 	// the two.
 	separate bool
+	// featureFlight is the feature hello's answer, read to
+	// ServerHelloDone (nil when it failed): the TLS 1.2 signature scheme
+	// check takes its first answer from it.
+	featureFlight *hello.Handshake
 }
 
 // all runs the checks. Only a feature hello that could not reach the
