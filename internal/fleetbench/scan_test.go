@@ -35,6 +35,8 @@ type endpointResult struct {
 	Probes []tlswarden.ProbeStatus
 	// VersionErrors holds the versions that could not be tested.
 	VersionErrors map[tlswarden.Version]string
+	// Serial says the endpoint was served one connection at a time.
+	Serial bool
 }
 
 // scanRun sums up one scan of many endpoints.
@@ -105,6 +107,7 @@ func (run *scanRun) fail(msg string) {
 
 func result(er tlswarden.EndpointReport) *endpointResult {
 	res := &endpointResult{Status: er.Status, Error: er.Error, Conns: er.Connections, DurationMS: er.DurationMS, Cert: er.Cert, Probes: er.Probes,
+		Serial: er.OneConnectionAtATime,
 		Suites: suiteSets{}, VersionErrors: map[tlswarden.Version]string{}}
 	if er.TLS == nil {
 		return res
