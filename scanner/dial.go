@@ -45,9 +45,17 @@ func (s *Scanner) limits(ap netip.AddrPort) (endpoint *endpointSlots, addr *sema
 // slowness: the endpoint's probes' timeouts (activetime) stop while a dial
 // of it waits there.
 func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.DialFunc {
+	dial, _ := s.endpointDialFunc(addr, count, false)
+	return dial
+}
+
+// endpointDialFunc is dialFunc, connecting ahead (see preconnecting) when
+// ahead is set; stop closes the connection opened ahead, if any, and opens
+// no more.
+func (s *Scanner) endpointDialFunc(addr netip.AddrPort, count *atomic.Int64, ahead bool) (dial tlswarden.DialFunc, stop func()) {
 	endpointSlots, addrSem := s.limits(addr)
 	seen := new(answers)
-	return func(ctx context.Context) (net.Conn, error) {
+	fresh := func(ctx context.Context) (net.Conn, error) {
 		if err := s.checkScope(addr.Addr()); err != nil {
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
 		}
@@ -75,6 +83,10 @@ func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.D
 		f := &flight{b: s.budget, epoch: epoch, seen: seen}
 		return s.connect(ctx, addr, count, f, endpointSlots, release)
 	}
+	if !ahead {
+		return fresh, func() {}
+	}
+	return s.preconnecting(addr, count, endpointSlots, addrSem, seen, fresh)
 }
 
 // connect waits for the pace and connects, holding the dial's slots, and

@@ -338,7 +338,8 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint, kind 
 	defer cancel()
 	ctx = activetime.WithMeter(ctx, new(activetime.Meter))
 	var conns atomic.Int64
-	kd := s.kindDialer(s.dialFunc(ep.Addr, &conns), ep, kind)
+	epDial, stopAhead := s.endpointDialFunc(ep.Addr, &conns, s.connectsAhead(kind))
+	kd := s.kindDialer(epDial, ep, kind)
 	dial := kd.dial
 	list := s.probesFor(kind)
 	if !s.serviceStep(ctx, kd, &er) {
@@ -374,6 +375,7 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint, kind 
 	if rl := kd.limited.Load(); rl != nil {
 		er.Status, er.Error = tlswarden.StatusRateLimited, rl.Error()
 	}
+	stopAhead()
 	er.Connections = int(conns.Load())
 	slots, _ := s.limits(ep.Addr)
 	er.OneConnectionAtATime = slots.serial.Load()

@@ -124,8 +124,10 @@ func TestScanCapsConnectionsPerEndpointAndAddress(t *testing.T) {
 	if got := shared.maxOpen.Load(); got != 5 {
 		t.Errorf("the address saw at most %d connections open at once, want 5 (the address cap, reached)", got)
 	}
-	if s.Connections() != 32 {
-		t.Errorf("Connections() = %d, want 32", s.Connections())
+	// 32 dials, and for each endpoint at most one connection opened ahead
+	// of a dial that never came (see preconnecting).
+	if n := s.Connections(); n < 32 || n > 32+4 {
+		t.Errorf("Connections() = %d, want 32 to 36", n)
 	}
 }
 
@@ -143,16 +145,18 @@ func TestScanCapsConnectionsPerAddress(t *testing.T) {
 	if got := srv.maxOpen.Load(); got > 3 {
 		t.Errorf("server saw %d connections open at once, want at most 3", got)
 	}
-	if got := srv.accepted.Load(); got != 24 {
-		t.Errorf("server accepted %d connections, want 24", got)
+	// 12 dials a scan, and at most one connection opened ahead of a dial
+	// that never came (see preconnecting).
+	if got := srv.accepted.Load(); got < 24 || got > 26 {
+		t.Errorf("server accepted %d connections, want 24 to 26", got)
 	}
 	for _, r := range reports {
-		if !r.Scanned() || r.Endpoints[0].Connections != 12 {
-			t.Errorf("report status %s, endpoint %+v; want scanned with 12 connections", r.Status, r.Endpoints)
+		if n := r.Endpoints[0].Connections; !r.Scanned() || n < 12 || n > 13 {
+			t.Errorf("report status %s, endpoint %+v; want scanned with 12 or 13 connections", r.Status, r.Endpoints)
 		}
 	}
-	if s.Connections() != 24 {
-		t.Errorf("Connections() = %d, want 24", s.Connections())
+	if n := s.Connections(); n < 24 || n > 26 {
+		t.Errorf("Connections() = %d, want 24 to 26", n)
 	}
 }
 

@@ -2,8 +2,11 @@ package scanner
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 
@@ -71,3 +74,223 @@ func (c *slotConn) OneAtATime() {
 }
 
 var _ tlswarden.SharedConn = (*slotConn)(nil)
+
+// Connecting ahead. Over a real network a connect costs a round trip
+// before the hello can leave, so a probe's chain of hellos, each sent when
+// the last is answered, pays two round trips a step. While fewer
+// connections than the cap are open to an endpoint, its dialer keeps one
+// more connected ahead (a spare), which the next dial takes ready: that
+// step then costs the hello's round trip alone. A spare holds a slot of
+// the endpoint, of its address and of the budget like any connection, but
+// sends nothing until taken. It is opened only when no other dial to the
+// endpoint is under way, so it is always the newest connection: a server
+// that serves one connection at a time reaches it only after every
+// connection carrying a hello, when the next hello is about to come. It
+// counts as crowding nobody until taken (it sends nothing). A server may
+// drop an idle connection, and that close must not be taken for an
+// answer to the hello: a spare is not kept past spareIdle, and one the
+// server closed or reset meanwhile is not used. The spare left when the
+// endpoint's probes are done is closed unused: about one connection more
+// an endpoint. Dials alone, and endpoints served one connection at a time,
+// get no spare; kinds with a preamble, their own cap or spacing, and
+// paced scans neither.
+
+// spareIdle is how long a spare may wait for its dial once connected.
+const spareIdle = time.Second
+
+// connectsAhead reports whether endpoints of kind get a spare.
+func (s *Scanner) connectsAhead(kind tlswarden.Kind) bool {
+	if s.cfg.MaxConnsPerEndpoint < 2 || s.cfg.MaxConnsPerSecond > 0 || s.cfg.KindSpacing[kind] > 0 {
+		return false
+	}
+	if n := s.cfg.KindConns[kind]; n > 0 && n < s.cfg.MaxConnsPerEndpoint {
+		return false
+	}
+	return s.cfg.Preambles == nil || s.cfg.Preambles(kind) == nil
+}
+
+// spare is one connection opened ahead.
+type spare struct {
+	ready   chan struct{} // closed once the connect is done
+	conn    *slotConn     // nil when it failed
+	at      time.Time     // when it was connected
+	connect time.Duration // how long the connect took
+}
+
+// close closes the spare once its connect is done, unused.
+func (sp *spare) close() {
+	go func() {
+		<-sp.ready
+		if sp.conn != nil {
+			sp.conn.Close()
+		}
+	}()
+}
+
+// ahead is one endpoint scan's dialer that connects ahead.
+type ahead struct {
+	s       *Scanner
+	addr    netip.AddrPort
+	count   *atomic.Int64
+	slots   *endpointSlots
+	addrSem *semaphore.Weighted
+	seen    *answers
+
+	mu      sync.Mutex
+	next    *spare // nil: none
+	dialing int    // dials connecting anew
+	stopped bool
+}
+
+// stop closes the spare, if any, waiting for it, and opens no more.
+func (a *ahead) stop() {
+	a.mu.Lock()
+	sp := a.next
+	a.next, a.stopped = nil, true
+	a.mu.Unlock()
+	if sp == nil {
+		return
+	}
+	<-sp.ready
+	if sp.conn != nil {
+		sp.conn.Close()
+	}
+}
+
+// preconnecting returns a DialFunc that hands out the endpoint's spare
+// when there is one, dials with fresh otherwise, and opens the next spare.
+func (s *Scanner) preconnecting(addr netip.AddrPort, count *atomic.Int64, slots *endpointSlots, addrSem *semaphore.Weighted, seen *answers, fresh tlswarden.DialFunc) (tlswarden.DialFunc, func()) {
+	a := &ahead{s: s, addr: addr, count: count, slots: slots, addrSem: addrSem, seen: seen}
+	return a.dial(fresh), a.stop
+}
+
+// dial returns the DialFunc of a.
+func (a *ahead) dial(fresh tlswarden.DialFunc) tlswarden.DialFunc {
+	return func(ctx context.Context) (net.Conn, error) {
+		if c := a.take(ctx); c != nil {
+			a.open(ctx)
+			return c, nil
+		}
+		a.mu.Lock()
+		a.dialing++
+		a.mu.Unlock()
+		c, err := fresh(ctx)
+		a.mu.Lock()
+		a.dialing--
+		a.mu.Unlock()
+		if err == nil {
+			a.open(ctx)
+		}
+		return c, err
+	}
+}
+
+// take returns the spare, ready, or nil when there is none to use: a dial
+// alone, or to an endpoint now served one at a time, closes it instead
+// (it would hold a slot the dial waits for), and so does a spare idle too
+// long.
+func (a *ahead) take(ctx context.Context) *slotConn {
+	a.mu.Lock()
+	sp := a.next
+	a.next = nil
+	a.mu.Unlock()
+	if sp == nil {
+		return nil
+	}
+	if tlswarden.DialsAlone(ctx) || a.slots.serial.Load() {
+		sp.close()
+		return nil
+	}
+	select {
+	case <-sp.ready:
+	case <-ctx.Done():
+		sp.close()
+		return nil
+	}
+	if sp.conn == nil {
+		return nil
+	}
+	if time.Since(sp.at) > spareIdle || closedByPeer(sp.conn.Conn) {
+		sp.conn.Close()
+		return nil
+	}
+	// The budget times an answer from the connect (flight.start): the
+	// connect's time is counted as if it had just been made, so that an
+	// answer on a spare is neither quicker nor later than on a new one.
+	sp.conn.flight.start = time.Now().Add(-sp.connect)
+	a.slots.opened(sp.conn)
+	return sp.conn
+}
+
+// open opens a spare, when the endpoint has none, no dial is connecting
+// anew, and a slot of the endpoint, its address and the budget is free at
+// once. It is closed when ctx ends unused.
+func (a *ahead) open(ctx context.Context) {
+	if tlswarden.DialsAlone(ctx) || a.slots.serial.Load() || ctx.Err() != nil || a.s.checkScope(a.addr.Addr()) != nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped || a.next != nil || a.dialing > 0 || !a.slots.sem.TryAcquire(1) {
+		return
+	}
+	if !a.addrSem.TryAcquire(1) {
+		a.slots.sem.Release(1)
+		return
+	}
+	epoch, ok := a.s.budget.tryAcquire()
+	if !ok {
+		a.addrSem.Release(1)
+		a.slots.sem.Release(1)
+		return
+	}
+	sp := &spare{ready: make(chan struct{})}
+	a.next = sp
+	release := func() {
+		a.s.budget.release()
+		a.addrSem.Release(1)
+		a.slots.sem.Release(1)
+	}
+	f := &flight{b: a.s.budget, epoch: epoch, seen: a.seen}
+	go func() {
+		defer close(sp.ready)
+		a.count.Add(1)
+		a.s.conns.Add(1)
+		f.start = time.Now()
+		c, err := a.s.dialer.DialContext(ctx, "tcp", a.addr.String())
+		if err != nil {
+			f.observe(0, err)
+			release()
+			return
+		}
+		abortOnClose(c)
+		sc := &slotConn{Conn: c, flight: f, slots: a.slots}
+		sc.release = sync.OnceFunc(func() { a.slots.closed(sc); release() })
+		sp.conn, sp.at = sc, time.Now()
+		sp.connect = sp.at.Sub(f.start)
+	}()
+	context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		unused := a.next == sp
+		if unused {
+			a.next = nil
+		}
+		a.mu.Unlock()
+		if unused {
+			sp.close()
+		}
+	})
+}
+
+// tryAcquire takes a connection slot of the budget if one is free at once
+// and no dial waits for one: a spare never makes a dial wait.
+func (b *budget) tryAcquire() (uint64, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dials.Len() > 0 || b.inFlight >= b.slots() {
+		return 0, false
+	}
+	b.inFlight++
+	b.peak = max(b.peak, b.inFlight)
+	return b.epoch, true
+}
