@@ -210,15 +210,19 @@ var allSchemesList = sync.OnceValue(func() []byte {
 // Certificate message (and over TLS 1.2 and older a CertificateStatus
 // right after it). It returns what it read even with an error. A server
 // that chose a suite without certificates (anonymous, PSK) gives an
-// error after the ServerHello; so does a TLS 1.3 HelloRetryRequest.
+// error after the ServerHello; so does a TLS 1.3 HelloRetryRequest. It
+// reads ahead as ReadServerFlight does: r is not to be read again after it.
 func (c *CertificateHello) ReadCertificate(r io.Reader, maxBytes int) (*CertificateFlight, error) {
+	rd := &recordReader{r: r, max: orDefaultMax(maxBytes), ahead: newReadAhead()}
+	defer rd.ahead.release()
+	return c.readCertificateFrom(rd)
+}
+
+// readCertificateFrom is ReadCertificate over a reader of its caller's.
+func (c *CertificateHello) readCertificateFrom(rd *recordReader) (*CertificateFlight, error) {
 	if c.msg == nil {
 		return nil, errors.New("certificate hello: read before marshal")
 	}
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
-	rd := &recordReader{r: r, max: maxBytes}
 	f := &CertificateFlight{}
 	err := c.readCertificate(rd, f)
 	if errors.Is(err, errChangeCipherSpec) {

@@ -16,10 +16,13 @@ const typeCertificateVerify = 15
 // that message is encrypted, so only a client holding the key share can
 // see which scheme the server chose. A server that negotiated TLS 1.2 or
 // older gives the flight and scheme 0 with no error: its choice is in the
-// ServerKeyExchange, read in the clear.
+// ServerKeyExchange, read in the clear. It reads ahead as ReadServerFlight
+// does.
 func (c *CertificateHello) ReadSignatureScheme(r io.Reader, maxBytes int) (*CertificateFlight, uint16, error) {
 	c.flight13 = nil
-	f, err := c.ReadCertificate(r, maxBytes)
+	rd := &recordReader{r: r, max: orDefaultMax(maxBytes), ahead: newReadAhead()}
+	defer rd.ahead.release()
+	f, err := c.readCertificateFrom(rd)
 	if err != nil || c.flight13 == nil {
 		return f, 0, err
 	}

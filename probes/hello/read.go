@@ -17,6 +17,14 @@ import (
 // ReadOptions.MaxBytes is zero: enough for a long certificate chain.
 const DefaultMaxBytes = 256 << 10
 
+// orDefaultMax is maxBytes, or DefaultMaxBytes when it is not positive.
+func orDefaultMax(maxBytes int) int {
+	if maxBytes <= 0 {
+		return DefaultMaxBytes
+	}
+	return maxBytes
+}
+
 // maxRecordLength is the largest record length accepted: a plaintext
 // fragment plus the expansion RFC 5246 allows a protected one.
 const maxRecordLength = MaxRecordPayload + 2048
@@ -89,14 +97,18 @@ type Flight struct {
 	// Certificate message was read: only its fields of the certificates,
 	// the staple and the SCTs are filled in.
 	Certificate *CertificateFlight
-	// Bytes counts the bytes read from the connection.
+	// Bytes counts the bytes of the reply the flight took: the records
+	// read, not what was read ahead of them.
 	Bytes int
 }
 
 // ReadServerFlight reads the server's reply to a ClientHello, record by
 // record, up to the ServerHello (and with opts.KeyExchange up to the
 // ServerKeyExchange). It returns what it read even with an error: a
-// ServerHello followed by an alert or garbage still names the suite.
+// ServerHello followed by an alert or garbage still names the suite. It
+// reads ahead of the records it takes, as much as r has ready within
+// MaxBytes (a whole flight in one read rather than two reads a record), so
+// r is not to be read again after it: what it read ahead is gone.
 //
 // A server that closes the connection before sending anything gives an error
 // wrapping io.EOF, with Flight.Bytes zero; an alert gives an *AlertError;
@@ -106,7 +118,8 @@ func ReadServerFlight(r io.Reader, opts ReadOptions) (*Flight, error) {
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = DefaultMaxBytes
 	}
-	rd := &recordReader{r: r, max: opts.MaxBytes}
+	rd := &recordReader{r: r, max: opts.MaxBytes, ahead: newReadAhead()}
+	defer rd.ahead.release()
 	f := &Flight{}
 	err := readFlight(rd, f, opts)
 	f.Bytes = rd.n
@@ -203,8 +216,11 @@ var errChangeCipherSpec = errors.New("change_cipher_spec record")
 type recordReader struct {
 	r   io.Reader
 	max int
-	n   int    // bytes read so far
+	n   int    // bytes taken so far
 	hs  []byte // handshake bytes not yet returned as messages
+	// ahead, when it has a buffer, reads ahead of the records taken
+	// (flight readers whose connection is read no further).
+	ahead readAhead
 }
 
 // message returns the next handshake message's type and body.
@@ -299,7 +315,15 @@ func (rd *recordReader) read(p []byte) error {
 	if rd.n+len(p) > rd.max {
 		return protocolError("server sent more than %d bytes without completing its hello", rd.max)
 	}
-	n, err := io.ReadFull(rd.r, p)
+	var (
+		n   int
+		err error
+	)
+	if rd.ahead.buf != nil {
+		n, err = rd.ahead.readFull(rd.r, p, rd.max-rd.n)
+	} else {
+		n, err = io.ReadFull(rd.r, p)
+	}
 	rd.n += n
 	switch {
 	case err == nil:
