@@ -121,6 +121,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "tlswarden scan:", err)
 		return exitNotScanned
 	}
+	defer tuneGC(os.Getenv)()
 	out := newReportWriter(f.json, len(targets) > 1, stdout)
 	out.labels = labels
 	prog := newProgress(f.progress && len(targets) > 1, len(targets), stderr)
