@@ -79,3 +79,37 @@ func BenchmarkLatencySlowest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLatencyFleetOnly scans the fleet's versions and suites through
+// the latency proxy at 50 ms (or TLSWARDEN_BENCH_RTT's first round trip)
+// as BenchmarkLatency does, without the peers, for pairs of tlswarden
+// alone: each run's wall time (median, fastest, slowest) and, logged, the
+// slowest endpoints of the last.
+func BenchmarkLatencyFleetOnly(b *testing.B) {
+	rtt := 50 * time.Millisecond
+	if os.Getenv("TLSWARDEN_BENCH_RTT") != "" {
+		rtt = benchRTTs(b)[0]
+	}
+	eps := startFleet(b)
+	scanOnce(b, []tlswarden.Probe{tlsProbe()}, targets(eps), false) // the servers' lazy set-up, untimed
+	front := startLatencyProxy(b, b.TempDir(), rtt, 0, eps)
+	probe := probes.TLS(probes.TLSConfig{Timeout: cliTimeout, NoGroups: true})
+	logLoad(b, "before the scans")
+	var (
+		walls []time.Duration
+		run   *scanRun
+	)
+	for b.Loop() {
+		start := time.Now()
+		run = scanOnce(b, []tlswarden.Probe{probe}, targets(front), true)
+		walls = append(walls, time.Since(start))
+	}
+	logLoad(b, "after the scans")
+	slices.Sort(walls)
+	b.ReportMetric(walls[len(walls)/2].Seconds(), "median-s")
+	b.ReportMetric(walls[0].Seconds(), "min-s")
+	b.ReportMetric(walls[len(walls)-1].Seconds(), "max-s")
+	b.ReportMetric(float64(run.FailedN), "failed-endpoints")
+	b.Logf("walls %v", walls)
+	logSlowest(b, front, run, 3)
+}
