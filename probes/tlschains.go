@@ -120,6 +120,9 @@ func (r *tlsRun) pickMissing(ctx context.Context, v tlswarden.Version, build hel
 // chains are merged. It reports whether every hello was answered.
 func (r *tlsRun) repairGuess(ctx context.Context, v tlswarden.Version, build helloBuilder, first uint16, lists [][]tlswarden.Suite, subs []run, classed bool, failed []int, again func([]run) []run) ([]uint16, bool) {
 	if !classed || slices.ContainsFunc(failed, func(j int) bool { return subs[j-1].group != subs[j].group }) {
+		if order, ok := kxBlockGuess(lists); ok && r.bordersHold(ctx, v, build, order, lists) {
+			return append([]uint16{first}, order...), true
+		}
 		all := make([][]uint16, len(lists))
 		for i, l := range lists {
 			all[i] = suiteCodes(l)
