@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tlswarden/tlswarden"
 )
 
@@ -169,20 +171,14 @@ func TestScannerBudgetStopsAtABottleneck(t *testing.T) {
 func parallelPokes(n, k int) tlswarden.Probe {
 	one := pokeProbe(k)
 	return tlswarden.Probe{Name: "pokes", Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
-		errs := make(chan error, n)
+		var g errgroup.Group
 		for range n {
-			go func() {
+			g.Go(func() error {
 				_, err := one.Run(ctx, ep, dial)
-				errs <- err
-			}()
+				return err
+			})
 		}
-		var first error
-		for range n {
-			if err := <-errs; err != nil && first == nil {
-				first = err
-			}
-		}
-		return tlswarden.Observation{}, first
+		return tlswarden.Observation{}, g.Wait()
 	}}
 }
 

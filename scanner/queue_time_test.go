@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/internal/tlstest"
 )
 
 // TestProbeTimeoutNotSpentQueued: the process's budget (8 connections)
@@ -119,28 +120,12 @@ func timedProbe(timeout time.Duration) tlswarden.Probe {
 // each after d.
 func serveAfter(t *testing.T, d time.Duration) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done); ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				select {
-				case <-time.After(d):
-					_, _ = c.Write([]byte("x"))
-					_, _ = c.Read(make([]byte, 1))
-				case <-done:
-				}
-			}()
+	return tlstest.RawServer(t, func(ctx context.Context, c net.Conn) {
+		select {
+		case <-time.After(d):
+			_, _ = c.Write([]byte("x"))
+			_, _ = c.Read(make([]byte, 1))
+		case <-ctx.Done():
 		}
-	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort()
+	})
 }

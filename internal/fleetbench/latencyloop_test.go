@@ -2,6 +2,7 @@ package fleetbench
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tlswarden/tlswarden/internal/tlstest"
 )
 
 // The latency proxy relays in one event loop over epoll, on non-blocking
@@ -771,42 +774,28 @@ func dialTCP(t *testing.T, a netip.AddrPort) *net.TCPConn {
 // otherwise reports how the client's side ended: "fin" or "reset".
 func startEndServer(t *testing.T) (netip.AddrPort, <-chan string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	ends := make(chan string, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-				buf := make([]byte, 5)
-				if _, err := io.ReadFull(c, buf); err != nil {
-					ends <- "read: " + err.Error()
-					return
-				}
-				ends <- string(buf)
-				if string(buf) == "reset" {
-					_ = c.(*net.TCPConn).SetLinger(0)
-					return
-				}
-				_, err := c.Read(buf)
-				switch {
-				case errors.Is(err, io.EOF):
-					ends <- "fin"
-				case errors.Is(err, syscall.ECONNRESET):
-					ends <- "reset"
-				default:
-					ends <- fmt.Sprintf("read: %v", err)
-				}
-			}()
+	addr := tlstest.RawServer(t, func(_ context.Context, c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			ends <- "read: " + err.Error()
+			return
 		}
-	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort(), ends
+		ends <- string(buf)
+		if string(buf) == "reset" {
+			_ = c.(*net.TCPConn).SetLinger(0)
+			return
+		}
+		_, err := c.Read(buf)
+		switch {
+		case errors.Is(err, io.EOF):
+			ends <- "fin"
+		case errors.Is(err, syscall.ECONNRESET):
+			ends <- "reset"
+		default:
+			ends <- fmt.Sprintf("read: %v", err)
+		}
+	})
+	return addr, ends
 }

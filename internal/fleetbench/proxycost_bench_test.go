@@ -1,6 +1,7 @@
 package fleetbench
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/netip"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tlswarden/tlswarden/internal/tlstest"
 )
 
 // BenchmarkProxyCost measures what the latency proxy itself costs: b.N
@@ -116,32 +119,17 @@ const helloAnswer = 4200
 // answers in two writes, reads to the end and closes.
 func startHelloServer(tb testing.TB) netip.AddrPort {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(time.Minute))
-				if _, err := io.ReadFull(c, make([]byte, 300)); err != nil {
-					return
-				}
-				if _, err := c.Write(make([]byte, 1400)); err != nil {
-					return
-				}
-				if _, err := c.Write(make([]byte, helloAnswer-1400)); err != nil {
-					return
-				}
-				_, _ = io.Copy(io.Discard, c)
-			}()
+	return tlstest.RawServer(tb, func(_ context.Context, c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(time.Minute))
+		if _, err := io.ReadFull(c, make([]byte, 300)); err != nil {
+			return
 		}
-	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort()
+		if _, err := c.Write(make([]byte, 1400)); err != nil {
+			return
+		}
+		if _, err := c.Write(make([]byte, helloAnswer-1400)); err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, c)
+	})
 }

@@ -2,6 +2,7 @@ package tlstest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -25,40 +26,9 @@ import (
 // test ends.
 func RTTProxy(t testing.TB, backend netip.AddrPort, rtt time.Duration) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	open := map[net.Conn]struct{}{}
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			open[c] = struct{}{}
-			mu.Unlock()
-			wg.Go(func() {
-				relayRTT(c, backend, rtt, time.Now().Add(rtt))
-				mu.Lock()
-				delete(open, c)
-				mu.Unlock()
-			})
-		}
+	return RawServer(t, func(_ context.Context, c net.Conn) {
+		relayRTT(c, backend, rtt, time.Now().Add(rtt))
 	})
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for c := range open {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return netip.MustParseAddrPort(ln.Addr().String())
 }
 
 // delayed is one read and when it may be written on; data nil carries the

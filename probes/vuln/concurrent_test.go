@@ -17,10 +17,23 @@ import (
 // other when serial is set.
 func runChecks(t *testing.T, addr netip.AddrPort, dial tlswarden.DialFunc, serial bool) *tlswarden.VulnResult {
 	t.Helper()
+	r := testRun(addr, dial)
+	r.serial = serial
+	return runAll(t, r)
+}
+
+// testRun is a run of every check against addr through dial, as the tests
+// make it: the host localhost, a second's wait for answers.
+func testRun(addr netip.AddrPort, dial tlswarden.DialFunc) *run {
+	return &run{cfg: Config{AnswerWait: time.Second}.withDefaults(), ep: tlswarden.Endpoint{Host: "localhost", Addr: addr},
+		dial: dial, start: time.Now()}
+}
+
+// runAll runs r's checks within a minute and fails the test on an error.
+func runAll(t *testing.T, r *run) *tlswarden.VulnResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	r := &run{cfg: Config{AnswerWait: time.Second}.withDefaults(), ep: tlswarden.Endpoint{Host: "localhost", Addr: addr},
-		dial: dial, start: time.Now(), serial: serial}
 	res, err := r.all(ctx)
 	if err != nil {
 		t.Fatalf("probe: %v", err)

@@ -1,11 +1,9 @@
 package vuln
 
 import (
-	"context"
 	"crypto/tls"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -19,17 +17,11 @@ import (
 // own when separate is set.
 func runMerged(t *testing.T, addr netip.AddrPort, separate bool) *tlswarden.VulnResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
 	d := tlstest.NewDialer(addr)
 	d.MaxConns = 4
-	r := &run{cfg: Config{AnswerWait: time.Second}.withDefaults(), ep: tlswarden.Endpoint{Host: "localhost", Addr: addr},
-		dial: d.Dial, start: time.Now(), separate: separate}
-	res, err := r.all(ctx)
-	if err != nil {
-		t.Fatalf("probe: %v", err)
-	}
-	return res
+	r := testRun(addr, d.Dial)
+	r.separate = separate
+	return runAll(t, r)
 }
 
 // TestMergedHandshakesSameFacts checks that the checks that follow on
