@@ -1,8 +1,12 @@
 # The test command CI runs (see README.md): vet, staticcheck, every test,
-# then each fuzz target for a few seconds.
+# then each fuzz target for a few thousand executions.
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
-FUZZTIME    ?= 2s
+# A count, not a duration: Go 1.26's fuzzing coordinator can fail a target
+# with "context deadline exceeded" when a -fuzztime duration ends while a
+# worker is busy (golang/go#75804, fixed in Go 1.27); a count has no deadline.
+FUZZTIME    ?= 5000x
+FUZZMINTIME ?= 2000x
 export CGO_ENABLED ?= 0
 
 .PHONY: test vet staticcheck unit race fuzz-smoke build demo bench
@@ -31,20 +35,20 @@ race:
 
 # Runs every Fuzz target briefly; run one long with e.g.
 #   go test -run '^$$' -fuzz '^FuzzReadServerFlight$$' -fuzztime 10m ./probes/hello
-# Minimizing a new input is bounded like the run (the default, 60 s, can
-# keep a 3 s run going for a minute). A failure prints the fuzzer's output. One with a failing input (written
-# under the package's testdata/fuzz) fails the target; one without (the
-# fuzzing engine itself stumbling on a loaded machine) is run once more.
+# Both the run and the minimizing of a new input are bounded by counts of
+# executions (see FUZZTIME). A failure prints the fuzzer's output. One with a
+# failing input (written under the package's testdata/fuzz) fails the target;
+# one without (the fuzzing engine itself stumbling) is run once more.
 fuzz-smoke:
 	@out=$$(mktemp); trap 'rm -f $$out' EXIT; \
 	for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-	    if ! $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZTIME) $$pkg >$$out 2>&1; then \
+	    if ! $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg >$$out 2>&1; then \
 	      cat $$out; \
 	      if grep -q 'Failing input written' $$out; then exit 1; fi; \
 	      echo "fuzz $$f stopped without a failing input; once more"; \
-	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZTIME) $$pkg || exit 1; \
+	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg || exit 1; \
 	    fi; \
 	  done; \
 	done
