@@ -21,6 +21,8 @@ type VulnResult struct {
 	// Ticketbleed is the Ticketbleed check; nil when the feature hello
 	// failed.
 	Ticketbleed *TicketbleedResult `json:"ticketbleed,omitempty"`
+	// PaddingOracle is the CBC padding oracle check.
+	PaddingOracle *PaddingOracleResult `json:"padding_oracle,omitempty"`
 	// ClientRenegotiation is the client-initiated renegotiation check.
 	ClientRenegotiation *RenegotiationResult `json:"client_initiated_renegotiation,omitempty"`
 	// SignatureSchemes are the schemes the server signs its TLS 1.2 key
@@ -144,6 +146,45 @@ type ROBOTResult struct {
 	// Oracle: the answers differ, consistently: the server tells a flawed
 	// premaster secret from a well-formed one.
 	Oracle bool `json:"oracle"`
+}
+
+// PaddingOracleResult is the CBC padding oracle check (POODLE-TLS, Zombie
+// POODLE, GOLDENDOODLE, CVE-2016-2107 and kin, after Craig Young's 2019
+// research): after a full handshake with an AES-CBC suite by Go's client,
+// one application data record malformed in one way (a valid MAC with
+// invalid padding, an invalid MAC with valid padding, both invalid,
+// nothing but padding), each on a connection of its own. A server that
+// answers them alike tells an attacker nothing about the plaintext; one
+// whose answer depends on the flaw is a padding oracle.
+type PaddingOracleResult struct {
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Tested is false when no handshake with the AES-CBC suites Go's
+	// client has could be made; Reason then says why.
+	Tested bool   `json:"tested"`
+	Reason string `json:"reason,omitempty"`
+	// Version and CipherSuite are those of the handshakes.
+	Version     Version `json:"version,omitempty"`
+	CipherSuite uint16  `json:"cipher_suite,omitempty"`
+	// Answers are the server's answers to the malformed records, in the
+	// order sent.
+	Answers []PaddingAnswer `json:"answers,omitempty"`
+	// Consistent: the answers differed and a second round gave the same.
+	Consistent bool `json:"consistent,omitempty"`
+	// Oracle: the answers differ, consistently: the server tells one
+	// malformed record from another.
+	Oracle bool `json:"oracle"`
+}
+
+// PaddingAnswer is the server's answer to one malformed CBC record.
+type PaddingAnswer struct {
+	// Record says how the record was malformed.
+	Record string `json:"record"`
+	// Answer is what the server did until it closed the connection or
+	// the answer wait ended: its records, decrypted, at most three
+	// ("alert bad_record_mac (fatal)"), then "closed", "kept open" or
+	// "more", joined by ", then "; or "closed" or "no answer" alone.
+	Answer string `json:"answer"`
 }
 
 // RenegotiationResult is the client-initiated renegotiation check: after

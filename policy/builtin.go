@@ -57,7 +57,7 @@ var vulnRules = []sev{
 	{"vuln.sweet32", 0}, {"vuln.rc4", 0}, {"vuln.freak", 0}, {"vuln.export", 0}, {"vuln.null", 0},
 	{"vuln.anonymous", 0}, {"vuln.logjam", 0}, {"vuln.logjam_common_prime", 0}, {"vuln.poodle", 0},
 	{"vuln.beast", 0}, {"vuln.lucky13", 0}, {"vuln.drown", 0},
-	{"vuln.heartbleed", 0}, {"vuln.ccs_injection", 0}, {"vuln.robot", 0}, {"vuln.secure_renegotiation", 0},
+	{"vuln.heartbleed", 0}, {"vuln.ccs_injection", 0}, {"vuln.robot", 0}, {"vuln.padding_oracle", 0}, {"vuln.secure_renegotiation", 0},
 	{"vuln.client_initiated_renegotiation", 0}, {"vuln.ticketbleed", 0}, {"vuln.early_data", 0},
 	{"vuln.crime", 0},
 	{"vuln.fallback_scsv", 0},

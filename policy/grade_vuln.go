@@ -8,11 +8,13 @@ import (
 )
 
 // capWeaknesses applies the caps of known weaknesses (docs/grading.md):
-// POODLE C; Heartbleed, CCS injection, ROBOT, Ticketbleed and insecure
-// client-initiated renegotiation F; CRIME C; no secure renegotiation A- (secure
-// client-initiated renegotiation is a finding, not a cap, as at SSL Labs). The caps of checks tlswarden does not make (the CBC
-// padding oracles, ROBOT when it was not run) are named in the grade's incomplete list when
-// the suites they need are accepted.
+// POODLE C; Heartbleed, CCS injection, ROBOT, Ticketbleed, a CBC padding
+// oracle and insecure client-initiated renegotiation F; CRIME C; no secure
+// renegotiation A- (secure client-initiated renegotiation is a finding, not
+// a cap, as at SSL Labs). The caps of checks that were not made (ROBOT,
+// the CBC padding oracles, when they were not run or could not test) are
+// named in the grade's incomplete list when the suites they need are
+// accepted.
 func (gr *grader) capWeaknesses() {
 	list, _ := acceptedSuites(gr.tr, onlySSLv3)
 	if slices.ContainsFunc(list, cbcSuite) {
@@ -36,6 +38,8 @@ func (gr *grader) capActive() {
 	gr.when(v.CCSInjection != nil && v.CCSInjection.EarlyCCSAccepted, "F", "CCS injection: an early ChangeCipherSpec was taken")
 	gr.when(v.ROBOT != nil && v.ROBOT.Oracle, "F", "ROBOT: the RSA key exchange is a Bleichenbacher oracle")
 	gr.when(v.Ticketbleed != nil && v.Ticketbleed.Leaked, "F", "Ticketbleed: a resumed session echoed more session ID than was sent")
+	gr.when(v.PaddingOracle != nil && v.PaddingOracle.Oracle, "F",
+		"CBC padding oracle: malformed records are answered by their flaw (POODLE-TLS, Zombie POODLE, GOLDENDOODLE, CVE-2016-2107)")
 	gr.when(v.Features.Compression != "null", "C", "CRIME: TLS compression is chosen")
 	gr.when(!v.Features.SecureRenegotiation, "A-", "no secure renegotiation (RFC 5746)")
 	rn := v.ClientRenegotiation
@@ -48,8 +52,8 @@ func (gr *grader) capActive() {
 	}
 }
 
-// untestedCaps names the SSL Labs caps of checks tlswarden does not make,
-// when the suites they concern are accepted.
+// untestedCaps names the SSL Labs caps of checks that were not made or
+// did not settle, when the suites they concern are accepted.
 func (gr *grader) untestedCaps() {
 	list, _ := acceptedSuites(gr.tr, upToTLS12)
 	robot := gr.vuln != nil && gr.vuln.ROBOT != nil && gr.vuln.ROBOT.Status == tlswarden.StatusOK
@@ -57,7 +61,9 @@ func (gr *grader) untestedCaps() {
 		gr.incomplete("RSA key exchange accepted: the ROBOT cap (F) not tested")
 	}
 	if slices.ContainsFunc(list, cbcSuite) {
-		gr.incomplete("CBC suites accepted: the padding-oracle caps (CVE-2016-2107, Zombie POODLE, GOLDENDOODLE) not tested")
+		if why := paddingUnsettled(gr.vuln); why != "" {
+			gr.incomplete("CBC suites accepted: the padding-oracle caps (CVE-2016-2107, Zombie POODLE, GOLDENDOODLE) not tested: %s", why)
+		}
 	}
 }
 
@@ -78,4 +84,36 @@ func capSharedKey(g *tlswarden.Grade, in *Input) {
 	} else {
 		g.Letter = "F"
 	}
+}
+
+// paddingUnsettled says why the padding oracle check did not settle the
+// padding-oracle caps, or "" when it did: it ran, negotiated a CBC suite,
+// and its answers were all alike or differed the same way twice.
+func paddingUnsettled(v *tlswarden.VulnResult) string {
+	var po *tlswarden.PaddingOracleResult
+	if v != nil {
+		po = v.PaddingOracle
+	}
+	switch {
+	case v != nil && skipped(v, "padding_oracle"):
+		return "the check was turned off"
+	case po == nil:
+		return "the check was not run"
+	case po.Status != tlswarden.StatusOK:
+		return "the check did not finish (" + po.Error + ")"
+	case !po.Tested:
+		return "no AES-CBC suite Go's client offers could be negotiated (" + po.Reason + ")"
+	case !po.Oracle && !allAlike(paddingAnswers(po)):
+		return "the answers differed, but not the same way twice"
+	}
+	return ""
+}
+
+// paddingAnswers are the answers of a padding oracle check, in order.
+func paddingAnswers(po *tlswarden.PaddingOracleResult) []string {
+	var out []string
+	for _, a := range po.Answers {
+		out = append(out, a.Answer)
+	}
+	return out
 }

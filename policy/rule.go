@@ -104,7 +104,8 @@ type Params struct {
 	BRForPrivateRoots bool
 	// NoIntrusive asks scans under this profile to skip the weakness
 	// checks fragile appliances or an IDS may take badly (Heartbleed, CCS
-	// injection, ROBOT, client-initiated renegotiation), as --no-intrusive
+	// injection, ROBOT, CBC padding oracle, client-initiated
+	// renegotiation), as --no-intrusive
 	// does; YAML intrusive_checks:
 	// false. Evaluation ignores it: it configures the probes.
 	NoIntrusive bool

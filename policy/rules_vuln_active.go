@@ -1,10 +1,12 @@
 package policy
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/iana"
 )
 
 // Known-weakness rules over the weakness probe's answers.
@@ -79,6 +81,17 @@ var (
 			`testssl.sh run_robot; SSL Labs grades it F since March 2018.`,
 		Check: checkROBOT,
 	}
+	rulePaddingOracle = Rule{
+		ID:       "vuln.padding_oracle",
+		Title:    "CBC padding oracle: malformed CBC records are answered alike (POODLE-TLS, Zombie POODLE, GOLDENDOODLE, CVE-2016-2107)",
+		Severity: tlswarden.SeverityCritical,
+		Rationale: `A server whose answer to a CBC record depends on whether its padding or its MAC was wrong ` +
+			`(an alert against a silent close, one alert against another, a timeout) lets an attacker in the ` +
+			`middle decrypt a secret the browser repeats, such as a cookie, a byte at a time (Craig Young's 2019 ` +
+			`research: Zombie POODLE, GOLDENDOODLE; OpenSSL's CVE-2016-2107). SSL Labs grades these oracles F; ` +
+			`testssl.sh does not test them.`,
+		Check: checkPaddingOracle,
+	}
 	ruleFallbackSCSV = Rule{
 		ID:       "vuln.fallback_scsv",
 		Title:    "TLS_FALLBACK_SCSV is honoured (RFC 7507)",
@@ -90,7 +103,7 @@ var (
 )
 
 // vulnActiveRules are the weakness rules over the weakness probe's facts.
-var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleROBOT, &ruleSecureRenegotiation, &ruleClientRenegotiation, &ruleTicketbleed, &ruleEarlyData, &ruleCRIME, &ruleFallbackSCSV}
+var vulnActiveRules = []*Rule{&ruleHeartbleed, &ruleCCSInjection, &ruleROBOT, &rulePaddingOracle, &ruleSecureRenegotiation, &ruleClientRenegotiation, &ruleTicketbleed, &ruleEarlyData, &ruleCRIME, &ruleFallbackSCSV}
 
 // featureFacts returns the weakness probe's result when its feature hello
 // was answered with a ServerHello, or the result that says why not: not
@@ -334,4 +347,66 @@ func allAlike(answers []string) bool {
 		}
 	}
 	return true
+}
+
+func checkPaddingOracle(in *Input) Result {
+	v, r := featureFacts(in)
+	if r != nil {
+		return *r
+	}
+	po := v.PaddingOracle
+	switch {
+	case skipped(v, "padding_oracle"):
+		return Result{tlswarden.RuleSkipped, "skipped at the user's request (--no-intrusive, the profile's intrusive_checks or the target's intrusive setting)"}
+	case po == nil:
+		return notApplicable("the padding oracle check was not run (a report from before it)")
+	case po.Status != tlswarden.StatusOK:
+		return notEvaluated("the padding oracle check did not finish%s", errSuffix(po.Error))
+	case !po.Tested:
+		return paddingUntested(in, po)
+	}
+	answers := paddingAnswers(po)
+	on := fmt.Sprintf("%s %s", po.Version, suiteName(po.CipherSuite))
+	switch {
+	case po.Oracle:
+		return fail("malformed CBC records (%s) are answered by their flaw, the same way twice: %s", on, paddingEvidence(po))
+	case !allAlike(answers):
+		return notEvaluated("the answers to malformed CBC records (%s) differed, but not the same way twice: %s", on, paddingEvidence(po))
+	}
+	return pass("every malformed CBC record (%s) is answered alike: %s", on, answers[0])
+}
+
+// paddingUntested judges a padding oracle check that negotiated no CBC
+// suite: a pass when the enumeration found none accepted either.
+func paddingUntested(in *Input, po *tlswarden.PaddingOracleResult) Result {
+	var cbc []string
+	if tr := in.Endpoint.TLS; tr != nil {
+		list, _ := acceptedSuites(tr, upToTLS12)
+		for _, o := range list {
+			if cbcSuite(o) {
+				cbc = append(cbc, o.version.String()+" "+o.suite.Name)
+			}
+		}
+	}
+	if len(cbc) > 0 {
+		return notEvaluated("CBC suites are accepted (%s), but none that Go's client offers could be negotiated: %s", joinShort(cbc, 4), po.Reason)
+	}
+	return pass("no CBC suite is accepted (%s)", po.Reason)
+}
+
+// paddingEvidence lists each malformed record with its answer.
+func paddingEvidence(po *tlswarden.PaddingOracleResult) string {
+	var parts []string
+	for _, a := range po.Answers {
+		parts = append(parts, a.Record+": "+a.Answer)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// suiteName is a cipher suite's IANA name, or its code point.
+func suiteName(code uint16) string {
+	if s, ok := iana.Suite(code); ok {
+		return s.Name
+	}
+	return fmt.Sprintf("%#04x", code)
 }

@@ -154,6 +154,41 @@ func withVuln(edit func(v *tlswarden.VulnResult)) func() *tlswarden.EndpointRepo
 	})
 }
 
+// withCBC is withVuln on a server that also accepts a CBC suite Go's
+// client does not offer.
+func withCBC(edit func(v *tlswarden.VulnResult)) func() *tlswarden.EndpointReport {
+	return func() *tlswarden.EndpointReport {
+		e := withVuln(edit)()
+		e.TLS = groups(tlsResult(v13, accepts(tlswarden.TLS12, tlswarden.PreferServer,
+			"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA")), "x25519")
+		return e
+	}
+}
+
+// Answers of the padding oracle check: alike, an oracle (twice), and a
+// difference that did not repeat.
+const (
+	alike = iota
+	oracle
+	noise
+)
+
+// paddingResult sets a tested padding oracle check with answers of kind.
+func paddingResult(kind int) func(v *tlswarden.VulnResult) {
+	return func(v *tlswarden.VulnResult) {
+		po := &tlswarden.PaddingOracleResult{Status: tlswarden.StatusOK, Tested: true, Version: tlswarden.TLS12, CipherSuite: 0xc013}
+		for i, rec := range []string{"valid MAC, invalid padding", "invalid MAC, valid padding"} {
+			a := "alert bad_record_mac (fatal), then closed"
+			if kind != alike && i == 0 {
+				a = "closed"
+			}
+			po.Answers = append(po.Answers, tlswarden.PaddingAnswer{Record: rec, Answer: a})
+		}
+		po.Consistent, po.Oracle = kind == oracle, kind == oracle
+		v.PaddingOracle = po
+	}
+}
+
 func vulnActiveCases() []ruleCase {
 	heartbeat := func(answered bool) func(v *tlswarden.VulnResult) {
 		return func(v *tlswarden.VulnResult) {
@@ -254,6 +289,20 @@ func vulnActiveCases() []ruleCase {
 			v.ROBOT = &tlswarden.ROBOTResult{Status: tlswarden.StatusOK, Tested: true, Answers: []string{"alert bad_record_mac", "closed"}}
 		}), ne, "not the same way twice"},
 		{"robot not run", &ruleROBOT, "", withVuln(nil), ne, "did not finish"},
+		{"padding alike", &rulePaddingOracle, "", withCBC(paddingResult(alike)), pass_, "alike: alert bad_record_mac (fatal), then closed"},
+		{"padding oracle", &rulePaddingOracle, "", withCBC(paddingResult(oracle)), fail_, "valid MAC, invalid padding: closed; invalid MAC, valid padding: alert bad_record_mac"},
+		{"padding noise", &rulePaddingOracle, "", withCBC(paddingResult(noise)), ne, "not the same way twice"},
+		{"padding no CBC in common, CBC accepted", &rulePaddingOracle, "", withCBC(func(v *tlswarden.VulnResult) {
+			v.PaddingOracle = &tlswarden.PaddingOracleResult{Status: tlswarden.StatusOK, Reason: "the handshake was refused: remote error: tls: handshake failure"}
+		}), ne, "TLSv1.2 TLS_DHE_RSA_WITH_AES_128_CBC_SHA"},
+		{"padding no CBC", &rulePaddingOracle, "", withVuln(func(v *tlswarden.VulnResult) {
+			v.PaddingOracle = &tlswarden.PaddingOracleResult{Status: tlswarden.StatusOK, Reason: "refused: handshake failure"}
+		}), pass_, "no CBC suite is accepted"},
+		{"padding unfinished", &rulePaddingOracle, "", withCBC(func(v *tlswarden.VulnResult) {
+			v.PaddingOracle = &tlswarden.PaddingOracleResult{Status: tlswarden.StatusTimeout, Error: "i/o timeout"}
+		}), ne, "i/o timeout"},
+		{"padding turned off", &rulePaddingOracle, "", withCBC(func(v *tlswarden.VulnResult) { v.Skipped = []string{"padding_oracle"} }), tlswarden.RuleSkipped, "--no-intrusive"},
+		{"padding before the check", &rulePaddingOracle, "", withCBC(nil), na, "before"},
 		{"fallback refused", &ruleFallbackSCSV, "", withVuln(nil), pass_, "inappropriate_fallback"},
 		{"fallback accepted", &ruleFallbackSCSV, "", withVuln(func(v *tlswarden.VulnResult) {
 			v.FallbackSCSV.Rejected, v.FallbackSCSV.Answer = false, "ServerHello with TLSv1.1"
@@ -295,6 +344,7 @@ func TestVulnGradeCaps(t *testing.T) {
 		}, "F", "ROBOT"},
 		{"crime", func(v *tlswarden.VulnResult) { v.Features.Compression = "deflate" }, "C", "CRIME"},
 		{"ticketbleed", func(v *tlswarden.VulnResult) { v.Ticketbleed.Leaked = true }, "F", "Ticketbleed"},
+		{"padding oracle", paddingResult(oracle), "F", "CBC padding oracle"},
 		{"no secure renegotiation", func(v *tlswarden.VulnResult) {
 			v.Features.SecureRenegotiation, v.ClientRenegotiation.Secure = false, false
 		}, "A-", "renegotiation"},
@@ -322,6 +372,38 @@ func TestVulnGradeCaps(t *testing.T) {
 		if !slices.ContainsFunc(g.Incomplete, func(s string) bool { return strings.Contains(s, want) }) {
 			t.Errorf("incomplete %q lacks %q", g.Incomplete, want)
 		}
+	}
+}
+
+// TestPaddingOracleIncomplete checks the padding-oracle caps are named
+// as not tested, with the reason, exactly when the check did not settle
+// them on a server accepting CBC suites.
+func TestPaddingOracleIncomplete(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(v *tlswarden.VulnResult)
+		want string // "" for no padding-oracle note
+	}{
+		{"alike", paddingResult(alike), ""},
+		{"oracle", paddingResult(oracle), ""},
+		{"noise", paddingResult(noise), "not the same way twice"},
+		{"not run", nil, "not run"},
+		{"turned off", func(v *tlswarden.VulnResult) { v.Skipped = []string{"padding_oracle"} }, "turned off"},
+		{"no Go CBC suite", func(v *tlswarden.VulnResult) {
+			v.PaddingOracle = &tlswarden.PaddingOracleResult{Status: tlswarden.StatusOK, Reason: "refused: handshake failure"}
+		}, "no AES-CBC suite Go's client offers could be negotiated (refused: handshake failure)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := GradeTLS(withCBC(tc.edit)(), now)
+			i := slices.IndexFunc(g.Incomplete, func(s string) bool { return strings.Contains(s, "padding-oracle") })
+			switch {
+			case tc.want == "" && i >= 0:
+				t.Errorf("incomplete %q names the padding-oracle caps", g.Incomplete)
+			case tc.want != "" && (i < 0 || !strings.Contains(g.Incomplete[i], tc.want)):
+				t.Errorf("incomplete %q, want a padding-oracle note with %q", g.Incomplete, tc.want)
+			}
+		})
 	}
 }
 

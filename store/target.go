@@ -44,8 +44,8 @@ type Target struct {
 	// this target; empty means the default.
 	Schedule string `json:"schedule,omitempty"`
 	// Intrusive allows the weakness checks that a fragile appliance or an
-	// IDS may take badly (Heartbleed, CCS injection, ROBOT, client-initiated
-	// renegotiation) when the flags
+	// IDS may take badly (Heartbleed, CCS injection, ROBOT, the CBC padding
+	// oracle, client-initiated renegotiation) when the flags
 	// and profile do; false exempts the target from them whatever those
 	// say. As with Enabled, the zero value is the cautious one: callers
 	// that build targets from user input choose the default (true).

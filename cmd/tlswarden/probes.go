@@ -76,7 +76,7 @@ func (f *scanningFlags) register(fs *flag.FlagSet) {
 	f.kindConns, f.kindSpacing = newKindConns(), newKindSpacing()
 	fs.Var(f.kindConns, "kind-conns", "simultaneous connections to one endpoint of a kind, as `KIND=N` pairs (comma-separated, repeatable), such as smtp=1,imap=2; 0 leaves the kind to --max-conns-per-endpoint (default "+describeDefaults(scanner.DefaultKindConns, strconv.Itoa)+")")
 	fs.Var(f.kindSpacing, "kind-spacing", "least time between two connections to one endpoint of a kind, as `KIND=DURATION` pairs (comma-separated, repeatable), such as smtp=1s; at most 1m (default "+describeDefaults(scanner.DefaultKindSpacing, time.Duration.String)+")")
-	fs.BoolVar(&f.noIntrusive, "no-intrusive", false, "skip the weakness checks that fragile appliances or an IDS may take badly (Heartbleed, CCS injection, ROBOT, client-initiated renegotiation)")
+	fs.BoolVar(&f.noIntrusive, "no-intrusive", false, "skip the weakness checks that fragile appliances or an IDS may take badly (Heartbleed, CCS injection, ROBOT, CBC padding oracle, client-initiated renegotiation)")
 	fs.BoolVar(&f.noClients, "no-clients", false, "skip the client simulation (which real clients connect, computed from the facts, with up to 16 clients' own hellos where the facts do not decide)")
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tlswarden/tlswarden"
+	"github.com/tlswarden/tlswarden/iana"
 )
 
 // writeVuln prints the weakness probe's facts: the TLS features of the
@@ -65,6 +66,9 @@ func writeChecks(w io.Writer, v *tlswarden.VulnResult) {
 	if tb := v.Ticketbleed; tb != nil && (tb.Tested || tb.Status != tlswarden.StatusOK) {
 		fmt.Fprintf(w, "    ticketbleed\t%s\n", ticketbleedText(tb))
 	}
+	if po := v.PaddingOracle; po != nil {
+		fmt.Fprintf(w, "    padding oracle\t%s\n", paddingText(po))
+	}
 	if rn := v.ClientRenegotiation; rn != nil && (rn.Tested || rn.Status != tlswarden.StatusOK) {
 		fmt.Fprintf(w, "    client renegotiation\t%s\n", renegotiationText(rn))
 	}
@@ -83,6 +87,42 @@ func ticketbleedText(tb *tlswarden.TicketbleedResult) string {
 		return "ticket not resumed"
 	}
 	return fmt.Sprintf("%d-byte session ID echoed as sent", tb.SessionIDSent)
+}
+
+// paddingText says what the CBC padding oracle check found: each
+// malformed record's answer, or why it could not test.
+func paddingText(po *tlswarden.PaddingOracleResult) string {
+	switch {
+	case po.Status != tlswarden.StatusOK:
+		return answerText(po.Status, po.Error, "")
+	case !po.Tested:
+		return "not tested: " + po.Reason
+	}
+	var parts []string
+	for _, a := range po.Answers {
+		parts = append(parts, a.Record+": "+a.Answer)
+	}
+	verdict := "answered alike"
+	switch {
+	case po.Oracle:
+		verdict = "ORACLE (answers differ, twice)"
+	case !sameAnswers(po.Answers):
+		verdict = "answers differed once, not repeated"
+	}
+	suite := fmt.Sprintf("%#04x", po.CipherSuite)
+	if s, ok := iana.Suite(po.CipherSuite); ok {
+		suite = s.Name
+	}
+	return fmt.Sprintf("%s, %s %s: %s", verdict, po.Version, suite, strings.Join(parts, "; "))
+}
+
+func sameAnswers(as []tlswarden.PaddingAnswer) bool {
+	for _, a := range as {
+		if a.Answer != as[0].Answer {
+			return false
+		}
+	}
+	return true
 }
 
 func renegotiationText(rn *tlswarden.RenegotiationResult) string {

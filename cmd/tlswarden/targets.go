@@ -145,7 +145,7 @@ func (c *targetsCmd) add(args []string) error {
 	fs.Var(&tags, "tag", "`TAG`s (comma-separated, repeatable)")
 	fs.StringVar(&schedule, "schedule", "", "`SCHEDULE` replacing the default for these targets: five cron fields, @daily, or @every DURATION (at least 1m)")
 	fs.BoolVar(&disabled, "disabled", false, "add them disabled: scanned only on request")
-	fs.BoolVar(&noIntrusive, "no-intrusive", false, "exempt them from the weakness checks fragile appliances or an IDS may take badly (Heartbleed, CCS injection, ROBOT, client-initiated renegotiation), whatever serve's flags and profile say")
+	fs.BoolVar(&noIntrusive, "no-intrusive", false, "exempt them from the weakness checks fragile appliances or an IDS may take badly (Heartbleed, CCS injection, ROBOT, CBC padding oracle, client-initiated renegotiation), whatever serve's flags and profile say")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

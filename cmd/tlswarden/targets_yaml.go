@@ -21,7 +21,7 @@ import (
 //	    tags: [prod, pci]
 //	    enabled: true           # default true
 //	    schedule: "0 3 * * *"   # default: the service's schedule
-//	    intrusive: false        # default true: false skips Heartbleed, CCS injection, ROBOT
+//	    intrusive: false        # default true: false skips Heartbleed, CCS injection, ROBOT, the CBC padding oracle
 //
 // A file may also be just the list.
 type yamlTarget struct {

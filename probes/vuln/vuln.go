@@ -9,9 +9,11 @@
 // exchange, except the handshakes by Go's own client of resumption (two,
 // the first of which carries the client-initiated renegotiation attempt
 // when it negotiated TLS 1.2 with an AEAD suite; else that check has one
-// of its own) and TLS 1.3 resumption (one). The checks that send what a
-// fragile appliance or an IDS may take badly (an over-long heartbeat, an
-// early ChangeCipherSpec, a renegotiation) can be turned off with
+// of its own), TLS 1.3 resumption (one) and the CBC padding oracle check
+// (four, each followed by one malformed record). The checks that send
+// what a fragile appliance or an IDS may take badly (an over-long
+// heartbeat, an early ChangeCipherSpec, malformed records, a
+// renegotiation) can be turned off with
 // Config.NoIntrusive. Weaknesses that follow from the enumerated
 // suites and versions (POODLE, SWEET32, DROWN, ...) need no connection and
 // are the policy's.
@@ -40,8 +42,8 @@ type Config struct {
 	// Timeout. It also bounds the wait for a TLS 1.3 session ticket, which
 	// is otherwise a few round trips of the connection (ticketWait).
 	AnswerWait time.Duration
-	// NoIntrusive skips the Heartbleed, CCS injection, ROBOT and
-	// client-initiated renegotiation checks; a scan whose context is
+	// NoIntrusive skips the Heartbleed, CCS injection, ROBOT, CBC padding
+	// oracle and client-initiated renegotiation checks; a scan whose context is
 	// marked by tlswarden.WithoutIntrusiveChecks skips them too.
 	NoIntrusive bool
 	// Logger receives debug logs; nil discards them.
@@ -68,11 +70,13 @@ const (
 	CheckCCSInjection = "ccs_injection"
 )
 
-// Probe returns the weakness probe. It opens at most 42 connections: the
+// Probe returns the weakness probe. It opens at most 50 connections: the
 // feature hello (which carries the Heartbleed check when the server
 // answers the heartbeat extension, else CCS injection), CCS injection's 1
 // when Heartbleed holds the feature connection, TLS_FALLBACK_SCSV, ROBOT's 5 (10 when its first answers differ; 1 when
-// the server has no RSA key exchange), resumption's 4 (its first
+// the server has no RSA key exchange), the padding oracle check's 4 (8
+// when its first answers differ; 1 when the server has no AES-CBC suite
+// Go's client offers), resumption's 4 (its first
 // handshake carries client-initiated renegotiation when it can, its
 // second hello is Ticketbleed's), client-initiated renegotiation's 1 when
 // it cannot, the TLS 1.2 signature schemes' 12 at most, the TLS 1.3 ones'
@@ -82,7 +86,7 @@ func Probe(cfg Config) tlswarden.Probe {
 	cfg = cfg.withDefaults()
 	return tlswarden.Probe{
 		Name:    "vuln",
-		Timeout: 42 * cfg.Timeout,
+		Timeout: 50 * cfg.Timeout,
 		Run: func(ctx context.Context, ep tlswarden.Endpoint, dial tlswarden.DialFunc) (tlswarden.Observation, error) {
 			r := &run{cfg: cfg, ep: ep, dial: dial, start: time.Now()}
 			r.cfg.NoIntrusive = cfg.NoIntrusive || tlswarden.IntrusiveChecksOff(ctx) // the target's own switch
@@ -144,7 +148,7 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	defer wg.Wait()
 	switch {
 	case r.cfg.NoIntrusive:
-		res.Skipped = []string{CheckHeartbleed, CheckCCSInjection, CheckROBOT, CheckRenegotiation}
+		res.Skipped = []string{CheckHeartbleed, CheckCCSInjection, CheckROBOT, CheckPaddingOracle, CheckRenegotiation}
 	case heartbleed != nil:
 		r.spawn(&wg, "heartbleed", func() { res.Heartbleed = heartbleed() })
 	case ccs != nil:
@@ -159,7 +163,8 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	}
 	// The longest chains first, so that they are the first to get
 	// connections under the cap: the TLS 1.2 signature schemes (up to 12
-	// hellos one after the other), ROBOT (5 or 10 key exchanges),
+	// hellos one after the other), ROBOT (5 or 10 key exchanges), the
+	// padding oracle check (4 or 8 full handshakes),
 	// resumption with Ticketbleed and renegotiation (2 handshakes and 2
 	// hellos), TLS 1.3's.
 	if f.Version == tlswarden.TLS12 {
@@ -167,6 +172,7 @@ func (r *run) all(ctx context.Context) (*tlswarden.VulnResult, error) {
 	}
 	if !r.cfg.NoIntrusive {
 		r.spawn(&wg, "robot", func() { res.ROBOT = r.robot(ctx, f.Version) })
+		r.spawn(&wg, "padding_oracle", func() { res.PaddingOracle = r.paddingOracle(ctx) })
 	}
 	renegotiate := !r.cfg.NoIntrusive && f.Version == tlswarden.TLS12
 	if !r.cfg.NoIntrusive {

@@ -74,10 +74,11 @@ func TestVulnerableServer(t *testing.T) {
 			if diff := cmp.Diff(tc.want, verdictOf(r)); diff != "" {
 				t.Errorf("(-want +got):\n%s\nresult %+v", diff, r)
 			}
-			// 6, and the TLS 1.3 hello this TLS 1.2 server answers with a
-			// TLS 1.2 flight; CCS injection has one of its own when
-			// Heartbleed holds the feature connection.
-			want := 7
+			// 6, the TLS 1.3 hello this TLS 1.2 server answers with a
+			// TLS 1.2 flight, and the padding oracle check's handshake
+			// (which this server cannot complete); CCS injection has one
+			// of its own when Heartbleed holds the feature connection.
+			want := 8
 			if tc.fs.heartbeat || tc.fs.heartbleed {
 				want++
 			}
@@ -123,7 +124,7 @@ func TestFeaturesFromFakeServer(t *testing.T) {
 	if diff := cmp.Diff(want, r.Features); diff != "" {
 		t.Errorf("features (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{CheckHeartbleed, CheckCCSInjection, CheckROBOT, CheckRenegotiation}, r.Skipped); diff != "" || r.CCSInjection != nil || r.ClientRenegotiation != nil || r.Connections != 5 { // 4 and the TLS 1.3 signature schemes' hello
+	if diff := cmp.Diff([]string{CheckHeartbleed, CheckCCSInjection, CheckROBOT, CheckPaddingOracle, CheckRenegotiation}, r.Skipped); diff != "" || r.CCSInjection != nil || r.ClientRenegotiation != nil || r.Connections != 5 { // 4 and the TLS 1.3 signature schemes' hello
 		t.Errorf("NoIntrusive: skipped %v, ccs %+v, %d connections", r.Skipped, r.CCSInjection, r.Connections)
 	}
 }
@@ -155,8 +156,8 @@ func TestROBOT(t *testing.T) {
 		oracle      bool
 		connections int
 	}{
-		{"oracle", fakeServer{rsa: cert, robot: true, fallback: true}, true, 6 + 10}, // 5 and the TLS 1.3 signature schemes' hello
-		{"constant time", fakeServer{rsa: cert, fallback: true}, false, 6 + 5},
+		{"oracle", fakeServer{rsa: cert, robot: true, fallback: true}, true, 7 + 10}, // 5, the TLS 1.3 signature schemes' hello and the padding oracle check's
+		{"constant time", fakeServer{rsa: cert, fallback: true}, false, 7 + 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
