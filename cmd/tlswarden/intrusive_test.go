@@ -94,9 +94,9 @@ func testTargetIntrusiveSwitch(t *testing.T, backend string) {
 			t.Fatalf("scan of %s: no weakness facts: %+v", ap, res.Report)
 		}
 		v := res.Report.Endpoints[0].Vuln
-		skipped := slices.Equal(v.Skipped, []string{"heartbleed", "ccs_injection", "robot", "client_initiated_renegotiation"})
-		if skipped != exempt || (v.CCSInjection == nil) != exempt || (v.ROBOT == nil) != exempt {
-			t.Errorf("%s (exempt %v): skipped %v, ccs %+v, robot %+v", ap, exempt, v.Skipped, v.CCSInjection, v.ROBOT)
+		skipped := slices.Equal(v.Skipped, []string{"heartbleed", "ccs_injection", "robot", "padding_oracle", "client_initiated_renegotiation"})
+		if skipped != exempt || (v.CCSInjection == nil) != exempt || (v.ROBOT == nil) != exempt || (v.PaddingOracle == nil) != exempt {
+			t.Errorf("%s (exempt %v): skipped %v, ccs %+v, robot %+v, padding oracle %+v", ap, exempt, v.Skipped, v.CCSInjection, v.ROBOT, v.PaddingOracle)
 		}
 	}
 
