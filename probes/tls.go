@@ -39,6 +39,10 @@ type TLSConfig struct {
 	Shared *Shared
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
+
+	// noRiding sends the TLS 1.3 preference test's offers in hellos of
+	// their own, never in the group enumeration's (tests compare the two).
+	noRiding bool
 }
 
 // Defaults of TLSConfig.
@@ -128,6 +132,9 @@ type tlsRun struct {
 	// early holds the group enumerations started before the suites were
 	// all found (tlsgroups.go).
 	early earlyGroups
+	// rider holds an offer of the TLS 1.3 preference test waiting to go
+	// out in a group hello (tlsride.go).
+	rider rider
 	// shared is the endpoint's entry in TLSConfig.Shared, or nil.
 	shared *sharedEntry
 }

@@ -422,12 +422,13 @@ func TestTLSNoGroups(t *testing.T) {
 			}
 			// The TLS 1.3 groups cost one connection each (the first is
 			// named by suite enumeration) and a refusal per chain (curves,
-			// finite-field groups); they start before the suites are all
-			// found, so the preference test no longer rides on them. The
+			// finite-field groups), less the preference test's offers that
+			// rode on them (up to two: they ride when a group hello is
+			// still to go once the suites are all found, tlsride.go). The
 			// TLS 1.2 curves cost one each and the refusal.
 			g, g12 := len(full.Groups), len(groupScan(full, tlswarden.TLS12).Groups)
-			if saved := full.Connections - lean.Connections - g12; saved != g+1 {
-				t.Errorf("%d connections saved over TLS 1.3 with %d groups, want %d", saved, g, g+1)
+			if saved := full.Connections - lean.Connections - g12; saved < g-1 || saved > g+1 {
+				t.Errorf("%d connections saved over TLS 1.3 with %d groups, want %d to %d", saved, g, g-1, g+1)
 			}
 		})
 	}

@@ -316,8 +316,9 @@ func judgeGroupReply(a helloAnswer, offered []uint16, named bool) (g uint16, don
 // one, which scanGroups would pick. So each starts as soon as the suite
 // enumeration's first hello of that kind is answered, beside the rest of
 // the enumeration rather than after it, and scanGroups takes its result.
-// The TLS 1.3 preference test then no longer rides on the group hellos
-// (they run before the suites are all known): it costs its own hellos.
+// The TLS 1.3 preference test, which needs the suites all known, then
+// rides on whichever group hellos are still to go once they are
+// (tlsride.go), and has hellos of its own only when none are.
 
 // earlyGroups are one run's early group enumerations.
 type earlyGroups struct {
@@ -357,6 +358,24 @@ func (e *earlyGroup) result() (g groupRun, ok bool) {
 	}
 	<-done
 	return e.run, true
+}
+
+// wait returns a channel closed when the enumeration is done (nil, which
+// never is, when none was started).
+func (e *earlyGroup) wait() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.done
+}
+
+// running reports whether an enumeration was started and is not done.
+func (e *earlyGroup) running() bool {
+	select {
+	case <-e.wait():
+		return false
+	default:
+		return e.started()
+	}
 }
 
 // started reports whether an enumeration was started.
@@ -401,7 +420,7 @@ func (r *tlsRun) startEarlyGroups(ctx context.Context, v tlswarden.Version, a he
 // offers suites.
 func (r *tlsRun) groupChainsTLS13(ctx context.Context, suites, found, candidates []uint16) ([]uint16, error) {
 	offer := func(groups []uint16) (helloAnswer, bool) {
-		a := r.offerSuites(ctx, tlswarden.TLS13, r.tls13Hello(groups), suites)
+		a := r.offerGroups13(ctx, suites, groups)
 		return a, a.ok() && a.sh.KeyShareGroup != 0
 	}
 	ff := func(g uint16) bool { return g >= 256 && g <= 511 }
@@ -443,7 +462,7 @@ func (r *tlsRun) groupChainsTLS13(ctx context.Context, suites, found, candidates
 // pickGroup offers groups over TLS 1.3 and returns the one the server's
 // HelloRetryRequest names.
 func (r *tlsRun) pickGroup(ctx context.Context, suites, groups []uint16) (uint16, bool) {
-	a := r.offerSuites(ctx, tlswarden.TLS13, r.tls13Hello(groups), suites)
+	a := r.offerGroups13(ctx, suites, groups)
 	if !a.ok() || a.sh.KeyShareGroup == 0 || !slices.Contains(groups, a.sh.KeyShareGroup) {
 		return 0, false
 	}

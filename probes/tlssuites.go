@@ -292,6 +292,10 @@ func (r *tlsRun) top(ctx context.Context, v tlswarden.Version, build helloBuilde
 // listed in the order offered. In bundle mode only as many suites as fit a
 // hello take part.
 func (r *tlsRun) preference(ctx context.Context, s *versionScan, candidates []uint16, build helloBuilder) {
+	if s.version == tlswarden.TLS13 && r.riding() {
+		r.preference13(ctx, s, candidates, build)
+		return
+	}
 	picked, ok := r.pick(ctx, s.version, build, r.reversedFound(s))
 	r.judgePreference(ctx, s, candidates, build, picked, ok, nil)
 }
