@@ -55,3 +55,24 @@ func OneAtATime(c net.Conn) {
 		sc.OneAtATime()
 	}
 }
+
+type dialPriorityKey struct{}
+
+// DialPriority returns ctx marked so that a DialFunc given it, when it
+// must wait for a connection slot of the endpoint, is served before the
+// dials of lower priority that wait there and after those of higher;
+// dials of one priority are served in the order they came. A dial not
+// marked has the highest priority: a probe marks the connections of its
+// own long enumeration, which then make way for the few other probes'
+// and among themselves for those with the longest chain of connections
+// still behind them.
+func DialPriority(ctx context.Context, priority int) context.Context {
+	return context.WithValue(ctx, dialPriorityKey{}, priority)
+}
+
+// DialPriorityOf returns ctx's priority (DialPriority) and whether it has
+// one.
+func DialPriorityOf(ctx context.Context) (int, bool) {
+	p, ok := ctx.Value(dialPriorityKey{}).(int)
+	return p, ok
+}

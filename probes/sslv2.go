@@ -19,6 +19,7 @@ func (r *tlsRun) scanSSLv2(ctx context.Context) *versionScan {
 	var challenge [16]byte
 	rand.Read(challenge[:])
 	var sh *hello.SSLv2ServerHello
+	ctx = tlswarden.DialPriority(ctx, helloPriority(tlswarden.SSLv2, nil))
 	err := r.exchange(ctx, hello.SSLv2ClientHello(challenge), func(rd io.Reader) error {
 		var err error
 		sh, err = hello.ReadSSLv2ServerHello(rd, 0)

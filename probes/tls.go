@@ -148,14 +148,18 @@ func (r *tlsRun) run(ctx context.Context) (tlswarden.Observation, error) {
 	scans := make([]*versionScan, len(r.cfg.Versions))
 	legacy := r.legacyDone()
 	var wg sync.WaitGroup
-	for i, v := range r.cfg.Versions {
+	for i := len(r.cfg.Versions) - 1; i >= 0; i-- {
+		v := r.cfg.Versions[i]
+		vctx, asked := withAsked(ctx)
 		wg.Go(func() {
-			scans[i] = r.scanVersion(ctx, v)
+			defer asked.signal()
+			scans[i] = r.scanVersion(vctx, v)
 			if v == tlswarden.TLS13 {
 				r.shared.decideTLS13(scans[i])
 			}
 			legacy(scans[i])
 		})
+		<-asked.ch // newest first: see withAsked
 	}
 	wg.Wait()
 	settleClosed(scans)
@@ -175,6 +179,41 @@ func (r *tlsRun) run(ctx context.Context) (tlswarden.Observation, error) {
 	}
 	r.log.Debug("tls probe done", "connections", res.Connections, "groups", len(res.Groups))
 	return obs, nil
+}
+
+// The versions' scans run at once, but their first hellos ask for a
+// connection newest first, each version's once the one before it has
+// asked: the endpoint's first free slots go by arrival, not by priority
+// (tlswarden.DialPriority, see helloPriority), and a newer version has
+// the most to enumerate. Left to the goroutines' start, SSLv2's and
+// SSLv3's single hellos could take the first slots while TLS 1.2's first
+// hello, on which its whole enumeration waits, waited for a round trip.
+
+// askedKey marks a version scan's context with the signal its first
+// connection request gives.
+type askedKey struct{}
+
+// askedSignal is closed once, when a version scan first asks for a
+// connection or ends.
+type askedSignal struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+func (a *askedSignal) signal() { a.once.Do(func() { close(a.ch) }) }
+
+// withAsked returns ctx carrying a new signal, and the signal.
+func withAsked(ctx context.Context) (context.Context, *askedSignal) {
+	a := &askedSignal{ch: make(chan struct{})}
+	return context.WithValue(ctx, askedKey{}, a), a
+}
+
+// signalAsked signals ctx's version scan, if any, that it asks for a
+// connection.
+func signalAsked(ctx context.Context) {
+	if a, ok := ctx.Value(askedKey{}).(*askedSignal); ok {
+		a.signal()
+	}
 }
 
 // legacyDone returns the function each version's scan is handed to when

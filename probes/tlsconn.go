@@ -60,6 +60,7 @@ var errRetryDropped = errors.New("retry dropped: the server is silent")
 // one waited for its connection.
 func (r *tlsRun) exchangeOnce(ctx context.Context, msg []byte, read func(io.Reader) error, answered func(net.Conn)) (crowded bool, err error) {
 	r.conns.Add(1)
+	signalAsked(ctx)
 	conn, err := r.dial(ctx)
 	if err != nil {
 		return false, fmt.Errorf("connect: %w", err)

@@ -75,10 +75,10 @@ func (s *Scanner) endpointDialFunc(addr netip.AddrPort, count *atomic.Int64, ahe
 			endpointSlots.sem.Release(weight)
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot of the scanner: %w", addr, err)
 		}
-		release := func() {
+		release := func(sc *slotConn) {
 			s.budget.release()
 			addrSem.Release(1)
-			endpointSlots.sem.Release(weight)
+			endpointSlots.give(weight, sc)
 		}
 		f := &flight{b: s.budget, epoch: epoch, seen: seen}
 		return s.connect(ctx, addr, count, f, endpointSlots, release)
@@ -91,12 +91,12 @@ func (s *Scanner) endpointDialFunc(addr netip.AddrPort, count *atomic.Int64, ahe
 
 // connect waits for the pace and connects, holding the dial's slots, and
 // gives them back when it fails.
-func (s *Scanner) connect(ctx context.Context, addr netip.AddrPort, count *atomic.Int64, f *flight, slots *endpointSlots, release func()) (net.Conn, error) {
+func (s *Scanner) connect(ctx context.Context, addr netip.AddrPort, count *atomic.Int64, f *flight, slots *endpointSlots, release func(*slotConn)) (net.Conn, error) {
 	resume := activetime.Queued(ctx)
 	err := s.pace.Wait(ctx)
 	resume()
 	if err != nil {
-		release()
+		release(nil)
 		return nil, fmt.Errorf("dial %s: waiting for the connection rate: %w", addr, err)
 	}
 	count.Add(1)
@@ -105,12 +105,13 @@ func (s *Scanner) connect(ctx context.Context, addr netip.AddrPort, count *atomi
 	c, err := s.dialer.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		f.observe(0, err)
-		release()
+		release(nil)
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	abortOnClose(c)
 	sc := &slotConn{Conn: c, flight: f, slots: slots}
-	sc.release = sync.OnceFunc(func() { slots.closed(sc); release() })
+	sc.priority, sc.marked = tlswarden.DialPriorityOf(ctx)
+	sc.release = sync.OnceFunc(func() { slots.closed(sc); release(sc) })
 	slots.opened(sc)
 	return sc, nil
 }
@@ -153,6 +154,9 @@ type slotConn struct {
 	flight  *flight
 	slots   *endpointSlots
 	crowded atomic.Bool
+	// priority is the dial's (tlswarden.DialPriority), when marked.
+	priority int
+	marked   bool
 }
 
 func (c *slotConn) Close() error {

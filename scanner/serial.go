@@ -20,7 +20,7 @@ import (
 // is answered after a crowded timeout, the probe asks for one connection
 // at a time (tlswarden.OneAtATime) and every later dial takes every slot.
 type endpointSlots struct {
-	sem    *semaphore.Weighted
+	sem    *prioritySem
 	size   int64
 	serial atomic.Bool
 
@@ -29,7 +29,7 @@ type endpointSlots struct {
 }
 
 func newEndpointSlots(size int) *endpointSlots {
-	return &endpointSlots{sem: semaphore.NewWeighted(int64(size)), size: int64(size), open: map[*slotConn]struct{}{}}
+	return &endpointSlots{sem: newPrioritySem(int64(size)), size: int64(size), open: map[*slotConn]struct{}{}}
 }
 
 // acquire waits for the slots a dial with ctx needs: one, or all of them
@@ -55,6 +55,34 @@ func (e *endpointSlots) opened(c *slotConn) {
 		}
 	}
 	e.open[c] = struct{}{}
+}
+
+// Handing a slot on. A chain of hellos gives its slot back when a hello
+// is answered and asks for one again a moment later, for the next: in
+// that moment a waiting dial of lower priority would take it, and the
+// chain that decides when the endpoint is done would wait a whole
+// connection for every one of its steps that came at a busy time. So the
+// slot of a connection dialed with a priority is held, a moment
+// (holdFor), for the next dial of that priority or higher, when only
+// dials of lower priority wait.
+
+// maxHold bounds how long a slot is held for its chain's next dial.
+const maxHold = 2 * time.Millisecond
+
+// holdFor is how long the slot of c is held: a twentieth of the
+// connection's life (most of it the network's round trips), at most
+// maxHold, so that on a short path the hold costs next to nothing.
+func holdFor(c *slotConn) time.Duration {
+	return min(time.Since(c.flight.start)/20, maxHold)
+}
+
+// give gives back the w slots of c (nil: of a dial that did not connect).
+func (e *endpointSlots) give(w int64, c *slotConn) {
+	if c == nil || !c.marked || w != 1 {
+		e.sem.Release(w)
+		return
+	}
+	e.sem.ReleaseFor(c.priority, holdFor(c))
 }
 
 func (e *endpointSlots) closed(c *slotConn) {
@@ -218,6 +246,7 @@ func (a *ahead) take(ctx context.Context) *slotConn {
 	// connect's time is counted as if it had just been made, so that an
 	// answer on a spare is neither quicker nor later than on a new one.
 	sp.conn.flight.start = time.Now().Add(-sp.connect)
+	sp.conn.priority, sp.conn.marked = tlswarden.DialPriorityOf(ctx)
 	a.slots.opened(sp.conn)
 	return sp.conn
 }
@@ -246,10 +275,10 @@ func (a *ahead) open(ctx context.Context) {
 	}
 	sp := &spare{ready: make(chan struct{})}
 	a.next = sp
-	release := func() {
+	release := func(sc *slotConn) {
 		a.s.budget.release()
 		a.addrSem.Release(1)
-		a.slots.sem.Release(1)
+		a.slots.give(1, sc)
 	}
 	f := &flight{b: a.s.budget, epoch: epoch, seen: a.seen}
 	go func() {
@@ -260,12 +289,12 @@ func (a *ahead) open(ctx context.Context) {
 		c, err := a.s.dialer.DialContext(ctx, "tcp", a.addr.String())
 		if err != nil {
 			f.observe(0, err)
-			release()
+			release(nil)
 			return
 		}
 		abortOnClose(c)
 		sc := &slotConn{Conn: c, flight: f, slots: a.slots}
-		sc.release = sync.OnceFunc(func() { a.slots.closed(sc); release() })
+		sc.release = sync.OnceFunc(func() { a.slots.closed(sc); release(sc) })
 		sp.conn, sp.at = sc, time.Now()
 		sp.connect = sp.at.Sub(f.start)
 	}()
