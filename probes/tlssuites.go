@@ -229,8 +229,8 @@ func (r *tlsRun) offerSuites(ctx context.Context, v tlswarden.Version, build hel
 // most candidates has the most left to find. The order tests (pick) have
 // nothing or a merge step behind them and come after every enumerating
 // hello. On the fleet's slowest endpoint (nginx "ALL:@SECLEVEL=0" at TLS
-// 1.0 to 1.2, 126 connections under a cap of 4) TLS 1.2's chain of 26
-// hellos otherwise waited a round trip or two at most steps.
+// 1.0 to 1.2, 126 connections under a cap of 4) TLS 1.2's chain of 25
+// hellos otherwise waited for a slot at 5 to 7 of its steps.
 
 // helloPriority is the priority of an enumerating hello at version v
 // offering suites.

@@ -376,7 +376,7 @@ func longestChainWaits(conns []*tapConn, version string, rtt time.Duration) (ste
 // trip, and checks that the chain of hellos that decides when it is done,
 // TLS 1.2's longest, never waits for a connection slot behind shorter
 // work (tlswarden.DialPriority, prioritySem): the other chains fill the
-// slots around it. Served in arrival order it waited at 5 to 9 of its 26
+// slots around it. Served in arrival order it waited at 5 to 7 of its 25
 // steps. TLS 1.2's first hello must go out at once, not behind SSLv2's
 // and SSLv3's. It counts waits and connections, not wall time, so that a
 // loaded machine does not fail it; the facts must be loopback's. With -v
