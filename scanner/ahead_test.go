@@ -48,10 +48,6 @@ func goTLSConfig(t *testing.T) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{cert.TLSCertificate()}}
 }
 
-func targetOf(a netip.AddrPort) tlswarden.Target {
-	return tlswarden.Target{Host: a.Addr().String(), Port: int(a.Port())}
-}
-
 // TestScanConnectsAhead: through a 100 ms round trip, a probe's chain of
 // handshakes, each waiting for the last, finds the next connection
 // already connected: each handshake but the first costs its own round

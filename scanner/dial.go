@@ -17,22 +17,63 @@ import (
 	"github.com/tlswarden/tlswarden/internal/activetime"
 )
 
-// limits returns the semaphores bounding connections to one endpoint and
-// to its address.
-func (s *Scanner) limits(ap netip.AddrPort) (endpoint *endpointSlots, addr *semaphore.Weighted) {
+// hold returns the connection caps of the endpoint ap and of its address,
+// made if need be, and counts one more user of them: an endpoint's scan,
+// a dial under way, an open connection. Whatever connects to ap at once
+// shares them (two names resolving to one address, the same endpoint
+// scanned twice at once), and each user gives them back with drop: an
+// entry lives while anything uses it, so that a scan of many endpoints
+// does not keep one per endpoint for the process's life. Every slot
+// taken is held by its taker until given back, so an entry is never
+// dropped while a slot of it is taken. (A slot given back and held a
+// moment for a waiting dial, see endpointSlots.give, is no connection:
+// the entry may go with that dial's hold while it is held.)
+func (s *Scanner) hold(ap netip.AddrPort) *endpointSlots {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	endpoint, ok := s.perPort[ap]
-	if !ok {
-		endpoint = newEndpointSlots(s.cfg.MaxConnsPerEndpoint)
-		s.perPort[ap] = endpoint
+	e := s.perPort[ap]
+	if e == nil {
+		a := s.perIP[ap.Addr()]
+		if a == nil {
+			a = &addrSlots{sem: semaphore.NewWeighted(int64(s.cfg.MaxConnsPerAddr))}
+			s.perIP[ap.Addr()] = a
+		}
+		a.endpoints++
+		e = newEndpointSlots(ap, s.cfg.MaxConnsPerEndpoint, a)
+		if _, ok := s.oneAtATime[ap]; ok {
+			e.serial.Store(true)
+		}
+		s.perPort[ap] = e
 	}
-	addr, ok = s.perIP[ap.Addr()]
-	if !ok {
-		addr = semaphore.NewWeighted(int64(s.cfg.MaxConnsPerAddr))
-		s.perIP[ap.Addr()] = addr
+	e.users++
+	return e
+}
+
+// retain counts one more user of e, which the caller holds already.
+func (s *Scanner) retain(e *endpointSlots) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.users++
+}
+
+// drop ends one user's hold of e. The last user's drop forgets e, and its
+// address's caps with the address's last endpoint; an endpoint found to
+// take one connection at a time is remembered apart (an earlier scan's
+// finding holds for the later ones, as the report says), in a set that
+// grows with such endpoints only.
+func (s *Scanner) drop(e *endpointSlots) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.users--; e.users > 0 {
+		return
 	}
-	return endpoint, addr
+	delete(s.perPort, e.ap)
+	if e.serial.Load() {
+		s.oneAtATime[e.ap] = struct{}{}
+	}
+	if e.addr.endpoints--; e.addr.endpoints == 0 {
+		delete(s.perIP, e.ap.Addr())
+	}
 }
 
 // dialFunc returns the DialFunc handed to probes for one endpoint: it checks
@@ -43,50 +84,54 @@ func (s *Scanner) limits(ap netip.AddrPort) (endpoint *endpointSlots, addr *sema
 // dials cannot each hold what the other waits for. The waits for the
 // budget and the pace are the process's own queue, not the endpoint's
 // slowness: the endpoint's probes' timeouts (activetime) stop while a dial
-// of it waits there.
-func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64) tlswarden.DialFunc {
-	dial, _ := s.endpointDialFunc(addr, count, false)
-	return dial
-}
-
-// endpointDialFunc is dialFunc, connecting ahead (see preconnecting) when
-// ahead is set; stop closes the connection opened ahead, if any, and opens
-// no more.
-func (s *Scanner) endpointDialFunc(addr netip.AddrPort, count *atomic.Int64, ahead bool) (dial tlswarden.DialFunc, stop func()) {
-	endpointSlots, addrSem := s.limits(addr)
-	seen := new(answers)
-	fresh := func(ctx context.Context) (net.Conn, error) {
+// of it waits there. Each dial holds the endpoint's caps (hold) until its
+// connection is closed, or it fails; seen is what the endpoint's
+// connections have shown.
+func (s *Scanner) dialFunc(addr netip.AddrPort, count *atomic.Int64, seen *answers) tlswarden.DialFunc {
+	return func(ctx context.Context) (net.Conn, error) {
 		if err := s.checkScope(addr.Addr()); err != nil {
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
 		}
-		weight, err := endpointSlots.acquire(ctx)
+		slots := s.hold(addr)
+		weight, err := slots.acquire(ctx)
 		if err != nil {
+			s.drop(slots)
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot: %w", addr, err)
 		}
-		if err := addrSem.Acquire(ctx, 1); err != nil {
-			endpointSlots.sem.Release(weight)
+		if err := slots.addr.sem.Acquire(ctx, 1); err != nil {
+			slots.sem.Release(weight)
+			s.drop(slots)
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot of the address: %w", addr, err)
 		}
 		resume := activetime.Queued(ctx) // the process's queue: not the probe's time
 		epoch, err := s.budget.acquire(ctx)
 		resume()
+		release := func(sc *slotConn) {
+			slots.addr.sem.Release(1)
+			slots.give(weight, sc)
+			s.drop(slots)
+		}
 		if err != nil {
-			addrSem.Release(1)
-			endpointSlots.sem.Release(weight)
+			release(nil)
 			return nil, fmt.Errorf("dial %s: waiting for a connection slot of the scanner: %w", addr, err)
 		}
-		release := func(sc *slotConn) {
-			s.budget.release()
-			addrSem.Release(1)
-			endpointSlots.give(weight, sc)
-		}
 		f := &flight{b: s.budget, epoch: epoch, seen: seen}
-		return s.connect(ctx, addr, count, f, endpointSlots, release)
+		return s.connect(ctx, addr, count, f, slots, func(sc *slotConn) { s.budget.release(); release(sc) })
 	}
+}
+
+// endpointDialFunc is dialFunc for one endpoint's scan, whose caller holds
+// slots (the endpoint's) until the scan is done, connecting ahead (see
+// preconnecting) when ahead is set; stop closes the connection opened
+// ahead, if any, and opens no more. The caller calls stop before it drops
+// slots.
+func (s *Scanner) endpointDialFunc(slots *endpointSlots, count *atomic.Int64, ahead bool) (dial tlswarden.DialFunc, stop func()) {
+	seen := new(answers)
+	fresh := s.dialFunc(slots.ap, count, seen)
 	if !ahead {
 		return fresh, func() {}
 	}
-	return s.preconnecting(addr, count, endpointSlots, addrSem, seen, fresh)
+	return s.preconnecting(slots, count, seen, fresh)
 }
 
 // connect waits for the pace and connects, holding the dial's slots, and
@@ -181,5 +226,5 @@ func StatusOf(err error) tlswarden.Status {
 // connection is counted in Connections but not in an endpoint's count.
 func (s *Scanner) Dial(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
 	var uncounted atomic.Int64
-	return s.dialFunc(addr, &uncounted)(ctx)
+	return s.dialFunc(addr, &uncounted, new(answers))(ctx)
 }

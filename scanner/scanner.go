@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/internal/activetime"
@@ -141,11 +140,15 @@ type Scanner struct {
 	log    *slog.Logger
 	dialer net.Dialer
 
-	mu      sync.Mutex
-	perIP   map[netip.Addr]*semaphore.Weighted
-	perPort map[netip.AddrPort]*endpointSlots
-	pace    *pace.Pacer // nil: no rate cap
-	budget  *budget
+	// mu guards the connection caps of the endpoints and addresses in
+	// use (see hold) and the endpoints known to take one connection at a
+	// time.
+	mu         sync.Mutex
+	perIP      map[netip.Addr]*addrSlots
+	perPort    map[netip.AddrPort]*endpointSlots
+	oneAtATime map[netip.AddrPort]struct{}
+	pace       *pace.Pacer // nil: no rate cap
+	budget     *budget
 
 	conns atomic.Int64
 }
@@ -191,12 +194,13 @@ func New(cfg Config) (*Scanner, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Scanner{
-		cfg:     cfg,
-		log:     log,
-		perIP:   make(map[netip.Addr]*semaphore.Weighted),
-		perPort: make(map[netip.AddrPort]*endpointSlots),
-		pace:    pace.New(cfg.MaxConnsPerSecond),
-		budget:  newBudget(cfg.MaxInFlight, cfg.Concurrency, cfg.MaxConnsPerEndpoint),
+		cfg:        cfg,
+		log:        log,
+		perIP:      make(map[netip.Addr]*addrSlots),
+		perPort:    make(map[netip.AddrPort]*endpointSlots),
+		oneAtATime: make(map[netip.AddrPort]struct{}),
+		pace:       pace.New(cfg.MaxConnsPerSecond),
+		budget:     newBudget(cfg.MaxInFlight, cfg.Concurrency, cfg.MaxConnsPerEndpoint),
 	}
 	// No TCP keep-alive: a probe's connection lives for seconds at most,
 	// and turning it on costs four setsockopt calls per connection.
@@ -338,7 +342,9 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint, kind 
 	defer cancel()
 	ctx = activetime.WithMeter(ctx, new(activetime.Meter))
 	var conns atomic.Int64
-	epDial, stopAhead := s.endpointDialFunc(ep.Addr, &conns, s.connectsAhead(kind))
+	slots := s.hold(ep.Addr) // what the endpoint's dials learn lasts the scan, between connections too
+	defer s.drop(slots)
+	epDial, stopAhead := s.endpointDialFunc(slots, &conns, s.connectsAhead(kind))
 	kd := s.kindDialer(epDial, ep, kind)
 	dial := kd.dial
 	list := s.probesFor(kind)
@@ -377,7 +383,6 @@ func (s *Scanner) scanEndpoint(ctx context.Context, ep tlswarden.Endpoint, kind 
 	}
 	stopAhead()
 	er.Connections = int(conns.Load())
-	slots, _ := s.limits(ep.Addr)
 	er.OneConnectionAtATime = slots.serial.Load()
 	er.DurationMS = time.Since(start).Milliseconds()
 	s.log.Debug("endpoint scanned", "endpoint", ep.String(), "status", er.Status, "connections", er.Connections, "duration_ms", er.DurationMS)

@@ -42,7 +42,13 @@ func newCountingServer(t *testing.T) *countingServer { return newSharedCountingS
 // connections in shared.
 func newSharedCountingServer(t *testing.T, shared *gauge) *countingServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return newCountingServerOn(t, "127.0.0.1:0", shared)
+}
+
+// newCountingServerOn starts a counting server listening on addr.
+func newCountingServerOn(t *testing.T, addr string, shared *gauge) *countingServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +77,10 @@ func newSharedCountingServer(t *testing.T, shared *gauge) *countingServer {
 		}
 	})
 	return s
+}
+
+func targetOf(a netip.AddrPort) tlswarden.Target {
+	return tlswarden.Target{Host: a.Addr().String(), Port: int(a.Port())}
 }
 
 // burstProbe opens n connections at once through the scanner's dialer and

@@ -19,17 +19,28 @@ import (
 // retries alone (tlswarden.DialAlone), taking every slot; when the retry
 // is answered after a crowded timeout, the probe asks for one connection
 // at a time (tlswarden.OneAtATime) and every later dial takes every slot.
+// It lives while anything uses it (see Scanner.hold).
 type endpointSlots struct {
+	ap     netip.AddrPort
+	addr   *addrSlots // its address's
 	sem    *prioritySem
 	size   int64
 	serial atomic.Bool
+	users  int // guarded by the Scanner's mu
 
 	mu   sync.Mutex
 	open map[*slotConn]struct{}
 }
 
-func newEndpointSlots(size int) *endpointSlots {
-	return &endpointSlots{sem: newPrioritySem(int64(size)), size: int64(size), open: map[*slotConn]struct{}{}}
+func newEndpointSlots(ap netip.AddrPort, size int, addr *addrSlots) *endpointSlots {
+	return &endpointSlots{ap: ap, addr: addr, sem: newPrioritySem(int64(size)), size: int64(size), open: map[*slotConn]struct{}{}}
+}
+
+// addrSlots bounds the connections to one address over all its ports. It
+// lives while an endpointSlots of the address does.
+type addrSlots struct {
+	sem       *semaphore.Weighted
+	endpoints int // endpointSlots using it; guarded by the Scanner's mu
 }
 
 // acquire waits for the slots a dial with ctx needs: one, or all of them
@@ -155,14 +166,14 @@ func (sp *spare) close() {
 	}()
 }
 
-// ahead is one endpoint scan's dialer that connects ahead.
+// ahead is one endpoint scan's dialer that connects ahead. The scan holds
+// slots until it has stopped it.
 type ahead struct {
-	s       *Scanner
-	addr    netip.AddrPort
-	count   *atomic.Int64
-	slots   *endpointSlots
-	addrSem *semaphore.Weighted
-	seen    *answers
+	s     *Scanner
+	addr  netip.AddrPort
+	count *atomic.Int64
+	slots *endpointSlots
+	seen  *answers
 
 	mu      sync.Mutex
 	next    *spare // nil: none
@@ -187,8 +198,8 @@ func (a *ahead) stop() {
 
 // preconnecting returns a DialFunc that hands out the endpoint's spare
 // when there is one, dials with fresh otherwise, and opens the next spare.
-func (s *Scanner) preconnecting(addr netip.AddrPort, count *atomic.Int64, slots *endpointSlots, addrSem *semaphore.Weighted, seen *answers, fresh tlswarden.DialFunc) (tlswarden.DialFunc, func()) {
-	a := &ahead{s: s, addr: addr, count: count, slots: slots, addrSem: addrSem, seen: seen}
+func (s *Scanner) preconnecting(slots *endpointSlots, count *atomic.Int64, seen *answers, fresh tlswarden.DialFunc) (tlswarden.DialFunc, func()) {
+	a := &ahead{s: s, addr: slots.ap, count: count, slots: slots, seen: seen}
 	return a.dial(fresh), a.stop
 }
 
@@ -253,7 +264,9 @@ func (a *ahead) take(ctx context.Context) *slotConn {
 
 // open opens a spare, when the endpoint has none, no dial is connecting
 // anew, and a slot of the endpoint, its address and the budget is free at
-// once. It is closed when ctx ends unused.
+// once. It is closed when ctx ends unused. The spare holds the slots (as a
+// dial does) until it is closed: not stopped, a is still held by its scan,
+// so they are the ones in use.
 func (a *ahead) open(ctx context.Context) {
 	if tlswarden.DialsAlone(ctx) || a.slots.serial.Load() || ctx.Err() != nil || a.s.checkScope(a.addr.Addr()) != nil {
 		return
@@ -263,22 +276,24 @@ func (a *ahead) open(ctx context.Context) {
 	if a.stopped || a.next != nil || a.dialing > 0 || !a.slots.sem.TryAcquire(1) {
 		return
 	}
-	if !a.addrSem.TryAcquire(1) {
+	if !a.slots.addr.sem.TryAcquire(1) {
 		a.slots.sem.Release(1)
 		return
 	}
 	epoch, ok := a.s.budget.tryAcquire()
 	if !ok {
-		a.addrSem.Release(1)
+		a.slots.addr.sem.Release(1)
 		a.slots.sem.Release(1)
 		return
 	}
+	a.s.retain(a.slots)
 	sp := &spare{ready: make(chan struct{})}
 	a.next = sp
 	release := func(sc *slotConn) {
 		a.s.budget.release()
-		a.addrSem.Release(1)
+		a.slots.addr.sem.Release(1)
 		a.slots.give(1, sc)
+		a.s.drop(a.slots)
 	}
 	f := &flight{b: a.s.budget, epoch: epoch, seen: a.seen}
 	go func() {

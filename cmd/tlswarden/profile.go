@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 )
 
@@ -49,5 +50,27 @@ func startCPUProfile(file string, stderr io.Writer) func() {
 		if err := f.Close(); err != nil {
 			fmt.Fprintln(stderr, "tlswarden: CPU profile:", err)
 		}
+	}
+}
+
+// writeHeapProfile writes the heap in use to file when one is named
+// (TLSWARDEN_HEAPPROFILE), after a collection: what the command still
+// holds at that point. The scan command writes it once every target is
+// done, while its scanner is still live, so that what a scan keeps per
+// endpoint for the process's life shows there and the scan's garbage
+// does not.
+func writeHeapProfile(file string, stderr io.Writer) {
+	if file == "" {
+		return
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		fmt.Fprintln(stderr, "tlswarden: heap profile:", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(stderr, "tlswarden: heap profile:", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -136,6 +137,8 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		prog.done(r)
 	})
 	prog.finish()
+	writeHeapProfile(os.Getenv("TLSWARDEN_HEAPPROFILE"), stderr)
+	runtime.KeepAlive(sc) // live in the heap profile: what it keeps is what the scan keeps
 	return code
 }
 
