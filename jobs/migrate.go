@@ -3,77 +3,22 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"net/url"
+	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// OpenSQLite opens (creating it if need be) the SQLite file that holds
-// River's queue in the embedded deployment, configured as River's SQLite
-// driver needs it: one connection, WAL, and a wait instead of an error when
-// another process holds the write lock.
-func OpenSQLite(ctx context.Context, path string) (*sql.DB, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("jobs: invalid queue database path %q", path)
-	}
-	// Owner-only, as the store's file is (the queue holds scan requests
-	// and who made them); SQLite's -wal and -shm files inherit the mode.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: create queue database: %w", err)
-	}
-	f.Close()
-	q := url.Values{"_pragma": {
-		fmt.Sprintf("busy_timeout(%d)", (10 * time.Second).Milliseconds()),
-		"journal_mode(WAL)",
-		"synchronous(NORMAL)",
-	}}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("jobs: open queue database: %w", err)
-	}
-	// River's SQLite driver works through one connection; SQLite allows one
-	// writer at a time anyway.
-	db.SetMaxOpenConns(1)
-	if err := pingBusy(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("jobs: open queue database %s: %w", path, err)
-	}
-	return db, nil
-}
-
-// pingBusy opens db's connection, trying again for up to the busy
-// timeout while SQLite answers SQLITE_BUSY: switching a new file to WAL
-// as another process opens it at the same moment can fail at once, without
-// the busy handler's wait (processes started together, a serve and its
-// workers on one machine).
-func pingBusy(ctx context.Context, db *sql.DB) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := db.PingContext(ctx)
-		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// MigrateSQLite brings River's tables in db up to date. BEGIN IMMEDIATE
-// takes the file's write lock first, so a process starting at the same
-// time waits and then finds nothing to do.
+// MigrateSQLite brings River's tables in db, the embedded store's writer
+// (sqlite.Store.DB), up to date. BEGIN IMMEDIATE takes the file's write
+// lock first, so a process starting at the same time waits and then finds
+// nothing to do.
 func MigrateSQLite(ctx context.Context, db *sql.DB) error {
 	m, err := rivermigrate.New(riversqlite.New(db), nil)
 	if err != nil {
@@ -133,4 +78,71 @@ func MigratePostgres(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("jobs: migrate queue: liveness table: %w", err)
 	}
 	return nil
+}
+
+// importQueue copies the jobs an earlier version's queue file (attached as
+// old) still had to work, those running made available again: their
+// process has stopped. A job copied already (by a process starting at the
+// same time) is not copied twice.
+const importQueue = `INSERT INTO main.river_job (args, attempt, attempted_at, attempted_by, created_at, errors, kind,
+		max_attempts, metadata, priority, queue, state, scheduled_at, tags, unique_key, unique_states)
+	SELECT o.args, o.attempt, o.attempted_at, o.attempted_by, o.created_at, o.errors, o.kind, o.max_attempts,
+		o.metadata, o.priority, o.queue, CASE o.state WHEN 'running' THEN 'available' ELSE o.state END,
+		o.scheduled_at, o.tags, o.unique_key, o.unique_states
+	FROM old.river_job o
+	WHERE o.state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
+		AND NOT EXISTS (SELECT 1 FROM main.river_job j WHERE j.kind = o.kind AND j.args = o.args AND j.created_at = o.created_at)
+	ON CONFLICT DO NOTHING`
+
+// ImportSQLiteQueue moves into db (the store's writer, migrated) the jobs
+// still to be worked in the queue file at path, where versions before the
+// queue shared the store's file kept it, and renames that file with
+// ".imported" appended. It returns how many jobs it copied; with no file at
+// path it does nothing.
+func ImportSQLiteQueue(ctx context.Context, db *sql.DB, path string) (int64, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: import %s: %w", path, err)
+	}
+	defer conn.Close()
+	// ATTACH cannot run inside a transaction; the writer's one connection
+	// is held for the whole import.
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS old`, path); err != nil {
+		return 0, fmt.Errorf("jobs: import %s: %w", path, err)
+	}
+	n, err := importJobs(ctx, conn)
+	if err == nil {
+		// Fold the old file's WAL into it before it is put aside.
+		_, err = conn.ExecContext(ctx, `PRAGMA old.wal_checkpoint(TRUNCATE)`)
+	}
+	if _, derr := conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE old`); err == nil {
+		err = derr
+	}
+	if err == nil {
+		err = os.Rename(path, path+".imported")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("jobs: import %s (move it away to start without its jobs): %w", path, err)
+	}
+	return n, nil
+}
+
+func importJobs(ctx context.Context, conn *sql.Conn) (int64, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	res, err := tx.ExecContext(ctx, importQueue)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
 }

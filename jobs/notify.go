@@ -129,13 +129,25 @@ func (q *Queue) digestSubscriptions() store.SubscriptionStore {
 // every enabled subscription that covers t (every one when t is nil).
 // Jobs already waiting absorb the new ones.
 func (q *Queue) EnqueueDigests(ctx context.Context, t *store.Target) (int, error) {
+	params, err := q.digests(ctx, t)
+	if err != nil || len(params) == 0 {
+		return 0, err
+	}
+	if _, err := q.client.InsertMany(ctx, params); err != nil {
+		return 0, fmt.Errorf("enqueue digests: %w", err)
+	}
+	return len(params), nil
+}
+
+// digests returns the digest jobs EnqueueDigests inserts.
+func (q *Queue) digests(ctx context.Context, t *store.Target) ([]river.InsertManyParams, error) {
 	ss := q.digestSubscriptions()
 	if ss == nil {
-		return 0, nil
+		return nil, nil
 	}
 	subs, err := ss.ListSubscriptions(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("list subscriptions: %w", err)
+		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
 	var params []river.InsertManyParams
 	at := q.cfg.Now().Add(q.cfg.NotifyDebounce)
@@ -145,28 +157,41 @@ func (q *Queue) EnqueueDigests(ctx context.Context, t *store.Target) (int, error
 		}
 		params = append(params, river.InsertManyParams{Args: NotifyDigestArgs{SubscriptionID: s.ID}, InsertOpts: notifyOpts(at)})
 	}
-	if len(params) == 0 {
-		return 0, nil
-	}
-	if _, err := q.client.InsertMany(ctx, params); err != nil {
-		return 0, fmt.Errorf("enqueue digests: %w", err)
-	}
-	return len(params), nil
+	return params, nil
 }
 
-// notifyAfterScan enqueues the digests a finished scan may concern. It
-// never fails the scan: a digest missed here is found by the hourly
-// sweep.
-func (q *Queue) notifyAfterScan(ctx context.Context, t store.Target, res store.ScanResult, log *slog.Logger) {
+// digestsAfterScan returns the digest jobs a finished scan may concern,
+// for the scan job to insert with its result. It never fails the scan: a
+// digest missed here is found by the hourly sweep.
+func (q *Queue) digestsAfterScan(ctx context.Context, t store.Target, res store.ScanResult, log *slog.Logger) []river.InsertManyParams {
 	if q.digestSubscriptions() == nil {
-		return
+		return nil
 	}
 	if len(res.Events) == 0 && (res.Evaluation == nil || res.Evaluation.Compliance != tlswarden.NonCompliant) {
-		return
+		return nil
 	}
+	params, err := q.digests(ctx, &t)
+	if err != nil {
+		log.Warn("could not list the subscriptions to notify", "err", err)
+	}
+	return params
+}
+
+// notifyAfterScan enqueues the digests a scan judged outside a scan job
+// may concern. It never fails: a digest missed here is found by the
+// hourly sweep.
+func (q *Queue) notifyAfterScan(ctx context.Context, t store.Target, res store.ScanResult, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if _, err := q.EnqueueDigests(ctx, &t); err != nil {
+	q.insertDigests(ctx, q.digestsAfterScan(ctx, t, res, log), log)
+}
+
+// insertDigests inserts digest jobs, logging a failure.
+func (q *Queue) insertDigests(ctx context.Context, params []river.InsertManyParams, log *slog.Logger) {
+	if len(params) == 0 {
+		return
+	}
+	if _, err := q.client.InsertMany(ctx, params); err != nil {
 		log.Warn("could not enqueue notification digests", "err", err)
 	}
 }

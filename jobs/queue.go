@@ -5,8 +5,9 @@
 // A Queue is a River client with tlswarden's workers. Built with a
 // Scanner it works jobs (tlswarden serve and worker); without one it only
 // inserts and reads them (the CLI asking for a scan). The queue lives in
-// River's own tables: in the store's Postgres database and schema, or, for
-// the embedded deployment, in a SQLite file of its own beside the store's.
+// River's own tables beside the store's, in its Postgres database and
+// schema or its SQLite file, so that a scan job stores its result and
+// completes in one transaction.
 package jobs
 
 import (
@@ -236,6 +237,9 @@ type Queue struct {
 	periods sync.Map
 	// sslv2 caches the estate's SSLv2 keys for the scan jobs (DROWN).
 	sslv2 sslv2Keys
+	// finishTx stores a scan's result and completes its job in one
+	// transaction; nil when the store cannot (see completeInTx).
+	finishTx finishFunc
 	// id is the River client's ID; live its liveness records.
 	id       string
 	live     livenessDB
@@ -243,13 +247,19 @@ type Queue struct {
 	liveDone chan struct{}
 }
 
-// NewSQLite returns a queue on the SQLite database db (see OpenSQLite),
-// whose River tables MigrateSQLite has created.
+// NewSQLite returns a queue on the SQLite database db, whose River tables
+// MigrateSQLite has created. db is the embedded store's writer
+// (sqlite.Store.DB): the queue shares the store's file and connection, so
+// that a scan's result and its job's completion are one transaction.
 func NewSQLite(db *sql.DB, cfg Config) (*Queue, error) {
 	q, err := newQueue(cfg, func(rc *river.Config) (riverClient, error) {
 		return river.NewClient(riversqlite.New(db), rc)
 	})
+	if st, ok := cfg.Store.(interface{ DB() *sql.DB }); ok && q != nil && st.DB() != db {
+		return nil, errors.New("jobs: the queue's database must be the store's writer (sqlite.Store.DB)")
+	}
 	if q != nil {
+		q.finishTx = completeInTx[*riversqlite.Driver](cfg.Store)
 		q.count = func(ctx context.Context, query string) (n int64, err error) {
 			err = db.QueryRowContext(ctx, query).Scan(&n)
 			return n, err
@@ -275,12 +285,15 @@ func NewSQLite(db *sql.DB, cfg Config) (*Queue, error) {
 }
 
 // NewPostgres returns a queue on the Postgres database of pool, whose River
-// tables MigratePostgres has created in the schema its search_path names.
+// tables MigratePostgres has created in the schema its search_path names:
+// the store's database and schema, so that a scan's result and its job's
+// completion are one transaction.
 func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Queue, error) {
 	q, err := newQueue(cfg, func(rc *river.Config) (riverClient, error) {
 		return river.NewClient(riverpgxv5.New(pool), rc)
 	})
 	if q != nil {
+		q.finishTx = completeInTx[*riverpgxv5.Driver](cfg.Store)
 		q.count = func(ctx context.Context, query string) (n int64, err error) {
 			err = pool.QueryRow(ctx, query).Scan(&n)
 			return n, err

@@ -46,42 +46,84 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanTargetArgs]) e
 	if err != nil {
 		return fmt.Errorf("list previous scans: %w", err)
 	}
+	sc, err := w.start(ctx, job, t, prior, log)
+	if err != nil {
+		return err
+	}
+	log = log.With("scan_id", sc.ID)
+	res, err := w.scan(ctx, job, t, sc, prior, log)
+	if err != nil {
+		return err
+	}
+	out := output(sc.ID, res)
+	log.Info("scan finished", "status", res.Report.Status, "compliance", res.Evaluation.Compliance,
+		"endpoints", len(res.Report.Endpoints), "events", out.Events, "regressions", out.Regressions)
+	return nil
+}
+
+// start returns the scan the job stores its result in: the one an earlier
+// attempt left running (see resumable), or a new one. Other scans of the
+// target still running are closed as abandoned.
+func (w *scanWorker) start(ctx context.Context, job *river.Job[ScanTargetArgs], t store.Target, prior []store.Scan, log *slog.Logger) (store.Scan, error) {
+	sc, resumed := resumable(prior, job)
 	// Jobs are unique per target, so a scan of it still running is one a
 	// stopped or crashed attempt left behind.
-	w.abandonRunning(ctx, t, prior, log)
-	sc, err := st.CreateScan(ctx, store.Scan{TargetID: t.ID, Trigger: job.Args.Trigger, RequestedBy: job.Args.RequestedBy})
+	w.abandonRunning(ctx, t, prior, sc.ID, log)
+	if resumed {
+		log.Info("finishing the scan an earlier attempt left running", "scan_id", sc.ID, "attempt", job.Attempt)
+		return sc, nil
+	}
+	sc, err := w.q.cfg.Store.CreateScan(ctx, store.Scan{TargetID: t.ID, Trigger: job.Args.Trigger, RequestedBy: job.Args.RequestedBy})
 	if errors.Is(err, store.ErrInvalid) {
 		// Arguments the store refuses never become valid: retrying would
 		// only keep the target's unique slot and swallow the requests
 		// that join it.
-		return river.JobCancel(fmt.Errorf("create scan: %w", err))
+		return sc, river.JobCancel(fmt.Errorf("create scan: %w", err))
 	}
 	if err != nil {
-		return fmt.Errorf("create scan: %w", err)
+		return sc, fmt.Errorf("create scan: %w", err)
 	}
-	log = log.With("scan_id", sc.ID)
-	res, err := w.scan(ctx, t, sc, prior)
-	if err != nil {
-		return err
-	}
-	out := ScanOutput{ScanID: sc.ID, Events: len(res.Events)}
+	return sc, nil
+}
+
+// output is what the job records of its scan.
+func output(scanID int64, res store.ScanResult) ScanOutput {
+	out := ScanOutput{ScanID: scanID, Events: len(res.Events)}
 	for _, e := range res.Events {
 		if e.Regression {
 			out.Regressions++
 		}
 	}
-	w.q.notifyAfterScan(ctx, t, res, log)
-	log.Info("scan finished", "status", res.Report.Status, "compliance", res.Evaluation.Compliance,
-		"endpoints", len(res.Report.Endpoints), "events", out.Events, "regressions", out.Regressions)
-	return river.RecordOutput(ctx, out)
+	return out
 }
 
-// scan runs the scan and stores its result. When the job's context ends
-// first (a timeout, or the process draining) the partial report is stored
-// as canceled and the job fails, to be retried. prior are the target's
+// resumable returns the scan an earlier attempt of job created and left
+// running: it failed, or its process died, before its result was stored
+// (with the job's completion, in one transaction). The retry finishes that
+// scan instead of abandoning it beside a new one, so that a job stores one
+// scan however many attempts it takes. Jobs are unique per target while
+// queued or running, so a running scan of the target with the job's trigger
+// and requester, started since the job was created, is one of its own.
+func resumable(prior []store.Scan, job *river.Job[ScanTargetArgs]) (store.Scan, bool) {
+	if job.Attempt < 2 {
+		return store.Scan{}, false
+	}
+	for _, s := range prior {
+		if s.Running() && !s.Started.Before(job.CreatedAt) && s.Trigger == job.Args.Trigger && s.RequestedBy == job.Args.RequestedBy {
+			return s, true
+		}
+	}
+	return store.Scan{}, false
+}
+
+// scan runs the scan and stores its result, with the job's output and
+// completion when the store can commit them together (Queue.finishTx).
+// When the job's context ends first (a timeout, or the process draining)
+// the partial report is stored as canceled and the job fails, to be
+// retried. prior are the target's
 // scans before sc, most recent first. A target exempt from the intrusive
 // checks is scanned under a context that says so.
-func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan, prior []store.Scan) (store.ScanResult, error) {
+func (w *scanWorker) scan(ctx context.Context, job *river.Job[ScanTargetArgs], t store.Target, sc store.Scan, prior []store.Scan, log *slog.Logger) (store.ScanResult, error) {
 	sctx := ctx
 	if !t.Intrusive {
 		sctx = tlswarden.WithoutIntrusiveChecks(ctx)
@@ -117,7 +159,7 @@ func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan, pr
 		}
 		res.Events = history.Compare(prev, &res)
 	}
-	if err := w.q.cfg.Store.FinishScan(fctx, sc.ID, res); err != nil {
+	if err := w.finish(fctx, job, t, sc.ID, res, stopped != nil, log); err != nil {
 		return res, fmt.Errorf("store scan %d: %w", sc.ID, err)
 	}
 	w.q.sslv2.stored(t.ID, r)
@@ -125,6 +167,31 @@ func (w *scanWorker) scan(ctx context.Context, t store.Target, sc store.Scan, pr
 		return res, fmt.Errorf("scan %d of %s stopped: %w", sc.ID, t.Target, stopped)
 	}
 	return res, nil
+}
+
+// finish stores the result of a scan and, unless it was stopped, records
+// the job's output, enqueues the digests the scan concerns and completes
+// the job, in the same transaction when the store allows it. A stopped
+// scan's job fails, to be retried.
+func (w *scanWorker) finish(ctx context.Context, job *river.Job[ScanTargetArgs], t store.Target, scanID int64, res store.ScanResult, stopped bool, log *slog.Logger) error {
+	st := w.q.cfg.Store
+	if stopped {
+		return st.FinishScan(ctx, scanID, res)
+	}
+	// The output first: JobCompleteTx and River's own completion both
+	// store what was recorded by then.
+	if err := river.RecordOutput(ctx, output(scanID, res)); err != nil {
+		return err
+	}
+	digests := w.q.digestsAfterScan(ctx, t, res, log)
+	if w.q.finishTx != nil {
+		return w.q.finishTx(ctx, scanID, res, digests, job)
+	}
+	if err := st.FinishScan(ctx, scanID, res); err != nil {
+		return err
+	}
+	w.q.insertDigests(ctx, digests, log)
+	return nil
 }
 
 // historyDepth bounds how far back previous looks for a complete scan.
@@ -154,11 +221,11 @@ func (w *scanWorker) previous(ctx context.Context, sc store.Scan, prior []store.
 
 // abandonRunning finishes, as canceled, the scans of a target (among
 // prior, its recent ones) left running by an attempt that never finished
-// them. Failing to is logged, not fatal: the new scan does not depend on
+// them, except the one the job resumes. Failing to is logged, not fatal: the new scan does not depend on
 // it.
-func (w *scanWorker) abandonRunning(ctx context.Context, t store.Target, prior []store.Scan, log *slog.Logger) {
+func (w *scanWorker) abandonRunning(ctx context.Context, t store.Target, prior []store.Scan, resumed int64, log *slog.Logger) {
 	for _, s := range prior {
-		if !s.Running() {
+		if !s.Running() || s.ID == resumed {
 			continue
 		}
 		res := store.ScanResult{Report: tlswarden.Report{

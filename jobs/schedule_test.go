@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/tlswarden/tlswarden/internal/testdb"
 	"github.com/tlswarden/tlswarden/jobs"
 	"github.com/tlswarden/tlswarden/store"
+	"github.com/tlswarden/tlswarden/store/sqlite"
 )
 
 // scheduled returns the target IDs with a scheduled scan job, and when.
@@ -88,21 +90,22 @@ func TestSchedule(t *testing.T) {
 // each must succeed, and the queue must work after.
 func TestMigrateConcurrently(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "queue.db")
-		migrateAll(t, 4, func() error {
-			db, err := jobs.OpenSQLite(t.Context(), path)
+		path := filepath.Join(t.TempDir(), "tlswarden.db")
+		open := func() *sqlite.Store {
+			st, err := sqlite.Open(t.Context(), path)
 			if err != nil {
-				return err
+				t.Fatal(err)
 			}
-			defer db.Close()
-			return jobs.MigrateSQLite(t.Context(), db)
-		})
-		db, err := jobs.OpenSQLite(t.Context(), path)
-		if err != nil {
-			t.Fatal(err)
+			return st
 		}
-		defer db.Close()
-		checkQueue(t, func(cfg jobs.Config) (*jobs.Queue, error) { return jobs.NewSQLite(db, cfg) })
+		migrateAll(t, 4, func() error {
+			st := open()
+			defer st.Close()
+			return errors.Join(st.Migrate(t.Context()), jobs.MigrateSQLite(t.Context(), st.DB()))
+		})
+		st := open()
+		defer st.Close()
+		checkQueue(t, st, func(cfg jobs.Config) (*jobs.Queue, error) { return jobs.NewSQLite(st.DB(), cfg) })
 	})
 	t.Run("postgres", func(t *testing.T) {
 		u := testdb.PostgresURL(t)
@@ -119,7 +122,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pool.Close()
-		checkQueue(t, func(cfg jobs.Config) (*jobs.Queue, error) { return jobs.NewPostgres(pool, cfg) })
+		checkQueue(t, nil, func(cfg jobs.Config) (*jobs.Queue, error) { return jobs.NewPostgres(pool, cfg) })
 	})
 }
 
@@ -141,10 +144,12 @@ func migrateAll(t *testing.T, n int, migrate func() error) {
 
 // checkQueue makes an insert-only queue and lists jobs: River's tables are
 // there.
-func checkQueue(t *testing.T, newQueue func(jobs.Config) (*jobs.Queue, error)) {
+func checkQueue(t *testing.T, st store.Store, newQueue func(jobs.Config) (*jobs.Queue, error)) {
 	t.Helper()
-	b := testdb.Open(t, "sqlite")
-	q, err := newQueue(jobs.Config{Store: b.Store})
+	if st == nil {
+		st = testdb.Open(t, "sqlite").Store
+	}
+	q, err := newQueue(jobs.Config{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

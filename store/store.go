@@ -99,3 +99,17 @@ type Store interface {
 	// Close releases the store's connections.
 	Close() error
 }
+
+// TxFinisher is a Store whose FinishScan can commit more work with the
+// scan's result: the job queue completes the scan's job in the same
+// transaction, so that a stored result and its completed job are one
+// commit, and a retry never follows a result already stored. TTx is the
+// implementation's transaction type: pgx.Tx for store/postgres, *sql.Tx on
+// the store's writer connection for store/sqlite.
+type TxFinisher[TTx any] interface {
+	// FinishScanTx does what FinishScan does and then calls fn with the
+	// transaction, before committing it. When fn returns an error, or ctx
+	// ends before the commit, nothing is stored (the scan stays running)
+	// and the error returned wraps fn's or ctx's.
+	FinishScanTx(ctx context.Context, scanID int64, r ScanResult, fn func(ctx context.Context, tx TTx) error) error
+}

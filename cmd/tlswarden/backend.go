@@ -15,8 +15,9 @@ import (
 	"github.com/tlswarden/tlswarden/store/sqlite"
 )
 
-// backend is the store and the queue's database: two SQLite files in the
-// data directory, or one Postgres database for both.
+// backend is the store and the queue's database: one SQLite file in the
+// data directory, or one Postgres database, for both: a scan job stores its
+// result and completes in one transaction.
 type backend struct {
 	store store.Store
 	// where says which database, for people: a file path or a host.
@@ -25,10 +26,11 @@ type backend struct {
 	closers  []func()
 }
 
-// File names in the data directory.
+// File names in the data directory. The queue had a file of its own until
+// it moved into the store's; its waiting jobs are imported at migration.
 const (
-	storeFile = "tlswarden.db"
-	queueFile = "queue.db"
+	storeFile    = "tlswarden.db"
+	oldQueueFile = "queue.db"
 )
 
 // openBackend opens the store and the queue's database and, when migrate
@@ -68,14 +70,13 @@ func openSQLite(ctx context.Context, dataDir string, migrate bool) (b *backend, 
 	}
 	b.store = st
 	b.closers = append(b.closers, func() { st.Close() })
-	db, err := jobs.OpenSQLite(ctx, filepath.Join(dataDir, queueFile))
-	if err != nil {
-		return nil, err
-	}
-	b.closers = append(b.closers, func() { db.Close() })
+	db := st.DB()
 	b.newQueue = func(cfg jobs.Config) (*jobs.Queue, error) { return jobs.NewSQLite(db, cfg) }
 	if migrate {
 		if err := errors.Join(st.Migrate(ctx), jobs.MigrateSQLite(ctx, db)); err != nil {
+			return nil, err
+		}
+		if _, err := jobs.ImportSQLiteQueue(ctx, db, filepath.Join(dataDir, oldQueueFile)); err != nil {
 			return nil, err
 		}
 	}

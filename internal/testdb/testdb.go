@@ -1,5 +1,5 @@
 // Package testdb gives tests real stores and queues: an embedded SQLite
-// pair of files in a temporary directory, or a fresh schema in the Postgres
+// file in a temporary directory, or a fresh schema in the Postgres
 // at TEST_DATABASE_URL (default: the local server CI runs). A test that
 // wants Postgres is skipped when none answers, except under CI=true, where
 // it fails: CI never skips them.
@@ -85,16 +85,11 @@ func openSQLite(tb testing.TB) *Backend {
 	if err := st.Migrate(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	db, err := jobs.OpenSQLite(ctx, filepath.Join(dir, "queue.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := jobs.MigrateSQLite(ctx, db); err != nil {
+	if err := jobs.MigrateSQLite(ctx, st.DB()); err != nil {
 		tb.Fatal(err)
 	}
 	return &Backend{Name: "sqlite", Store: st, Dir: dir, newQueue: func(cfg jobs.Config) (*jobs.Queue, error) {
-		return jobs.NewSQLite(db, cfg)
+		return jobs.NewSQLite(st.DB(), cfg)
 	}}
 }
 

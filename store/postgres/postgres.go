@@ -20,7 +20,10 @@ import (
 	"github.com/tlswarden/tlswarden/store"
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store              = (*Store)(nil)
+	_ store.TxFinisher[pgx.Tx] = (*Store)(nil)
+)
 
 // Store keeps tlswarden's data in PostgreSQL. It is safe for concurrent use.
 type Store struct {

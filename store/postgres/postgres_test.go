@@ -136,3 +136,10 @@ func TestPostureFallback(t *testing.T) {
 }
 
 func BenchmarkStoreScan10k(b *testing.B) { storetest.BenchmarkScan10k(b, newDB) }
+
+func TestFinishScanTx(t *testing.T) {
+	storetest.FinishScanTx(t, newDB, func(ctx context.Context, tx pgx.Tx, id int64) (done bool, err error) {
+		err = tx.QueryRow(ctx, `SELECT finished_at IS NOT NULL FROM scans WHERE id = $1`, id).Scan(&done)
+		return done, err
+	})
+}

@@ -137,6 +137,12 @@ func (s *Store) PruneScans(ctx context.Context, cutoff time.Time) (int64, error)
 // and its postures, then its endpoint reports, findings and events by COPY,
 // then the target's latest scan.
 func (s *Store) FinishScan(ctx context.Context, scanID int64, r store.ScanResult) error {
+	return s.FinishScanTx(ctx, scanID, r, nil)
+}
+
+// FinishScanTx is FinishScan with fn, when not nil, called in its
+// transaction before the commit: the queue completes the scan's job there.
+func (s *Store) FinishScanTx(ctx context.Context, scanID int64, r store.ScanResult, fn func(context.Context, pgx.Tx) error) error {
 	r, err := r.Normalize()
 	if err != nil {
 		return fmt.Errorf("finish scan %d: %w", scanID, err)
@@ -145,24 +151,38 @@ func (s *Store) FinishScan(ctx context.Context, scanID int64, r store.ScanResult
 	if err != nil {
 		return fmt.Errorf("finish scan %d: %w", scanID, err)
 	}
+	var fnErr error
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		targetID, isLatest, err := markFinished(ctx, tx, scanID, sc)
-		if err != nil {
+		if err := finishInTx(ctx, tx, scanID, r.Events, sc, eps, fs); err != nil || fn == nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, insertPostures, scanID, sc.Postures); err != nil {
-			return fmt.Errorf("store postures: %w", err)
-		}
-		if err := copyRows(ctx, tx, scanID, eps, fs, eventRows(targetID, scanID, r.Events)); err != nil {
-			return err
-		}
-		if !isLatest {
-			return nil
-		}
-		_, err = tx.Exec(ctx, setLatest, targetID, scanID)
-		return err
+		fnErr = fn(ctx, tx)
+		return fnErr
 	})
+	if fnErr != nil {
+		// fn's error is its own: not the store's to map.
+		return fmt.Errorf("finish scan %d: %w", scanID, err)
+	}
 	return wrap(ctx, err, "finish scan %d", scanID)
+}
+
+// finishInTx writes FinishScan's rows in tx.
+func finishInTx(ctx context.Context, tx pgx.Tx, scanID int64, evs []store.Event, sc rows.Scan, eps []rows.Endpoint, fs []rows.Finding) error {
+	targetID, isLatest, err := markFinished(ctx, tx, scanID, sc)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, insertPostures, scanID, sc.Postures); err != nil {
+		return fmt.Errorf("store postures: %w", err)
+	}
+	if err := copyRows(ctx, tx, scanID, eps, fs, eventRows(targetID, scanID, evs)); err != nil {
+		return err
+	}
+	if !isLatest {
+		return nil
+	}
+	_, err = tx.Exec(ctx, setLatest, targetID, scanID)
+	return err
 }
 
 // markFinished locks the scan's target, sets the scan's outcome, and says

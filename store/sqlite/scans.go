@@ -123,6 +123,14 @@ func (s *Store) PruneScans(ctx context.Context, cutoff time.Time) (int64, error)
 // row and its postures, then its endpoint reports, findings and events by
 // multi-row inserts, then the target's latest scan.
 func (s *Store) FinishScan(ctx context.Context, scanID int64, r store.ScanResult) error {
+	return s.FinishScanTx(ctx, scanID, r, nil)
+}
+
+// FinishScanTx is FinishScan with fn, when not nil, called in its write
+// transaction before the commit: the queue, whose tables share the
+// store's file and writer connection (see DB), completes the scan's job
+// there.
+func (s *Store) FinishScanTx(ctx context.Context, scanID int64, r store.ScanResult, fn func(context.Context, *sql.Tx) error) error {
 	r, err := r.Normalize()
 	if err != nil {
 		return fmt.Errorf("finish scan %d: %w", scanID, err)
@@ -131,24 +139,38 @@ func (s *Store) FinishScan(ctx context.Context, scanID int64, r store.ScanResult
 	if err != nil {
 		return fmt.Errorf("finish scan %d: %w", scanID, err)
 	}
+	var fnErr error
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		targetID, isLatest, err := markFinished(ctx, tx, scanID, sc)
-		if err != nil {
+		if err := finishInTx(ctx, tx, scanID, r.Events, sc, eps, fs); err != nil || fn == nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, insertPostures, scanID, sc.Postures); err != nil {
-			return fmt.Errorf("store postures: %w", err)
-		}
-		if err := insertAll(ctx, tx, scanID, eps, fs, eventRows(targetID, scanID, r.Events)); err != nil {
-			return err
-		}
-		if !isLatest {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, setLatest, targetID, scanID)
-		return err
+		fnErr = fn(ctx, tx)
+		return fnErr
 	})
+	if fnErr != nil {
+		// fn's error is its own: not the store's to map.
+		return fmt.Errorf("finish scan %d: %w", scanID, err)
+	}
 	return wrap(ctx, err, "finish scan %d", scanID)
+}
+
+// finishInTx writes FinishScan's rows in tx.
+func finishInTx(ctx context.Context, tx *sql.Tx, scanID int64, evs []store.Event, sc rows.Scan, eps []rows.Endpoint, fs []rows.Finding) error {
+	targetID, isLatest, err := markFinished(ctx, tx, scanID, sc)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, insertPostures, scanID, sc.Postures); err != nil {
+		return fmt.Errorf("store postures: %w", err)
+	}
+	if err := insertAll(ctx, tx, scanID, eps, fs, eventRows(targetID, scanID, evs)); err != nil {
+		return err
+	}
+	if !isLatest {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, setLatest, targetID, scanID)
+	return err
 }
 
 // markFinished sets the scan's outcome and says whether the scan becomes

@@ -26,7 +26,10 @@ import (
 	"github.com/tlswarden/tlswarden/store"
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store               = (*Store)(nil)
+	_ store.TxFinisher[*sql.Tx] = (*Store)(nil)
+)
 
 // BusyTimeout is how long a write waits for another process's write lock.
 const BusyTimeout = 10 * time.Second
@@ -109,6 +112,13 @@ func openDB(ctx context.Context, path string, q url.Values, conns int) (*sql.DB,
 	}
 	return db, nil
 }
+
+// DB returns the store's writer: the one connection every write of the
+// file goes through. The embedded deployment's job queue keeps River's
+// tables in the store's file and works through it too, so that
+// FinishScanTx can complete a scan's job in the transaction that stores
+// its result. Whoever uses it must stop before Close.
+func (s *Store) DB() *sql.DB { return s.w }
 
 // Close closes the store's connections.
 func (s *Store) Close() error {

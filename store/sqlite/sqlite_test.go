@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"os"
@@ -71,4 +72,11 @@ func TestFilesArePrivate(t *testing.T) {
 			t.Errorf("%s: mode %v, want -rw-------", filepath.Base(name), mode)
 		}
 	}
+}
+
+func TestFinishScanTx(t *testing.T) {
+	storetest.FinishScanTx(t, newDB, func(ctx context.Context, tx *sql.Tx, id int64) (done bool, err error) {
+		err = tx.QueryRowContext(ctx, `SELECT finished_at IS NOT NULL FROM scans WHERE id = ?`, id).Scan(&done)
+		return done, err
+	})
 }
