@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -108,18 +109,20 @@ func newSchema(tb testing.TB) string {
 	return schema
 }
 
+// open opens a store on the schema as the service does, through Open.
 func open(tb testing.TB, schema string) store.Store {
-	cfg, err := pgxpool.ParseConfig(databaseURL())
+	u, err := url.Parse(databaseURL())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	cfg.MaxConns = 4
-	pool, err := pgxpool.NewWithConfig(tb.Context(), cfg)
+	q := u.Query()
+	q.Set("search_path", schema)
+	q.Set("pool_max_conns", "4")
+	u.RawQuery = q.Encode()
+	s, err := postgres.Open(tb.Context(), u.String())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := postgres.New(pool)
 	tb.Cleanup(func() { s.Close() })
 	return s
 }
@@ -142,4 +145,30 @@ func TestFinishScanTx(t *testing.T) {
 		err = tx.QueryRow(ctx, `SELECT finished_at IS NOT NULL FROM scans WHERE id = $1`, id).Scan(&done)
 		return done, err
 	})
+}
+
+// TestJITOff: the store's sessions run without JIT compilation unless the
+// URL asks for it.
+func TestJITOff(t *testing.T) {
+	schema := newSchema(t)
+	s := open(t, schema).(*postgres.Store)
+	var jit string
+	if err := s.Pool().QueryRow(t.Context(), `SHOW jit`).Scan(&jit); err != nil || jit != "off" {
+		t.Errorf("jit %q, %v; want off", jit, err)
+	}
+	u, err := url.Parse(databaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("jit", "on")
+	u.RawQuery = q.Encode()
+	on, err := postgres.Open(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer on.Close()
+	if err := on.Pool().QueryRow(t.Context(), `SHOW jit`).Scan(&jit); err != nil || jit != "on" {
+		t.Errorf("with jit=on in the URL: jit %q, %v; want on", jit, err)
+	}
 }
