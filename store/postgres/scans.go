@@ -37,15 +37,17 @@ const (
 	// finishes of one target's scans agree on which is latest, and returns
 	// when the target's latest scan started. NO KEY UPDATE lets scans of
 	// the target be created meanwhile.
-	lockScanTarget = `SELECT t.id, l.started_at, l.id FROM scans s
+	lockScanTarget = `SELECT t.id, l.started_at, l.id, g.started_at, g.id FROM scans s
 		JOIN targets t ON t.id = s.target_id
 		LEFT JOIN scans l ON l.id = t.latest_scan_id
+		LEFT JOIN scans g ON g.id = t.last_success_scan_id
 		WHERE s.id = $1 FOR NO KEY UPDATE OF t`
 	finishScan = `UPDATE scans SET finished_at = $2, status = $3, error = $4, profile = $5, compliance = $6,
 		report = $7, evaluation = $8
 		WHERE id = $1 AND finished_at IS NULL RETURNING started_at`
 	insertPostures        = `INSERT INTO scan_postures (scan_id, endpoints) VALUES ($1, $2)`
 	setLatest             = `UPDATE targets SET latest_scan_id = $2 WHERE id = $1`
+	setLastSuccess        = `UPDATE targets SET last_success_scan_id = $2 WHERE id = $1`
 	pruneScans            = `DELETE FROM scans s WHERE s.started_at < $1 AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.latest_scan_id = s.id)`
 	selectEndpointReports = `SELECT report, evaluation FROM endpoint_reports WHERE scan_id = $1 ORDER BY ordinal`
 	selectScanResult      = `SELECT finished_at IS NULL, report, evaluation FROM scans WHERE id = $1`
@@ -168,7 +170,7 @@ func (s *Store) FinishScanTx(ctx context.Context, scanID int64, r store.ScanResu
 
 // finishInTx writes FinishScan's rows in tx.
 func finishInTx(ctx context.Context, tx pgx.Tx, scanID int64, evs []store.Event, sc rows.Scan, eps []rows.Endpoint, fs []rows.Finding) error {
-	targetID, isLatest, err := markFinished(ctx, tx, scanID, sc)
+	targetID, newer, err := markFinished(ctx, tx, scanID, sc, rows.Succeeded(sc, eps))
 	if err != nil {
 		return err
 	}
@@ -178,30 +180,43 @@ func finishInTx(ctx context.Context, tx pgx.Tx, scanID int64, evs []store.Event,
 	if err := copyRows(ctx, tx, scanID, eps, fs, eventRows(targetID, scanID, evs)); err != nil {
 		return err
 	}
-	if !isLatest {
-		return nil
+	if newer.latest {
+		if _, err := tx.Exec(ctx, setLatest, targetID, scanID); err != nil {
+			return err
+		}
 	}
-	_, err = tx.Exec(ctx, setLatest, targetID, scanID)
-	return err
+	if newer.success {
+		if _, err := tx.Exec(ctx, setLastSuccess, targetID, scanID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
+// newer says which of its target's pointers a finished scan takes over.
+type newer struct{ latest, success bool }
+
 // markFinished locks the scan's target, sets the scan's outcome, and says
-// whether the scan becomes the target's latest: whether it started after
-// the current latest. A scan already finished is a conflict.
-func markFinished(ctx context.Context, tx pgx.Tx, scanID int64, sc rows.Scan) (targetID int64, isLatest bool, err error) {
-	var latestStarted *time.Time
-	var latestID *int64
-	if err := tx.QueryRow(ctx, lockScanTarget, scanID).Scan(&targetID, &latestStarted, &latestID); err != nil {
-		return 0, false, err
+// whether the scan becomes the target's latest (whether it started after
+// the current latest) and, when succeeded, its last success (likewise). A
+// scan already finished is a conflict.
+func markFinished(ctx context.Context, tx pgx.Tx, scanID int64, sc rows.Scan, succeeded bool) (targetID int64, n newer, err error) {
+	var latestStarted, successStarted *time.Time
+	var latestID, successID *int64
+	if err := tx.QueryRow(ctx, lockScanTarget, scanID).Scan(&targetID, &latestStarted, &latestID, &successStarted, &successID); err != nil {
+		return 0, n, err
 	}
 	var started time.Time
 	err = tx.QueryRow(ctx, finishScan, scanID, sc.Finished, string(sc.Status), sc.Error, sc.Profile,
 		string(sc.Compliance), sc.Report, sc.Evaluation).Scan(&started)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, fmt.Errorf("%w: scan %d has already finished", store.ErrConflict, scanID)
+		return 0, n, fmt.Errorf("%w: scan %d has already finished", store.ErrConflict, scanID)
 	}
-	isLatest = latestStarted == nil || started.After(*latestStarted) || started.Equal(*latestStarted) && scanID > *latestID
-	return targetID, isLatest, err
+	after := func(t *time.Time, id *int64) bool {
+		return t == nil || started.After(*t) || started.Equal(*t) && scanID > *id
+	}
+	n = newer{latest: after(latestStarted, latestID), success: succeeded && after(successStarted, successID)}
+	return targetID, n, err
 }
 
 func copyRows(ctx context.Context, tx pgx.Tx, scanID int64, eps []rows.Endpoint, fs []rows.Finding, evs [][]any) error {

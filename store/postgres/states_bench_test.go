@@ -1,10 +1,12 @@
 package postgres_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tlswarden/tlswarden/migrations"
 	"github.com/tlswarden/tlswarden/store"
 )
 
@@ -57,6 +59,10 @@ func BenchmarkListScanStates10k(b *testing.B) {
 	}
 	defer seed.Close()
 	seedEstate(b, seed, 10_000, 4)
+	// The pointer FinishScan keeps, as the migration sets it.
+	if _, err := seed.Exec(b.Context(), `UPDATE targets SET last_success_scan_id = id * 4 - (CASE WHEN id % 10 = 0 THEN 1 ELSE 0 END)`); err != nil {
+		b.Fatal(err)
+	}
 	run := func(b *testing.B) {
 		for b.Loop() {
 			states, err := s.ListScanStates(b.Context())
@@ -76,4 +82,49 @@ func BenchmarkListScanStates10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("analyzed", run)
+}
+
+// TestMigrationLastSuccess upgrades a schema 8 database holding scans: the
+// migration finds each target's last success as the walk over its scans
+// did.
+func TestMigrationLastSuccess(t *testing.T) {
+	schema := newSchema(t)
+	cfg := adminPool(t).Config()
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ms, err := migrations.Load(migrations.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`}
+	for _, m := range ms[:8] {
+		stmts = append(stmts, m.SQL, fmt.Sprintf(`INSERT INTO schema_migrations (version, name) VALUES (%d, '%s')`, m.Version, m.Name))
+	}
+	for _, s := range stmts {
+		if _, err := pool.Exec(t.Context(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	seedEstate(t, pool, 20, 4)
+	s := open(t, schema).(store.PostureStore)
+	if err := s.(store.Store).Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	states, err := s.ListScanStates(t.Context())
+	if err != nil || len(states) != 20 {
+		t.Fatalf("ListScanStates: %d states, %v", len(states), err)
+	}
+	for _, st := range states {
+		want := st.Target.ID * 4
+		if st.Target.ID%10 == 0 {
+			want-- // its latest scan failed
+		}
+		if st.LastSuccess.ID != want || st.Latest.ID != st.Target.ID*4 {
+			t.Errorf("target %d: latest %d, last success %d; want %d, %d", st.Target.ID, st.Latest.ID, st.LastSuccess.ID, st.Target.ID*4, want)
+		}
+	}
 }

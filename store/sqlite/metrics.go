@@ -15,23 +15,17 @@ import (
 var _ store.PostureStore = (*Store)(nil)
 
 const (
-	// selectScanStates finds each target's latest successful scan by
-	// walking its scans from the newest start (scans_target_started_idx);
-	// the CTE is materialised so that the walk runs once per target, not
-	// once per joined row.
-	selectScanStates = `WITH st AS MATERIALIZED (SELECT t.*, (SELECT s.id FROM scans s
-			WHERE s.target_id = t.id AND s.finished_at IS NOT NULL AND s.status = 'ok'
-			  AND EXISTS (SELECT 1 FROM endpoint_reports e WHERE e.scan_id = s.id AND e.status = 'ok')
-			ORDER BY s.started_at DESC, s.id DESC LIMIT 1) AS success_id FROM targets t)
-		SELECT t.id, t.host, t.port, t.kind, t.owner, t.tags, t.enabled, t.schedule,
+	// selectScanStates joins each target's latest and latest successful
+	// scans, which FinishScan keeps pointers to.
+	selectScanStates = `SELECT t.id, t.host, t.port, t.kind, t.owner, t.tags, t.enabled, t.schedule,
 		coalesce(t.latest_scan_id, 0), t.created_at, t.updated_at, t.intrusive, ` +
 		`l.id, l.trigger, l.started_at, l.finished_at, l.status, l.error, l.profile, l.compliance, ` +
 		`(SELECT e.status FROM endpoint_reports e WHERE e.scan_id = l.id AND e.status <> 'ok'
 			ORDER BY e.ordinal LIMIT 1), ` +
 		`g.id, g.trigger, g.started_at, g.finished_at, g.status, g.error, g.profile, g.compliance
-		FROM st t
+		FROM targets t
 		LEFT JOIN scans l ON l.id = t.latest_scan_id
-		LEFT JOIN scans g ON g.id = t.success_id
+		LEFT JOIN scans g ON g.id = t.last_success_scan_id
 		ORDER BY t.host, t.port`
 	countTargets   = `SELECT count(*) FROM targets`
 	selectPostures = `SELECT p.scan_id, p.endpoints FROM scan_postures p

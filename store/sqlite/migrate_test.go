@@ -65,3 +65,45 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+// TestMigrationLastSuccess upgrades a schema 8 database holding scans: the
+// migration finds each target's last success as the walk over its scans
+// did, passing over a later scan that reached no endpoint and one that
+// failed.
+func TestMigrationLastSuccess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations.Load(migrations.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`}
+	for _, m := range ms[:8] {
+		stmts = append(stmts, m.SQL, `INSERT INTO schema_migrations VALUES (`+itoa(m.Version)+`, '`+m.Name+`', 0)`)
+	}
+	stmts = append(stmts,
+		`INSERT INTO targets (id, host, port, kind, created_at, updated_at) VALUES (7, 'mx.example.org', 465, 'https', 1, 1)`,
+		`INSERT INTO scans (id, target_id, trigger, started_at, finished_at, status) VALUES
+			(1, 7, 'schedule', 10, 11, 'ok'), (2, 7, 'schedule', 20, 21, 'ok'), (3, 7, 'schedule', 30, 31, 'dns_error')`,
+		`INSERT INTO endpoint_reports (scan_id, ordinal, address, status, report) VALUES
+			(1, 0, '192.0.2.1:465', 'ok', '{}'), (2, 0, '192.0.2.1:465', 'timeout', '{}')`,
+		`UPDATE targets SET latest_scan_id = 3 WHERE id = 7`)
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	db.Close()
+
+	st := open(t, path)
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	states, err := st.(store.PostureStore).ListScanStates(t.Context())
+	if err != nil || len(states) != 1 || states[0].Latest.ID != 3 || states[0].LastSuccess.ID != 1 {
+		t.Fatalf("scan states after the migration: %+v, %v; want latest 3, last success 1", states, err)
+	}
+}

@@ -32,15 +32,17 @@ const (
 		ORDER BY s.started_at DESC, s.id DESC LIMIT 1`
 	// selectScanTarget returns the scan's target and when the target's
 	// latest scan started.
-	selectScanTarget = `SELECT t.id, l.started_at, l.id FROM scans s
+	selectScanTarget = `SELECT t.id, l.started_at, l.id, g.started_at, g.id FROM scans s
 		JOIN targets t ON t.id = s.target_id
 		LEFT JOIN scans l ON l.id = t.latest_scan_id
+		LEFT JOIN scans g ON g.id = t.last_success_scan_id
 		WHERE s.id = ?1`
 	finishScan = `UPDATE scans SET finished_at = ?2, status = ?3, error = ?4, profile = ?5, compliance = ?6,
 		report = ?7, evaluation = ?8
 		WHERE id = ?1 AND finished_at IS NULL RETURNING started_at`
 	insertPostures        = `INSERT INTO scan_postures (scan_id, endpoints) VALUES (?1, ?2)`
 	setLatest             = `UPDATE targets SET latest_scan_id = ?2 WHERE id = ?1`
+	setLastSuccess        = `UPDATE targets SET last_success_scan_id = ?2 WHERE id = ?1`
 	pruneScans            = `DELETE FROM scans WHERE started_at < ?1 AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.latest_scan_id = scans.id)`
 	selectEndpointReports = `SELECT report, evaluation FROM endpoint_reports WHERE scan_id = ?1 ORDER BY ordinal`
 	selectScanResult      = `SELECT finished_at IS NULL, report, evaluation FROM scans WHERE id = ?1`
@@ -156,7 +158,7 @@ func (s *Store) FinishScanTx(ctx context.Context, scanID int64, r store.ScanResu
 
 // finishInTx writes FinishScan's rows in tx.
 func finishInTx(ctx context.Context, tx *sql.Tx, scanID int64, evs []store.Event, sc rows.Scan, eps []rows.Endpoint, fs []rows.Finding) error {
-	targetID, isLatest, err := markFinished(ctx, tx, scanID, sc)
+	targetID, newer, err := markFinished(ctx, tx, scanID, sc, rows.Succeeded(sc, eps))
 	if err != nil {
 		return err
 	}
@@ -166,29 +168,42 @@ func finishInTx(ctx context.Context, tx *sql.Tx, scanID int64, evs []store.Event
 	if err := insertAll(ctx, tx, scanID, eps, fs, eventRows(targetID, scanID, evs)); err != nil {
 		return err
 	}
-	if !isLatest {
-		return nil
+	if newer.latest {
+		if _, err := tx.ExecContext(ctx, setLatest, targetID, scanID); err != nil {
+			return err
+		}
 	}
-	_, err = tx.ExecContext(ctx, setLatest, targetID, scanID)
-	return err
+	if newer.success {
+		if _, err := tx.ExecContext(ctx, setLastSuccess, targetID, scanID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
+// newer says which of its target's pointers a finished scan takes over.
+type newer struct{ latest, success bool }
+
 // markFinished sets the scan's outcome and says whether the scan becomes
-// its target's latest: whether it started after the current latest. A scan
-// already finished is a conflict.
-func markFinished(ctx context.Context, tx *sql.Tx, scanID int64, sc rows.Scan) (targetID int64, isLatest bool, err error) {
-	var latestStarted, latestID sql.NullInt64
-	if err := tx.QueryRowContext(ctx, selectScanTarget, scanID).Scan(&targetID, &latestStarted, &latestID); err != nil {
-		return 0, false, err
+// its target's latest (whether it started after the current latest) and,
+// when succeeded, its last success (likewise). A scan already finished is
+// a conflict.
+func markFinished(ctx context.Context, tx *sql.Tx, scanID int64, sc rows.Scan, succeeded bool) (targetID int64, n newer, err error) {
+	var latestStarted, latestID, successStarted, successID sql.NullInt64
+	if err := tx.QueryRowContext(ctx, selectScanTarget, scanID).Scan(&targetID, &latestStarted, &latestID, &successStarted, &successID); err != nil {
+		return 0, n, err
 	}
 	var started int64
 	err = tx.QueryRowContext(ctx, finishScan, scanID, micros(sc.Finished), string(sc.Status), sc.Error, sc.Profile,
 		string(sc.Compliance), text(sc.Report), text(sc.Evaluation)).Scan(&started)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, fmt.Errorf("%w: scan %d has already finished", store.ErrConflict, scanID)
+		return 0, n, fmt.Errorf("%w: scan %d has already finished", store.ErrConflict, scanID)
 	}
-	isLatest = !latestStarted.Valid || started > latestStarted.Int64 || started == latestStarted.Int64 && scanID > latestID.Int64
-	return targetID, isLatest, err
+	after := func(t, id sql.NullInt64) bool {
+		return !t.Valid || started > t.Int64 || started == t.Int64 && scanID > id.Int64
+	}
+	n = newer{latest: after(latestStarted, latestID), success: succeeded && after(successStarted, successID)}
+	return targetID, n, err
 }
 
 // text binds JSON to a TEXT column (a []byte would be a BLOB, which a

@@ -26,6 +26,9 @@ func testScanStates(t *testing.T, newDB NewDB) {
 	c := createTarget(t, s, "c.example.org", "org-c")
 
 	good := scanWith(t, s, a.ID, day(0), result(day(0).Add(time.Hour), 2, 0))
+	// Started before the successes below, finished after them: never the
+	// last success.
+	late := createScan(t, s, a.ID, day(0).Add(2*time.Hour))
 	down := result(day(1).Add(time.Hour), 2, 0)
 	down.Report.Endpoints[1].Status, down.Report.Endpoints[1].Error = tlswarden.StatusRefused, "refused"
 	partial := scanWith(t, s, a.ID, day(1), down)
@@ -36,6 +39,7 @@ func testScanStates(t *testing.T, newDB NewDB) {
 		Finished: day(0).Add(time.Minute), Status: tlswarden.StatusDNSError, Error: "no such host"}}
 	cScan := scanWith(t, s, c.ID, day(0), dns)
 	createScan(t, s, c.ID, day(3)) // running: never the latest
+	check(t, "FinishScan of the late scan", s.FinishScan(ctx, late.ID, result(day(3), 2, 0)))
 
 	states, err := ps.ListScanStates(ctx)
 	check(t, "ListScanStates", err)

@@ -178,3 +178,18 @@ func EndpointReport(report, evaluation []byte) (tlswarden.EndpointReport, *tlswa
 	}
 	return r, ev, nil
 }
+
+// Succeeded says whether a scan counts as its target's success
+// (store.ScanState.LastSuccess): its status is ok and it scanned at least
+// one endpoint.
+func Succeeded(sc Scan, eps []Endpoint) bool {
+	if sc.Status != tlswarden.StatusOK {
+		return false
+	}
+	for _, e := range eps {
+		if e.Status == tlswarden.StatusOK {
+			return true
+		}
+	}
+	return false
+}
