@@ -65,7 +65,10 @@ type dialPriorityKey struct{}
 // marked has the highest priority: a probe marks the connections of its
 // own long enumeration, which then make way for the few other probes'
 // and among themselves for those with the longest chain of connections
-// still behind them.
+// still behind them. A negative priority marks a connection nothing
+// waits for: it fills the slots the others leave, and once it has waited
+// five seconds it is served as if not marked, so that it still comes
+// well within its probe's timeout.
 func DialPriority(ctx context.Context, priority int) context.Context {
 	return context.WithValue(ctx, dialPriorityKey{}, priority)
 }

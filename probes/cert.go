@@ -143,7 +143,7 @@ func (p *certProbe) run(ctx context.Context, ep tlswarden.Endpoint, dial tlsward
 	hs, noSNI, fromTLS := p.flightPrimary(ctx, dial, ep, known)
 	var hsErr error
 	if !fromTLS {
-		hs, hsErr = p.handshake(ctx, dial, ep.Host)
+		hs, hsErr = p.handshake(tlswarden.DialPriority(ctx, chainPriority(certFirstLeft)), dial, ep.Host)
 	}
 	if noSNI == nil && ep.Host != "" && len(hs.chain) > 0 {
 		noSNI = p.startWithoutSNI(ctx, dial) // overlaps the chain hellos
@@ -240,7 +240,7 @@ func (p *certProbe) startWithoutSNI(ctx context.Context, dial tlswarden.DialFunc
 	w := &withoutSNI{done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		w.hs, w.err = p.handshake(ctx, dial, "")
+		w.hs, w.err = p.handshake(tlswarden.DialPriority(ctx, oneShotPriority), dial, "")
 	}()
 	return w
 }
@@ -261,7 +261,7 @@ func (p *certProbe) compareWithoutSNI(ctx context.Context, dial tlswarden.DialFu
 		recordWithoutSNI(res, hs, err)
 		return
 	}
-	hs, err := p.handshake(ctx, dial, "")
+	hs, err := p.handshake(tlswarden.DialPriority(ctx, oneShotPriority), dial, "")
 	recordWithoutSNI(res, hs, err)
 }
 

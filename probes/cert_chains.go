@@ -290,7 +290,7 @@ func (p *certProbe) readChainOnce(ctx context.Context, dial tlswarden.DialFunc, 
 	if err != nil {
 		return nil, false, err
 	}
-	conn, err := dial(ctx)
+	conn, err := dial(tlswarden.DialPriority(ctx, oneShotPriority))
 	if err != nil {
 		return nil, false, err
 	}

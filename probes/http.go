@@ -319,7 +319,7 @@ func allGoSuites() []uint16 {
 // ends if nothing closed it before.
 func (r *httpRun) connect(ctx context.Context, dial tlswarden.DialFunc) (net.Conn, error) {
 	r.conns.Add(1)
-	conn, err := dial(ctx)
+	conn, err := dial(tlswarden.DialPriority(ctx, chainPriority(httpLeft)))
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}

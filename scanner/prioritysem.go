@@ -75,11 +75,11 @@ func (s *prioritySem) Acquire(ctx context.Context, n int64) error {
 		return ctx.Err()
 	}
 	w := &semWaiter{n: n, priority: priority, ready: make(chan struct{})}
-	at := slices.IndexFunc(s.waiters, func(o *semWaiter) bool { return o.priority < w.priority })
-	if at < 0 {
-		at = len(s.waiters)
+	s.insert(w)
+	if priority < 0 {
+		promote := time.AfterFunc(maxWait, func() { s.promote(w) })
+		defer promote.Stop()
 	}
-	s.waiters = slices.Insert(s.waiters, at, w)
 	s.mu.Unlock()
 
 	select {
@@ -101,6 +101,37 @@ func (s *prioritySem) Acquire(ctx context.Context, n int64) error {
 		}
 		return nil
 	}
+}
+
+// maxWait bounds how long a dial of negative priority (one nothing
+// waits for, tlswarden.DialPriority) waits: then it is served as an
+// unmarked one. Such dials fill the slots the chains leave; on a server
+// with a long enumeration they must still come well within their
+// probe's timeout, which the wait for the endpoint's slots counts
+// against.
+var maxWait = 5 * time.Second
+
+// insert queues w behind the waiters of its priority and higher.
+func (s *prioritySem) insert(w *semWaiter) {
+	at := slices.IndexFunc(s.waiters, func(o *semWaiter) bool { return o.priority < w.priority })
+	if at < 0 {
+		at = len(s.waiters)
+	}
+	s.waiters = slices.Insert(s.waiters, at, w)
+}
+
+// promote serves w, if it still waits, next, as an unmarked dial.
+func (s *prioritySem) promote(w *semWaiter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.Index(s.waiters, w)
+	if i < 0 {
+		return
+	}
+	s.waiters = slices.Delete(s.waiters, i, i+1)
+	w.priority = math.MaxInt
+	s.insert(w)
+	s.notify()
 }
 
 // TryAcquire takes n slots if they are free and nobody waits.

@@ -104,3 +104,42 @@ func TestPrioritySemHold(t *testing.T) {
 		t.Error("slot not free at the end")
 	}
 }
+
+// TestPrioritySemPromotes: a dial of negative priority (nothing waits for
+// it) that waited maxWait is served next, ahead of the dials of higher
+// priority still waiting; before that it waits behind them.
+func TestPrioritySemPromotes(t *testing.T) {
+	defer func(d time.Duration) { maxWait = d }(maxWait)
+	maxWait = 300 * time.Millisecond
+	s := newPrioritySem(1)
+	if err := s.Acquire(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan int, 3)
+	acquire := func(p int) {
+		go func() {
+			if err := s.Acquire(tlswarden.DialPriority(t.Context(), p), 1); err == nil {
+				served <- p
+			}
+		}()
+	}
+	acquire(-1)
+	waitersOf(t, s, 1)
+	acquire(5)
+	waitersOf(t, s, 2)
+	s.Release(1)
+	if got := <-served; got != 5 {
+		t.Fatalf("served %d first, want 5: the one-shot is served before it waited maxWait", got)
+	}
+	acquire(5)
+	waitersOf(t, s, 2)
+	time.Sleep(2 * maxWait)
+	s.Release(1)
+	if got := <-served; got != -1 {
+		t.Errorf("served %d, want -1: the one-shot waited past maxWait", got)
+	}
+	s.Release(1)
+	if got := <-served; got != 5 {
+		t.Errorf("served %d last, want 5", got)
+	}
+}

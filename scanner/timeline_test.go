@@ -38,6 +38,9 @@ type tapConn struct {
 	accept, hello, answer, answerEnd, closed time.Duration
 	version                                  string
 	offered                                  []uint16
+	groups                                   []uint16 // supported_groups
+	sni                                      bool     // server_name sent
+	schemes                                  int      // signature_algorithms offered
 	answerSuite                              uint16
 	answerKind                               string // "sh", "alert", "closed"
 	label                                    string
@@ -145,21 +148,23 @@ func (tap *connTap) relay(c net.Conn, backend netip.AddrPort) {
 	defer mu.Unlock()
 	tc.done = true
 	defer func() { _ = recover() }() // a truncated hello or answer stays unparsed
-	tc.version, tc.offered = parseClientHello(up)
+	tc.version, tc.offered, tc.groups = parseClientHello(up)
+	tc.sni, tc.schemes = helloExtras(up)
 	tc.answerKind, tc.answerSuite = parseServerHello(down)
 }
 
-// parseClientHello returns a TLS ClientHello's version and suites.
-func parseClientHello(b []byte) (string, []uint16) {
+// parseClientHello returns a TLS ClientHello's version, suites and
+// supported groups.
+func parseClientHello(b []byte) (_ string, _, groups []uint16) {
 	if len(b) < 5 || b[0] != 22 {
 		if len(b) > 0 && b[0]&0x80 != 0 {
-			return "sslv2", nil
+			return "sslv2", nil, nil
 		}
-		return "?", nil
+		return "?", nil, nil
 	}
 	h := b[5:]
 	if len(h) < 4+2+32+1 {
-		return "?", nil
+		return "?", nil, nil
 	}
 	ver := binary.BigEndian.Uint16(h[4:])
 	p := h[4+2+32:]
@@ -179,11 +184,16 @@ func parseClientHello(b []byte) (string, []uint16) {
 			if typ == 43 && l >= 3 {
 				ver = binary.BigEndian.Uint16(p[5:]) // the first offered
 			}
+			if typ == 10 && l >= 2 {
+				for i := 6; i+1 < min(len(p), 4+l); i += 2 {
+					groups = append(groups, binary.BigEndian.Uint16(p[i:]))
+				}
+			}
 			p = p[min(len(p), 4+l):]
 		}
 	}
 	names := map[uint16]string{0x0300: "ssl3", 0x0301: "1.0", 0x0302: "1.1", 0x0303: "1.2", 0x0304: "1.3"}
-	return names[ver], suites
+	return names[ver], suites, groups
 }
 
 // parseServerHello returns what the first server record was.
