@@ -43,7 +43,7 @@ func main() {
 	stopProfile := startCPUProfile(os.Getenv("TLSWARDEN_CPUPROFILE"), os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
-	writeAllocsProfile(os.Getenv("TLSWARDEN_ALLOCSPROFILE"), os.Stderr)
+	writeMemProfile("allocs", os.Getenv("TLSWARDEN_ALLOCSPROFILE"), os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -8,24 +8,6 @@ import (
 	"runtime/pprof"
 )
 
-// writeAllocsProfile writes the allocations the command made (sampled, as
-// runtime.MemProfileRate sets) to file when one is named
-// (TLSWARDEN_ALLOCSPROFILE): what the garbage collector had to clear.
-func writeAllocsProfile(file string, stderr io.Writer) {
-	if file == "" {
-		return
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		fmt.Fprintln(stderr, "tlswarden: allocations profile:", err)
-		return
-	}
-	defer f.Close()
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-		fmt.Fprintln(stderr, "tlswarden: allocations profile:", err)
-	}
-}
-
 // startCPUProfile writes a CPU profile of the whole command to file when
 // one is named (TLSWARDEN_CPUPROFILE, for `go tool pprof`: where a scan of
 // an estate spends its CPU), and returns what ends it. An environment
@@ -53,24 +35,27 @@ func startCPUProfile(file string, stderr io.Writer) func() {
 	}
 }
 
-// writeHeapProfile writes the heap in use to file when one is named
-// (TLSWARDEN_HEAPPROFILE), after a collection: what the command still
-// holds at that point. The scan command writes it once every target is
+// writeMemProfile writes the memory profile pprof names ("heap" or
+// "allocs") to file when one is named, after a collection: for "heap"
+// (TLSWARDEN_HEAPPROFILE) what the command still holds at that point, for
+// "allocs" (TLSWARDEN_ALLOCSPROFILE) what it allocated over its life
+// (sampled, as runtime.MemProfileRate sets): what the garbage collector
+// had to clear. The scan command writes the heap once every target is
 // done, while its scanner is still live, so that what a scan keeps per
-// endpoint for the process's life shows there and the scan's garbage
-// does not.
-func writeHeapProfile(file string, stderr io.Writer) {
+// endpoint for the process's life shows there and the scan's garbage does
+// not.
+func writeMemProfile(name, file string, stderr io.Writer) {
 	if file == "" {
 		return
 	}
 	f, err := os.Create(file)
 	if err != nil {
-		fmt.Fprintln(stderr, "tlswarden: heap profile:", err)
+		fmt.Fprintf(stderr, "tlswarden: %s profile: %v\n", name, err)
 		return
 	}
 	defer f.Close()
 	runtime.GC()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		fmt.Fprintln(stderr, "tlswarden: heap profile:", err)
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		fmt.Fprintf(stderr, "tlswarden: %s profile: %v\n", name, err)
 	}
 }

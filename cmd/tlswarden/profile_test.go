@@ -8,23 +8,24 @@ import (
 	"testing"
 )
 
-// TestProfiles: the CPU and allocations profiles named by the environment
+// TestProfiles: the CPU, allocations and heap profiles named by the environment
 // are written as pprof's gzipped protocol buffers, and a profile that cannot
 // be written is said on stderr without stopping the command.
 func TestProfiles(t *testing.T) {
 	dir := t.TempDir()
-	cpu, allocs := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "allocs.prof")
+	cpu, allocs, heap := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "allocs.prof"), filepath.Join(dir, "heap.prof")
 	var stderr bytes.Buffer
 	stop := startCPUProfile(cpu, &stderr)
 	if code, _, errOut := runCmd(t, "", "profiles"); code != exitOK {
 		t.Fatalf("profiles: exit %d: %s", code, errOut)
 	}
 	stop()
-	writeAllocsProfile(allocs, &stderr)
+	writeMemProfile("allocs", allocs, &stderr)
+	writeMemProfile("heap", heap, &stderr)
 	if stderr.Len() > 0 {
 		t.Fatalf("stderr: %s", stderr.String())
 	}
-	for _, f := range []string{cpu, allocs} {
+	for _, f := range []string{cpu, allocs, heap} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -36,8 +37,9 @@ func TestProfiles(t *testing.T) {
 
 	missing := filepath.Join(dir, "no", "such", "dir", "cpu.prof")
 	startCPUProfile(missing, &stderr)()
-	writeAllocsProfile(missing, &stderr)
-	if got := strings.Count(stderr.String(), "no such file or directory"); got != 2 {
+	writeMemProfile("allocs", missing, &stderr)
+	writeMemProfile("heap", missing, &stderr)
+	if got := strings.Count(stderr.String(), "no such file or directory"); got != 3 {
 		t.Errorf("stderr for unwritable profiles: %q", stderr.String())
 	}
 	startCPUProfile("", &stderr)() // none named: nothing to do

@@ -137,7 +137,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		prog.done(r)
 	})
 	prog.finish()
-	writeHeapProfile(os.Getenv("TLSWARDEN_HEAPPROFILE"), stderr)
+	writeMemProfile("heap", os.Getenv("TLSWARDEN_HEAPPROFILE"), stderr)
 	runtime.KeepAlive(sc) // live in the heap profile: what it keeps is what the scan keeps
 	return code
 }

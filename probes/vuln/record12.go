@@ -67,6 +67,26 @@ func prf12(h func() hash.Hash, secret []byte, label string, seed []byte, n int) 
 	return out[:n]
 }
 
+// keyBlock is a full handshake's key expansion (RFC 5246, section 6.3):
+// n bytes of the PRF over the master secret in the key log, seeded with
+// the server's random (from its bytes' ServerHello) and the client's. A
+// nil prfHash is TLS 1.0 and 1.1's PRF (RFC 2246, section 5).
+func keyBlock(keyLog, server []byte, prfHash func() hash.Hash, n int) ([]byte, error) {
+	clientRandom, master, err := masterSecret(keyLog)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := serverHelloOf(server)
+	if err != nil {
+		return nil, err
+	}
+	seed := append(sh.Random[:], clientRandom...) // server_random + client_random
+	if prfHash == nil {
+		return prf10(master, "key expansion", seed, n), nil
+	}
+	return prf12(prfHash, master, "key expansion", seed, n), nil
+}
+
 // recordCipher protects one direction's records.
 type recordCipher struct {
 	aead    cipher.AEAD
@@ -87,16 +107,10 @@ func sessionCiphers(keyLog, server []byte, suite uint16) (*sessionKeys, error) {
 	if !ok {
 		return nil, fmt.Errorf("suite %#04x is not an AEAD suite this check encrypts", suite)
 	}
-	clientRandom, master, err := masterSecret(keyLog)
+	block, err := keyBlock(keyLog, server, sk.prfHash, 2*sk.keyLen+2*sk.ivLen)
 	if err != nil {
 		return nil, err
 	}
-	sh, err := serverHelloOf(server)
-	if err != nil {
-		return nil, err
-	}
-	seed := append(sh.Random[:], clientRandom...) // server_random + client_random
-	block := prf12(sk.prfHash, master, "key expansion", seed, 2*sk.keyLen+2*sk.ivLen)
 	ck, sKey := block[:sk.keyLen], block[sk.keyLen:2*sk.keyLen]
 	civ, siv := block[2*sk.keyLen:2*sk.keyLen+sk.ivLen], block[2*sk.keyLen+sk.ivLen:]
 	c, err1 := newRecordCipher(sk, ck, civ)
@@ -249,21 +263,13 @@ func cbcSessionOf(keyLog, server, client []byte, version, suite uint16) (*cbcSes
 	if !ok {
 		return nil, fmt.Errorf("suite %#04x is not a CBC suite this check encrypts", suite)
 	}
-	clientRandom, master, err := masterSecret(keyLog)
-	if err != nil {
-		return nil, err
-	}
-	sh, err := serverHelloOf(server)
-	if err != nil {
-		return nil, err
-	}
-	seed := append(sh.Random[:], clientRandom...) // server_random + client_random
-	n := 2*p.macLen + 2*p.keyLen + 2*cbcBlock
-	var kb []byte
+	var prfHash func() hash.Hash // nil: TLS 1.0 and 1.1's PRF
 	if version >= tls.VersionTLS12 {
-		kb = prf12(sha256.New, master, "key expansion", seed, n)
-	} else {
-		kb = prf10(master, "key expansion", seed, n)
+		prfHash = sha256.New
+	}
+	kb, err := keyBlock(keyLog, server, prfHash, 2*p.macLen+2*p.keyLen+2*cbcBlock)
+	if err != nil {
+		return nil, err
 	}
 	take := func(k int) []byte { b := kb[:k]; kb = kb[k:]; return b }
 	cMAC, sMAC, cKey, sKey := take(p.macLen), take(p.macLen), take(p.keyLen), take(p.keyLen)

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"database/sql"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	_ "modernc.org/sqlite"
@@ -16,30 +17,10 @@ import (
 // SQLite can only rebuild: the target, its scan and its latest scan
 // survive, foreign keys on.
 func TestMigrationTargetKindKeepsScans(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations.Load(migrations.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`}
-	for _, m := range ms[:5] {
-		stmts = append(stmts, m.SQL, `INSERT INTO schema_migrations VALUES (`+itoa(m.Version)+`, '`+m.Name+`', 0)`)
-	}
-	stmts = append(stmts,
+	path := databaseAt(t, 5,
 		`INSERT INTO targets (id, host, port, kind, created_at, updated_at) VALUES (7, 'mx.example.org', 465, 'https', 1, 1)`,
 		`INSERT INTO scans (id, target_id, trigger, started_at, status) VALUES (9, 7, 'manual', 1, 'ok')`,
 		`UPDATE targets SET latest_scan_id = 9 WHERE id = 7`)
-	for _, s := range stmts {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	db.Close()
-
 	st := open(t, path)
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
@@ -58,12 +39,31 @@ func TestMigrationTargetKindKeepsScans(t *testing.T) {
 	}
 }
 
-func itoa(n int) string {
-	b := []byte{}
-	for ; n > 0 || len(b) == 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
+// databaseAt writes a database file at schema version (its first
+// migrations applied and recorded, as an older tlswarden left it), then
+// the statements, foreign keys on, and returns its path.
+func databaseAt(t *testing.T, version int, stmts ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return string(b)
+	defer db.Close()
+	ms, err := migrations.Load(migrations.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`}
+	for _, m := range ms[:version] {
+		all = append(all, m.SQL, `INSERT INTO schema_migrations VALUES (`+strconv.Itoa(m.Version)+`, '`+m.Name+`', 0)`)
+	}
+	for _, s := range append(all, stmts...) {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	return path
 }
 
 // TestMigrationLastSuccess upgrades a schema 8 database holding scans: the
@@ -71,33 +71,13 @@ func itoa(n int) string {
 // did, passing over a later scan that reached no endpoint and one that
 // failed.
 func TestMigrationLastSuccess(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations.Load(migrations.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`}
-	for _, m := range ms[:8] {
-		stmts = append(stmts, m.SQL, `INSERT INTO schema_migrations VALUES (`+itoa(m.Version)+`, '`+m.Name+`', 0)`)
-	}
-	stmts = append(stmts,
+	path := databaseAt(t, 8,
 		`INSERT INTO targets (id, host, port, kind, created_at, updated_at) VALUES (7, 'mx.example.org', 465, 'https', 1, 1)`,
 		`INSERT INTO scans (id, target_id, trigger, started_at, finished_at, status) VALUES
 			(1, 7, 'schedule', 10, 11, 'ok'), (2, 7, 'schedule', 20, 21, 'ok'), (3, 7, 'schedule', 30, 31, 'dns_error')`,
 		`INSERT INTO endpoint_reports (scan_id, ordinal, address, status, report) VALUES
 			(1, 0, '192.0.2.1:465', 'ok', '{}'), (2, 0, '192.0.2.1:465', 'timeout', '{}')`,
 		`UPDATE targets SET latest_scan_id = 3 WHERE id = 7`)
-	for _, s := range stmts {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	db.Close()
-
 	st := open(t, path)
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
