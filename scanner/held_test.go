@@ -13,6 +13,7 @@ import (
 
 	"github.com/tlswarden/tlswarden"
 	"github.com/tlswarden/tlswarden/internal/dnstest"
+	"github.com/tlswarden/tlswarden/internal/tlstest"
 	"github.com/tlswarden/tlswarden/resolve"
 )
 
@@ -105,40 +106,7 @@ func dialAndDrain(ctx context.Context, dial tlswarden.DialFunc) error {
 // the client closes it, or the test ends.
 func holdingServer(t *testing.T) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				_, _ = io.Copy(io.Discard, c)
-				c.Close()
-			})
-		}
-	})
-	return ln.Addr().(*net.TCPAddr).AddrPort()
+	return tlstest.RawServer(t, func(_ context.Context, c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 }
 
 // TestScanKeepsCapsWhileAConnectionIsOpen: a connection that outlives its

@@ -3,6 +3,7 @@
 package scanner
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -51,28 +52,8 @@ type tapConn struct {
 // newConnTap listens on loopback in front of backend.
 func newConnTap(t testing.TB, backend netip.AddrPort) (*connTap, netip.AddrPort) {
 	tap := &connTap{start: time.Now()}
-	addr := rawServerOf(t, func(c net.Conn) { tap.relay(c, backend) })
+	addr := tlstest.RawServer(t, func(_ context.Context, c net.Conn) { tap.relay(c, backend) })
 	return tap, addr
-}
-
-// rawServerOf serves handle on a loopback listener until the test ends.
-func rawServerOf(t testing.TB, handle func(net.Conn)) netip.AddrPort {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { defer c.Close(); handle(c) })
-		}
-	})
-	return netip.MustParseAddrPort(ln.Addr().String())
 }
 
 func (tap *connTap) since() time.Duration { return time.Since(tap.start) }
