@@ -174,7 +174,7 @@ func (r *run) paddingOnce(ctx context.Context, res *tlswarden.PaddingOracleResul
 			cfg.MinVersion, cfg.MaxVersion = uint16(res.Version), uint16(res.Version)
 			cfg.CipherSuites = []uint16{res.CipherSuite}
 		}
-		tc := tls.Client(&tapConn{Conn: &sniffConn{Conn: conn, into: &server}, sent: &client}, cfg)
+		tc := tls.Client(&sniffConn{Conn: conn, into: &server, sent: &client}, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return handshakeErr(err, res.CipherSuite == 0)
 		}
@@ -274,21 +274,4 @@ func describeRecord(server *cbcCipher, typ uint8, body []byte) string {
 		return "application data" // the record was taken as data: its content is not kept
 	}
 	return fmt.Sprintf("record of content type %d and %d bytes", typ, len(plain))
-}
-
-// tapConn keeps a copy of the first sniffLimit bytes written: the
-// client's Finished record, whose last block is TLS 1.0's next IV.
-type tapConn struct {
-	net.Conn
-	mu   sync.Mutex
-	sent *[]byte
-}
-
-func (c *tapConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	if room := sniffLimit - len(*c.sent); room > 0 {
-		*c.sent = append(*c.sent, p[:min(len(p), room)]...)
-	}
-	c.mu.Unlock()
-	return c.Conn.Write(p)
 }

@@ -135,7 +135,7 @@ func echoCBC(ctx context.Context, addr netip.AddrPort, v uint16, msg []byte) ([]
 	var keyLog bytes.Buffer
 	cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v, CipherSuites: paddingSuites,
 		SessionTicketsDisabled: true, KeyLogWriter: &keyLog}
-	tc := tls.Client(&tapConn{Conn: &sniffConn{Conn: conn, into: &server}, sent: &client}, cfg)
+	tc := tls.Client(&sniffConn{Conn: conn, into: &server, sent: &client}, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, err
 	}

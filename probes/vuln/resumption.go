@@ -204,21 +204,36 @@ func (r *run) goHandshake(ctx context.Context, cfg *tls.Config, server *[]byte) 
 	return state, err
 }
 
-// sniffConn keeps a copy of the first sniffLimit bytes read.
+// sniffConn keeps a copy of the first sniffLimit bytes read into into and,
+// when sent is set, of the first sniffLimit bytes written (the client's
+// Finished record, whose last block is TLS 1.0's next IV for the padding
+// oracle check).
 type sniffConn struct {
 	net.Conn
-	mu   sync.Mutex
-	into *[]byte
+	mu         sync.Mutex
+	into, sent *[]byte
 }
 
 func (c *sniffConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	c.mu.Lock()
-	if room := sniffLimit - len(*c.into); room > 0 {
-		*c.into = append(*c.into, p[:min(n, room)]...)
-	}
-	c.mu.Unlock()
+	c.keep(c.into, p[:n])
 	return n, err
+}
+
+func (c *sniffConn) Write(p []byte) (int, error) {
+	if c.sent != nil {
+		c.keep(c.sent, p)
+	}
+	return c.Conn.Write(p)
+}
+
+// keep appends what of p fits under sniffLimit to dst.
+func (c *sniffConn) keep(dst *[]byte, p []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if room := sniffLimit - len(*dst); room > 0 {
+		*dst = append(*dst, p[:min(len(p), room)]...)
+	}
 }
 
 // ticket is a session ticket a full handshake got, with the session's
