@@ -43,6 +43,9 @@ type TLSConfig struct {
 	// noRiding sends the TLS 1.3 preference test's offers in hellos of
 	// their own, never in the group enumeration's (tests compare the two).
 	noRiding bool
+	// alwaysChains enumerates in parallel chains even on a server that
+	// answers one connection at a time (tests compare the two).
+	alwaysChains bool
 }
 
 // Defaults of TLSConfig.
@@ -137,6 +140,9 @@ type tlsRun struct {
 	rider rider
 	// shared is the endpoint's entry in TLSConfig.Shared, or nil.
 	shared *sharedEntry
+	// queue times the answers, to tell a server that answers one
+	// connection at a time (tlsqueue.go).
+	queue queueWatch
 }
 
 // run tests every version concurrently (the DialFunc bounds the

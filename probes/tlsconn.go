@@ -78,10 +78,13 @@ func (r *tlsRun) exchangeOnce(ctx context.Context, msg []byte, read func(io.Read
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	tr := &timedReader{r: conn, sent: time.Now(), q: &r.queue}
+	r.queue.sent(tr)
+	defer r.queue.ended(tr)
 	if _, err := conn.Write(msg); err != nil {
 		return false, withCtxErr(ctx, fmt.Errorf("send hello: %w", err))
 	}
-	err = withCtxErr(ctx, read(conn))
+	err = withCtxErr(ctx, read(tr))
 	if answered != nil && !timedOut(ctx, err) {
 		answered(conn)
 	}

@@ -67,7 +67,8 @@ func (r *tlsRun) scanSuites(ctx context.Context, v tlswarden.Version, candidates
 // sequential enumeration: a refused hello per extra chain and a hello per
 // border between chains (about a fifth more connections), and the merges
 // where a server interleaves. Bundle mode (a server that chokes on large
-// hellos) stays sequential.
+// hellos) stays sequential, and so does a server that answers one
+// connection at a time (tlsqueue.go), where chains save no time.
 
 // chainBlocks maps a suite's class (suiteRank) to the chain that
 // enumerates it: ECDHE AEAD with the long tail of rare classes, DHE AEAD
@@ -102,7 +103,7 @@ func chainParts(v tlswarden.Version, candidates []uint16) [][]uint16 {
 func (r *tlsRun) enumerate(ctx context.Context, s *versionScan, candidates []uint16, build helloBuilder) (partial bool, lists [][]tlswarden.Suite) {
 	remaining := slices.Clone(candidates)
 	for first := true; len(remaining) > 0; first = false {
-		if len(s.suites) == 1 && !partial && r.bundle.Load() == 0 && s.version != tlswarden.TLS13 {
+		if len(s.suites) == 1 && !partial && r.bundle.Load() == 0 && s.version != tlswarden.TLS13 && !r.oneAtATime(ctx) {
 			return false, r.enumerateChains(ctx, s, remaining, build)
 		}
 		offer := remaining[:r.bundleSize(len(remaining))]

@@ -307,6 +307,17 @@ func logSlowest(b *testing.B, eps []endpoint, run *scanRun, n int) {
 	}
 	slices.SortFunc(sorted, func(x, y endpoint) int { return int(dur(y) - dur(x)) })
 	for _, e := range sorted[:min(n, len(sorted))] {
-		b.Logf("slowest: %s: %d ms, %d connections", e, dur(e), run.Results[e.Addr].Conns)
+		r := run.Results[e.Addr]
+		b.Logf("slowest: %s: %d ms, %d connections, done %d ms after the scan began", e, dur(e), r.Conns, r.DoneMS)
+	}
+	done := func(e endpoint) int64 {
+		if r := run.Results[e.Addr]; r != nil {
+			return r.DoneMS
+		}
+		return 0
+	}
+	slices.SortFunc(sorted, func(x, y endpoint) int { return int(done(y) - done(x)) })
+	for _, e := range sorted[:min(n, len(sorted))] {
+		b.Logf("last done: %s: %d ms after the scan began, after %d ms of its own", e, done(e), dur(e))
 	}
 }

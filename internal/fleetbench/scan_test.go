@@ -37,6 +37,8 @@ type endpointResult struct {
 	VersionErrors map[tlswarden.Version]string
 	// Serial says the endpoint was served one connection at a time.
 	Serial bool
+	// DoneMS is when its target's report came, from the scan's start.
+	DoneMS int64
 }
 
 // scanRun sums up one scan of many endpoints.
@@ -48,6 +50,7 @@ type scanRun struct {
 	FailedN   int
 	// Results is per endpoint when kept (the fleet), nil otherwise (10,000).
 	Results map[netip.AddrPort]*endpointResult
+	start   time.Time
 }
 
 // tlsProbe is the probe `tlswarden scan` runs, at its defaults: versions,
@@ -73,7 +76,7 @@ func scanOnce(tb testing.TB, ps []tlswarden.Probe, ts []tlswarden.Target, keep b
 	if err != nil {
 		tb.Fatal(err)
 	}
-	run := &scanRun{Endpoints: len(ts)}
+	run := &scanRun{Endpoints: len(ts), start: time.Now()}
 	if keep {
 		run.Results = make(map[netip.AddrPort]*endpointResult, len(ts))
 	}
@@ -93,7 +96,9 @@ func (run *scanRun) add(r *tlswarden.Report) {
 			run.fail(fmt.Sprintf("%s: %s: %s", er.Endpoint, er.Status, er.Error))
 		}
 		if run.Results != nil {
-			run.Results[er.Endpoint.Addr] = result(er)
+			res := result(er)
+			res.DoneMS = time.Since(run.start).Milliseconds()
+			run.Results[er.Endpoint.Addr] = res
 		}
 	}
 }
