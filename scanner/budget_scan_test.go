@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 // TestScannerBudgetAdapts scans real loopback servers with a probe that
 // opens a few connections and reads each one's first byte: answers grow
 // the budget's window; resets before any answer, from a server that
-// answered before, shrink it; a refused port leaves it alone.
+// answered before, shrink it; a refused port leaves it alone (but for
+// the credit its address brought).
 func TestScannerBudgetAdapts(t *testing.T) {
 	answering := serveFirstBytes(t, func(int) bool { return true })
 	resetting := serveFirstBytes(t, func(n int) bool { return n == 1 }) // answers its first connection only
@@ -40,8 +42,8 @@ func TestScannerBudgetAdapts(t *testing.T) {
 			return ""
 		}},
 		{"refused", refused, 10, func(w float64) string {
-			if w != initialWindow {
-				return "changed"
+			if w != initialWindow+4 { // the one address's credit (newAddress)
+				return "changed beyond the new address's credit"
 			}
 			return ""
 		}},
@@ -227,5 +229,88 @@ func serveAtRate(t *testing.T, perSecond float64, n int) []netip.AddrPort {
 			}
 		}
 	}()
+	return addrs
+}
+
+// TestScannerNewAddressesStartAtOnce: 40 endpoints, each on an address of
+// its own, each wanting 4 connections at once, behind servers that answer
+// none until all 160 are open (or 5 s have passed): the addresses' credit
+// lets the window hold them all from the start, where the initial window
+// (64) alone would wait for answers that do not come.
+func TestScannerNewAddressesStartAtOnce(t *testing.T) {
+	const endpoints, perEndpoint = 40, 4
+	addrs := serveBarrier(t, endpoints, endpoints*perEndpoint, 5*time.Second)
+	s, err := New(Config{MaxInFlight: 4000, Probes: []tlswarden.Probe{parallelPokes(perEndpoint, 1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []tlswarden.Target
+	for _, a := range addrs {
+		ts = append(ts, tlswarden.Target{Host: a.Addr().String(), Port: int(a.Port())})
+	}
+	start := time.Now()
+	for _, r := range scanAll(t, s, ts) {
+		if e := r.Endpoints[0]; e.Status != tlswarden.StatusOK {
+			t.Errorf("%s: %s (%s)", e.Endpoint, e.Status, e.Error)
+		}
+	}
+	if st := s.Budget(); st.Peak < endpoints*perEndpoint {
+		t.Errorf("peak %d connections in flight, want all %d at once (the barrier let go after %v)", st.Peak, endpoints*perEndpoint, time.Since(start))
+	}
+}
+
+// serveBarrier listens on n loopback addresses (127.0.0.10 onwards) and
+// answers no connection before total are open at once, or wait has passed
+// since the first.
+func serveBarrier(t *testing.T, n, total int, wait time.Duration) []netip.AddrPort {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		held    []net.Conn
+		release = make(chan struct{})
+		once    sync.Once
+		timer   *time.Timer
+	)
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(func() {
+		open()
+		mu.Lock()
+		defer mu.Unlock()
+		if timer != nil {
+			timer.Stop()
+		}
+	})
+	var addrs []netip.AddrPort
+	for i := range n {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", 10+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		addrs = append(addrs, ln.Addr().(*net.TCPAddr).AddrPort())
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				held = append(held, c)
+				if timer == nil {
+					timer = time.AfterFunc(wait, open)
+				}
+				if len(held) >= total {
+					open()
+				}
+				mu.Unlock()
+				go func() {
+					<-release
+					_, _ = c.Write([]byte("x"))
+					_, _ = c.Read(make([]byte, 1))
+					c.Close()
+				}()
+			}
+		}()
+	}
 	return addrs
 }

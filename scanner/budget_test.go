@@ -239,3 +239,43 @@ func TestBudgetStats(t *testing.T) {
 		t.Errorf("Budget() = %+v, want %+v", got, want)
 	}
 }
+
+// TestBudgetNewAddressCredit: in slow start each new address brings its
+// connections to the window, up to maxCredit in all; after a cut or a
+// delay exit none does.
+func TestBudgetNewAddressCredit(t *testing.T) {
+	b := newBudget(100000, 10, 4)
+	for range 3 {
+		b.newAddress(4)
+	}
+	if w, _, _ := b.snapshot(); w != initialWindow+12 {
+		t.Errorf("after 3 new addresses: window %v, want %d", w, initialWindow+12)
+	}
+	for range maxCredit {
+		b.newAddress(4)
+	}
+	if w, _, _ := b.snapshot(); w != initialWindow+maxCredit {
+		t.Errorf("after many new addresses: window %v, want %d (the credit's bound)", w, initialWindow+maxCredit)
+	}
+
+	cut := newBudget(100000, 10, 4)
+	cut.congested(cut.epoch)
+	w0, _, _ := cut.snapshot()
+	cut.newAddress(4)
+	if w, _, _ := cut.snapshot(); w != w0 {
+		t.Errorf("a new address after a cut: window %v -> %v, want no credit", w0, w)
+	}
+
+	late := newBudget(100000, 10, 4)
+	for range delayRound {
+		late.answered(time.Second, 100*time.Millisecond)
+	}
+	w0, _, _ = late.snapshot()
+	if late.delayExit == 0 {
+		t.Fatal("a late round did not end slow start")
+	}
+	late.newAddress(4)
+	if w, _, _ := late.snapshot(); w != w0 {
+		t.Errorf("a new address after the delay exit: window %v -> %v, want no credit", w0, w)
+	}
+}
