@@ -42,35 +42,78 @@ func (r *tlsRun) settleChains(ctx context.Context, s *versionScan, lists [][]tls
 	// follows it, for which the border pairs say nothing but the one that
 	// confirms it: the others wait for the preference test's answer.
 	sent := pairs
-	if inOrder(lists, candidates) {
+	clientLike := inOrder(lists, candidates)
+	if clientLike {
 		sent = nil
 		if i := confirmingBorder(pairs, rev[0]); i >= 0 {
 			sent = pairs[i : i+1]
 		}
 	}
-	answers := r.pickAll(ctx, s.version, build, append([][]uint16{rev}, sent...))
-	rv, got := answers[0], answers[1:]
+	// A server with its own order picks the second suite of every pair
+	// (offered the wrong way round), which proves its preference as the
+	// reversed offer would. So the reversed offer goes out beside the
+	// pairs only where they cannot answer (a server that seems to follow
+	// our order, or no pairs); where a pair fails it goes out then, beside
+	// the repair of the guess (repairGuess), whose order counts only if
+	// the reversed offer shows the server's preference. On nginx with
+	// OpenSSL's ALL in its own order that spares a connection a version.
+	if clientLike || len(pairs) == 0 {
+		answers := r.pickAll(ctx, s.version, build, append([][]uint16{rev}, sent...))
+		settlePreference(s, answers[0], rev, candidates, func() bool {
+			return r.confirmClient(ctx, s, build, sent, answers[1:])
+		}, func() ([]uint16, bool) {
+			got := r.pickMissing(ctx, s.version, build, pairs, sent, answers[1:])
+			return r.repairGuess(ctx, s.version, build, first, lists, subs, classed, failedBorders(got, pairs, borders), again)
+		})
+		return
+	}
+	got := r.pickAll(ctx, s.version, build, pairs)
+	failed := failedBorders(got, pairs, borders)
+	var (
+		order    []uint16
+		repaired bool
+		wg       sync.WaitGroup
+	)
+	wg.Go(func() {
+		order, repaired = r.repairGuess(ctx, s.version, build, first, lists, subs, classed, failed, again)
+	})
+	rv := picked{code: rev[len(rev)-1], ok: true} // proved by the pairs
+	if len(failed) > 0 {
+		rv = r.pickAll(ctx, s.version, build, [][]uint16{rev})[0]
+	}
+	wg.Wait()
+	settlePreference(s, rv, rev, candidates, func() bool {
+		return r.confirmClient(ctx, s, build, pairs, got)
+	}, func() ([]uint16, bool) { return order, repaired })
+}
+
+// failedBorders returns the index in subs of the run after each border
+// whose pair did not pick its second suite.
+func failedBorders(got []picked, pairs [][]uint16, borders []int) []int {
+	var failed []int
+	for i, j := range borders {
+		if a := got[i]; !a.ok || a.code != pairs[i][1] {
+			failed = append(failed, j)
+		}
+	}
+	return failed
+}
+
+// settlePreference judges the reversed offer's answer rv: the server's
+// own order (settled by serverOrder), the client's (confirmed by
+// confirm), or neither.
+func settlePreference(s *versionScan, rv picked, rev, candidates []uint16, confirm func() bool, serverOrder func() ([]uint16, bool)) {
 	s.pref = tlswarden.PreferIndeterminate
 	switch {
 	case !rv.ok:
 	case rv.code == rev[len(rev)-1]:
-		s.pref = tlswarden.PreferServer
-		if len(sent) < len(pairs) {
-			got = r.pickMissing(ctx, s.version, build, pairs, sent, got)
-		}
-		var failed []int
-		for i, j := range borders {
-			if a := got[i]; !a.ok || a.code != pairs[i][1] {
-				failed = append(failed, j)
-			}
-		}
-		order, ok := r.repairGuess(ctx, s.version, build, first, lists, subs, classed, failed, again)
+		order, ok := serverOrder()
 		if !ok {
-			s.pref = tlswarden.PreferIndeterminate
 			return
 		}
+		s.pref = tlswarden.PreferServer
 		sortSuites(s.suites, order)
-	case rv.code == rev[0] && r.confirmClient(ctx, s, build, sent, got):
+	case rv.code == rev[0] && confirm():
 		s.pref = tlswarden.PreferClient
 		sortSuites(s.suites, candidates)
 	}
@@ -255,6 +298,16 @@ func (r *tlsRun) confirmClient(ctx context.Context, s *versionScan, build helloB
 // first; -1 if none can.
 func confirmingBorder(pairs [][]uint16, last uint16) int {
 	return slices.IndexFunc(pairs, func(p []uint16) bool { return p[0] != last && chacha(p[0]) == 0 })
+}
+
+// allPicked reports whether every answer picked the i-th suite of its pair.
+func allPicked(got []picked, pairs [][]uint16, i int) bool {
+	for k, a := range got {
+		if !a.ok || a.code != pairs[k][i] {
+			return false
+		}
+	}
+	return true
 }
 
 // picked is the answer to one offer of an order test.

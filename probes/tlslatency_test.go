@@ -363,3 +363,28 @@ func TestTLSKeyExchangeBlocks(t *testing.T) {
 		t.Errorf("%.1f round trips, want at most 52 (about 39; 65 merging a hello per suite)", rtts)
 	}
 }
+
+// TestTLSBorderPairsProveServerOrder: a server with its own order whose
+// border pairs all pick their second suite has its preference proved by
+// them: no hello offers the found suites reversed (the preference test),
+// and the order found is the server's.
+func TestTLSBorderPairsProveServerOrder(t *testing.T) {
+	fs := mozillaOld()
+	addr := tlstest.RawServer(t, fs.handle)
+	res, err := runTLS(t, addr, "localhost", TLSConfig{NoGroups: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fs.suites[tlswarden.TLS12]
+	got := version(res, tlswarden.TLS12)
+	if diff := cmp.Diff(want, suiteCodes(got.Suites)); diff != "" || got.Preference != tlswarden.PreferServer {
+		t.Fatalf("preference %q, want %q; order (-want +got):\n%s", got.Preference, tlswarden.PreferServer, diff)
+	}
+	rev := slices.Clone(want)
+	slices.Reverse(rev)
+	for _, h := range fs.hellos() {
+		if h.version == 0x0303 && slices.Equal(h.suites, rev) {
+			t.Errorf("the reversed offer went out (%d connections in all): the border pairs proved the order", res.Connections)
+		}
+	}
+}
