@@ -300,16 +300,6 @@ func confirmingBorder(pairs [][]uint16, last uint16) int {
 	return slices.IndexFunc(pairs, func(p []uint16) bool { return p[0] != last && chacha(p[0]) == 0 })
 }
 
-// allPicked reports whether every answer picked the i-th suite of its pair.
-func allPicked(got []picked, pairs [][]uint16, i int) bool {
-	for k, a := range got {
-		if !a.ok || a.code != pairs[k][i] {
-			return false
-		}
-	}
-	return true
-}
-
 // picked is the answer to one offer of an order test.
 type picked struct {
 	code uint16
