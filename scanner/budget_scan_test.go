@@ -194,21 +194,7 @@ func serveAtRate(t *testing.T, perSecond float64, n int) []netip.AddrPort {
 	done := make(chan struct{})
 	var addrs []netip.AddrPort
 	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		addrs = append(addrs, ln.Addr().(*net.TCPAddr).AddrPort())
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				queue <- c
-			}
-		}()
+		addrs = append(addrs, acceptOn(t, "127.0.0.1", func(c net.Conn) { queue <- c }))
 	}
 	t.Cleanup(func() { close(done) })
 	go func() {
@@ -266,7 +252,7 @@ func serveBarrier(t *testing.T, n, total int, wait time.Duration) []netip.AddrPo
 	t.Helper()
 	var (
 		mu      sync.Mutex
-		held    []net.Conn
+		held    int // connections accepted
 		release = make(chan struct{})
 		once    sync.Once
 		timer   *time.Timer
@@ -282,35 +268,44 @@ func serveBarrier(t *testing.T, n, total int, wait time.Duration) []netip.AddrPo
 	})
 	var addrs []netip.AddrPort
 	for i := range n {
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", 10+i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		addrs = append(addrs, ln.Addr().(*net.TCPAddr).AddrPort())
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				held = append(held, c)
-				if timer == nil {
-					timer = time.AfterFunc(wait, open)
-				}
-				if len(held) >= total {
-					open()
-				}
-				mu.Unlock()
-				go func() {
-					<-release
-					_, _ = c.Write([]byte("x"))
-					_, _ = c.Read(make([]byte, 1))
-					c.Close()
-				}()
+		addrs = append(addrs, acceptOn(t, fmt.Sprintf("127.0.0.%d", 10+i), func(c net.Conn) {
+			mu.Lock()
+			held++
+			if timer == nil {
+				timer = time.AfterFunc(wait, open)
 			}
-		}()
+			if held >= total {
+				open()
+			}
+			mu.Unlock()
+			go func() {
+				<-release
+				_, _ = c.Write([]byte("x"))
+				_, _ = c.Read(make([]byte, 1))
+				c.Close()
+			}()
+		}))
 	}
 	return addrs
+}
+
+// acceptOn listens on a free port of the loopback address host and hands
+// every connection it accepts to handle, until the test ends.
+func acceptOn(t *testing.T, host string, handle func(net.Conn)) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			handle(c)
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort()
 }
