@@ -3,6 +3,7 @@ package scanner
 import (
 	"container/list"
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -70,6 +71,10 @@ type budget struct {
 	pending   int       // of which not yet dialing
 	targets   list.List // of *slotWaiter waiting for admission
 	credited  float64   // the window brought by new addresses
+	// creditedTo holds the addresses that brought it, while credit
+	// remains (at most maxCredit of them): an address whose caps were
+	// dropped and made again (scanner.drop) is not new.
+	creditedTo map[netip.Addr]struct{}
 }
 
 // Defaults of the budget.
@@ -162,15 +167,23 @@ func (b *budget) answered(delay, quickest time.Duration) {
 	b.grant()
 }
 
-// newAddress grows the window by conns for an address the scan connects
-// to for the first time, in slow start before any cut or delay exit, up
-// to maxCredit in all.
-func (b *budget) newAddress(conns int) {
+// newAddress grows the window by conns for addr when the scan connects
+// to it for the first time, in slow start before any cut or delay exit,
+// up to maxCredit in all.
+func (b *budget) newAddress(addr netip.Addr, conns int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.window >= b.ssthresh || b.epoch > 0 || b.delayExit > 0 || b.credited >= maxCredit {
+		b.creditedTo = nil // no more credit: the set is done with
 		return
 	}
+	if _, seen := b.creditedTo[addr]; seen {
+		return
+	}
+	if b.creditedTo == nil {
+		b.creditedTo = map[netip.Addr]struct{}{}
+	}
+	b.creditedTo[addr] = struct{}{}
 	add := min(float64(conns), maxCredit-b.credited)
 	b.credited += add
 	b.window = min(b.window+add, b.max)

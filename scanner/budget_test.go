@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"syscall"
 	"testing"
@@ -245,14 +246,16 @@ func TestBudgetStats(t *testing.T) {
 // delay exit none does.
 func TestBudgetNewAddressCredit(t *testing.T) {
 	b := newBudget(100000, 10, 4)
-	for range 3 {
-		b.newAddress(4)
+	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}) }
+	for i := range 3 {
+		b.newAddress(addr(i), 4)
+		b.newAddress(addr(i), 4) // its caps dropped and made again: not new
 	}
 	if w, _, _ := b.snapshot(); w != initialWindow+12 {
-		t.Errorf("after 3 new addresses: window %v, want %d", w, initialWindow+12)
+		t.Errorf("after 3 new addresses, each twice: window %v, want %d", w, initialWindow+12)
 	}
-	for range maxCredit {
-		b.newAddress(4)
+	for i := range maxCredit {
+		b.newAddress(addr(3+i), 4)
 	}
 	if w, _, _ := b.snapshot(); w != initialWindow+maxCredit {
 		t.Errorf("after many new addresses: window %v, want %d (the credit's bound)", w, initialWindow+maxCredit)
@@ -261,7 +264,7 @@ func TestBudgetNewAddressCredit(t *testing.T) {
 	cut := newBudget(100000, 10, 4)
 	cut.congested(cut.epoch)
 	w0, _, _ := cut.snapshot()
-	cut.newAddress(4)
+	cut.newAddress(addr(0), 4)
 	if w, _, _ := cut.snapshot(); w != w0 {
 		t.Errorf("a new address after a cut: window %v -> %v, want no credit", w0, w)
 	}
@@ -274,7 +277,7 @@ func TestBudgetNewAddressCredit(t *testing.T) {
 	if late.delayExit == 0 {
 		t.Fatal("a late round did not end slow start")
 	}
-	late.newAddress(4)
+	late.newAddress(addr(0), 4)
 	if w, _, _ := late.snapshot(); w != w0 {
 		t.Errorf("a new address after the delay exit: window %v -> %v, want no credit", w0, w)
 	}

@@ -37,7 +37,7 @@ func (s *Scanner) hold(ap netip.AddrPort) *endpointSlots {
 		if a == nil {
 			a = &addrSlots{sem: semaphore.NewWeighted(int64(s.cfg.MaxConnsPerAddr))}
 			s.perIP[ap.Addr()] = a
-			s.budget.newAddress(min(s.cfg.MaxConnsPerEndpoint, s.cfg.MaxConnsPerAddr))
+			s.budget.newAddress(ap.Addr(), min(s.cfg.MaxConnsPerEndpoint, s.cfg.MaxConnsPerAddr))
 		}
 		a.endpoints++
 		e = newEndpointSlots(ap, s.cfg.MaxConnsPerEndpoint, a)
