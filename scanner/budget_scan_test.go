@@ -17,8 +17,7 @@ import (
 // TestScannerBudgetAdapts scans real loopback servers with a probe that
 // opens a few connections and reads each one's first byte: answers grow
 // the budget's window; resets before any answer, from a server that
-// answered before, shrink it; a refused port leaves it alone (but for
-// the credit its address brought).
+// answered before, shrink it; a refused port leaves it alone.
 func TestScannerBudgetAdapts(t *testing.T) {
 	answering := serveFirstBytes(t, func(int) bool { return true })
 	resetting := serveFirstBytes(t, func(n int) bool { return n == 1 }) // answers its first connection only
@@ -42,8 +41,8 @@ func TestScannerBudgetAdapts(t *testing.T) {
 			return ""
 		}},
 		{"refused", refused, 10, func(w float64) string {
-			if w != initialWindow+4 { // the one address's credit (newAddress)
-				return "changed beyond the new address's credit"
+			if w != initialWindow {
+				return "changed"
 			}
 			return ""
 		}},
@@ -221,8 +220,8 @@ func serveAtRate(t *testing.T, perSecond float64, n int) []netip.AddrPort {
 // TestScannerNewAddressesStartAtOnce: 40 endpoints, each on an address of
 // its own, each wanting 4 connections at once, behind servers that answer
 // none until all 160 are open (or 5 s have passed): the addresses' credit
-// lets the window hold them all from the start, where the initial window
-// (64) alone would wait for answers that do not come.
+// (64 + 39 × 4) lets the window hold them all from the start, where the
+// initial window alone would wait for answers that do not come.
 func TestScannerNewAddressesStartAtOnce(t *testing.T) {
 	const endpoints, perEndpoint = 40, 4
 	addrs := serveBarrier(t, endpoints, endpoints*perEndpoint, 5*time.Second)

@@ -241,35 +241,37 @@ func TestBudgetStats(t *testing.T) {
 	}
 }
 
-// TestBudgetNewAddressCredit: in slow start each new address brings its
-// connections to the window, up to maxCredit in all; after a cut or a
-// delay exit none does.
+// TestBudgetNewAddressCredit: in slow start each new address but the
+// first brings its connections to the window, once, up to maxCredit in
+// all; after a cut or a delay exit none does.
 func TestBudgetNewAddressCredit(t *testing.T) {
 	b := newBudget(100000, 10, 4)
 	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}) }
-	for i := range 3 {
+	for i := range 4 {
 		b.newAddress(addr(i), 4)
 		b.newAddress(addr(i), 4) // its caps dropped and made again: not new
 	}
 	if w, _, _ := b.snapshot(); w != initialWindow+12 {
-		t.Errorf("after 3 new addresses, each twice: window %v, want %d", w, initialWindow+12)
+		t.Errorf("after 4 new addresses, each twice: window %v, want %d (the first has the initial window)", w, initialWindow+12)
 	}
 	for i := range maxCredit {
-		b.newAddress(addr(3+i), 4)
+		b.newAddress(addr(4+i), 4)
 	}
 	if w, _, _ := b.snapshot(); w != initialWindow+maxCredit {
 		t.Errorf("after many new addresses: window %v, want %d (the credit's bound)", w, initialWindow+maxCredit)
 	}
 
 	cut := newBudget(100000, 10, 4)
+	cut.newAddress(addr(0), 4)
 	cut.congested(cut.epoch)
 	w0, _, _ := cut.snapshot()
-	cut.newAddress(addr(0), 4)
+	cut.newAddress(addr(1), 4)
 	if w, _, _ := cut.snapshot(); w != w0 {
 		t.Errorf("a new address after a cut: window %v -> %v, want no credit", w0, w)
 	}
 
 	late := newBudget(100000, 10, 4)
+	late.newAddress(addr(0), 4)
 	for range delayRound {
 		late.answered(time.Second, 100*time.Millisecond)
 	}
@@ -277,7 +279,7 @@ func TestBudgetNewAddressCredit(t *testing.T) {
 	if late.delayExit == 0 {
 		t.Fatal("a late round did not end slow start")
 	}
-	late.newAddress(addr(0), 4)
+	late.newAddress(addr(1), 4)
 	if w, _, _ := late.snapshot(); w != w0 {
 		t.Errorf("a new address after the delay exit: window %v -> %v, want no credit", w0, w)
 	}
